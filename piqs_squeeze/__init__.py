@@ -1,0 +1,31 @@
+"""piqs-squeeze: spin squeezing in driven-dissipative atomic ensembles.
+
+    >>> import numpy as np, piqs_squeeze as ps
+    >>> model = ps.Model.from_upsilon_ratio(20, 0.9, chi=1.0, gamma_s=1.0)
+    >>> res = ps.evolve(model, np.linspace(0, 1, 11), method="exact")   # doctest: +SKIP
+    >>> res.xi2_db                                                       # doctest: +SKIP
+"""
+from ._version import __version__
+from .api import METHODS, MethodError, available_methods, evolve, steady_state
+from .model import Model
+from .observables import n_eff, squeezing, xi2, xi2_db
+from .result import Result
+from .states import CoherentSpinState, css, css_along
+
+__all__ = [
+    "__version__",
+    "Model",
+    "Result",
+    "evolve",
+    "steady_state",
+    "available_methods",
+    "METHODS",
+    "MethodError",
+    "CoherentSpinState",
+    "css",
+    "css_along",
+    "squeezing",
+    "xi2",
+    "xi2_db",
+    "n_eff",
+]

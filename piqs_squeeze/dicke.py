@@ -1,0 +1,215 @@
+"""Dicke-basis bookkeeping shared by the exact solver and the MCWF trajectories.
+
+Conventions
+-----------
+* Sectors of total spin ``j = N/2, N/2 - 1, ..., j_min`` (j_min = 0 or 1/2), in that order.
+* Inside a sector the basis is ``|j, m>`` with ``m = j, j-1, ..., -j`` (index ``k = j - m``),
+  the ordering of ``qutip.jmat`` and of qutip.piqs.
+* A permutation-invariant state is ``rho = sum_j rho_j (x) 1_{d_j} / d_j`` where ``d_j`` is the
+  number of copies of the spin-j irrep (:func:`degeneracy`). We store ``rho_j`` as the *total*
+  weight of the sector (``sum_j tr rho_j = 1``), so degeneracies never enter the dynamics.
+  qutip.piqs instead stores the state of one copy, ``rho_j^piqs = rho_j / d_j``.
+
+Local processes
+---------------
+For a single-atom operator s (sigma^-, sigma^+ or sigma^z/2), the sum over atoms maps a
+permutation-invariant state to one, and in the total-weight convention
+
+    sum_i s_i rho s_i^+  =  sum_{dj in (-1, 0, +1)}  K_dj rho_j K_dj^+,
+
+with each ``K_dj`` a single band taking ``|j, m>`` to ``|j + dj, m + dm>`` (dm = -1, 0, +1 for
+sigma^-, sigma^z/2, sigma^+). The squared amplitudes follow from the Wigner-Eckart theorem
+(Clebsch-Gordan coefficients of a vector operator) with reduced weights (N/2 + 1), (N/2 + j + 1)
+and (N/2 - j) for dj = 0, -1, +1 (Chase & Geremia, PRA 78, 052101 (2008); Zhang, Zhang & Molmer,
+NJP 20, 112002 (2018)). For s = sigma^-:
+
+    |K_0|^2  = (N/2 + 1) (j + m)(j - m + 1) / (2 j (j + 1))
+    |K_-1|^2 = (N/2 + j + 1) (j + m)(j + m - 1) / (2 j (2j + 1))
+    |K_+1|^2 = (N/2 - j) (j - m + 1)(j - m + 2) / (2 (j + 1)(2j + 1))
+
+sigma^+ follows by m -> -m, and sigma^z/2 from the q = 0 Clebsch-Gordan coefficients:
+
+    |K_0|^2  = (N/2 + 1) m^2 / (2 j (j + 1))
+    |K_-1|^2 = (N/2 + j + 1) (j^2 - m^2) / (2 j (2j + 1))
+    |K_+1|^2 = (N/2 - j) ((j + 1)^2 - m^2) / (2 (j + 1)(2j + 1))
+
+They satisfy sum_dj K_dj^+ K_dj = sum_i s_i^+ s_i (= Jz + N/2, N/2 - Jz, N/4), which the tests
+check, together with qutip.piqs' Liouvillian and a brute-force 2^N construction. The amplitudes
+are all real and non-negative (signs are a phase convention of the j -> j +- 1 basis, which
+drops out of every K rho K^+ with a single K per dj). Only ratios of O(N) numbers enter, so they
+hold at any N without overflow; degeneracies are computed in log space.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy.special import gammaln
+
+__all__ = [
+    "LOCAL_PROCESSES",
+    "j_values",
+    "j_min",
+    "block_dims",
+    "num_dicke_states",
+    "m_values",
+    "log_degeneracy",
+    "degeneracy",
+    "jplus_elements",
+    "local_channels",
+    "moments_from_bands",
+    "moments_from_density",
+    "moments_from_state",
+]
+
+#: Local processes: model attribute -> (dm, single-atom operator name)
+LOCAL_PROCESSES = {"gamma_s": -1, "dephasing": 0, "pumping": +1}
+
+
+def j_min(N: int) -> float:
+    """Smallest total spin: 0 for even N, 1/2 for odd N."""
+    return 0.0 if N % 2 == 0 else 0.5
+
+
+def j_values(N: int) -> np.ndarray:
+    """Total spins j = N/2, N/2 - 1, ..., j_min (descending, as qutip.piqs)."""
+    return N / 2.0 - np.arange(int(N // 2) + 1)
+
+
+def block_dims(N: int) -> np.ndarray:
+    """Sizes 2j + 1 of the blocks, in the order of :func:`j_values`."""
+    return (2 * j_values(N) + 1).astype(int)
+
+
+def num_dicke_states(N: int) -> int:
+    """Number of (j, m) pairs, sum_j (2j + 1) (qutip.piqs' ``num_dicke_states``)."""
+    return int(block_dims(N).sum())
+
+
+def m_values(j: float) -> np.ndarray:
+    """m = j, j - 1, ..., -j."""
+    return j - np.arange(int(round(2 * j)) + 1)
+
+
+def log_degeneracy(N: int, j) -> np.ndarray:
+    """log d_N(j), d_N(j) = N! (2j + 1) / ((N/2 - j)! (N/2 + j + 1)!) copies of irrep j."""
+    j = np.asarray(j, dtype=float)
+    return (gammaln(N + 1.0) + np.log(2 * j + 1) - gammaln(N / 2.0 - j + 1) - gammaln(N / 2.0 + j + 2))
+
+
+def degeneracy(N: int, j) -> np.ndarray:
+    """d_N(j) as float64 (overflows to inf beyond N ~ 1000; use :func:`log_degeneracy` there)."""
+    with np.errstate(over="ignore"):
+        return np.exp(log_degeneracy(N, j))
+
+
+@lru_cache(maxsize=4096)
+def jplus_elements(j: float) -> np.ndarray:
+    """c_k = <m_k + 1| J+ |m_k> = sqrt(j(j+1) - m_k(m_k+1)) for k = 1..2j (m_k = j - k).
+
+    ``c[k-1]`` sits at row k-1, column k of J+ in the descending-m basis. Read-only.
+    """
+    m = m_values(j)[1:]
+    c = np.sqrt(np.maximum(j * (j + 1) - m * (m + 1), 0.0))
+    c.setflags(write=False)
+    return c
+
+
+@lru_cache(maxsize=65536)
+def local_channels(N: int, j: float, process: str) -> dict:
+    """Amplitudes of the local jump channels out of sector j (see module docstring).
+
+    Parameters
+    ----------
+    N : int
+    j : float
+    process : {"gamma_s", "dephasing", "pumping"}
+        Single-atom operator sigma^-, sigma^z/2 or sigma^+ (the Model's rate names).
+
+    Returns
+    -------
+    dict {dj: amp}
+        ``amp[k]`` (k = j - m, length 2j + 1, float64, >= 0) is the amplitude of
+        ``K_dj |j, m> = amp[k] |j + dj, m + dm>``. Channels into sectors that do not exist
+        (j + dj > N/2 or < 0) are omitted; amplitudes whose target state does not exist are 0.
+        All are >= 0 except the dephasing dj = 0 channel, which is proportional to m.
+        Arrays are read-only (cached).
+    """
+    if process not in LOCAL_PROCESSES:
+        raise ValueError(f"unknown local process {process!r}; expected one of {list(LOCAL_PROCESSES)}")
+    m = m_values(j)
+    h = N / 2.0
+    out = {}
+    if process == "dephasing":
+        # K_0 is proportional to Jz itself: the only channel whose amplitude changes sign with m
+        a0 = m * np.sqrt((h + 1) / (2 * j * (j + 1))) if j > 0 else np.zeros_like(m)
+        am = (h + j + 1) * (j**2 - m**2) / (2 * j * (2 * j + 1)) if j > 0 else np.zeros_like(m)
+        ap = (h - j) * ((j + 1) ** 2 - m**2) / (2 * (j + 1) * (2 * j + 1))
+    else:
+        mm = m if process == "gamma_s" else -m  # sigma^+ is sigma^- with m -> -m
+        a0 = (h + 1) * (j + mm) * (j - mm + 1) / (2 * j * (j + 1)) if j > 0 else np.zeros_like(m)
+        am = (h + j + 1) * (j + mm) * (j + mm - 1) / (2 * j * (2 * j + 1)) if j > 0 else np.zeros_like(m)
+        ap = (h - j) * (j - mm + 1) * (j - mm + 2) / (2 * (j + 1) * (2 * j + 1))
+    if process != "dephasing":
+        a0 = np.sqrt(np.maximum(a0, 0.0))
+    for dj, amp in ((0, a0), (-1, np.sqrt(np.maximum(am, 0.0))), (1, np.sqrt(np.maximum(ap, 0.0)))):
+        if j + dj > h + 1e-9 or j + dj < -1e-9:
+            continue
+        amp = np.array(amp, dtype=float)
+        amp.setflags(write=False)
+        out[dj] = amp
+    return out
+
+
+def moments_from_bands(j, diag, band1, band2):
+    """First and symmetrized second moments of J from the three lowest bands of rho_j.
+
+    Parameters
+    ----------
+    j : float
+    diag : (..., d) real, rho[k, k]
+    band1 : (..., d - 1) complex, rho[k, k - 1] for k = 1..d-1
+    band2 : (..., d - 2) complex, rho[k, k - 2] for k = 2..d-1
+
+    Returns
+    -------
+    mean (..., 3), second (..., 3, 3): the *unnormalized* moments tr(J rho_j), which add up
+    over sectors; weight tr rho_j is ``diag.sum(-1)``.
+
+    Implements <J+> = sum_k c_k rho[k, k-1], <J+^2> = sum_k c_{k-1} c_k rho[k, k-2],
+    <(J+Jz + JzJ+)/2> = sum_k c_k (m_k + 1/2) rho[k, k-1], <Jz^n> = sum_k m_k^n rho[k, k].
+    """
+    from .observables import moments_from_collective
+
+    diag = np.asarray(diag)
+    m = m_values(j)
+    c = jplus_elements(j)
+    w = diag.real.sum(-1)
+    jz = diag.real @ m
+    jz2 = diag.real @ (m * m)
+    if len(c):
+        jp = np.asarray(band1) @ c
+        jpjz = np.asarray(band1) @ (c * (m[1:] + 0.5))
+    else:
+        jp = jpjz = np.zeros(diag.shape[:-1], dtype=complex)
+    jpjp = np.asarray(band2) @ (c[:-1] * c[1:]) if len(c) > 1 else np.zeros(diag.shape[:-1], dtype=complex)
+    return moments_from_collective(jp, jz, jpjp, jz2, jpjz, j * (j + 1) * w)
+
+
+def moments_from_density(j, rho):
+    """Moments tr(J rho_j) of one block rho_j of shape (..., d, d); see :func:`moments_from_bands`."""
+    rho = np.asarray(rho)
+    d = rho.shape[-1]
+    diag = np.diagonal(rho, axis1=-2, axis2=-1).real
+    band1 = np.diagonal(rho, offset=-1, axis1=-2, axis2=-1) if d > 1 else np.zeros(rho.shape[:-2] + (0,))
+    band2 = np.diagonal(rho, offset=-2, axis1=-2, axis2=-1) if d > 2 else np.zeros(rho.shape[:-2] + (0,))
+    return moments_from_bands(j, diag, band1, band2)
+
+
+def moments_from_state(j, psi):
+    """Moments <psi|J|psi> of (unnormalized) pure states psi of shape (..., 2j + 1)."""
+    psi = np.asarray(psi)
+    diag = (psi * psi.conj()).real
+    band1 = psi[..., 1:] * psi[..., :-1].conj()
+    band2 = psi[..., 2:] * psi[..., :-2].conj()
+    return moments_from_bands(j, diag, band1, band2)

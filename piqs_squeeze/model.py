@@ -1,0 +1,203 @@
+"""Parameters of the driven-dissipative spin model, derived thresholds and input checks.
+
+The master equation (hbar = 1) is
+
+    d rho/dt = -i[H, rho] + gamma D[J-] rho + gamma_s sum_i D[sigma_i^-] rho
+               + dephasing sum_i D[sigma_i^z / 2] rho + pumping sum_i D[sigma_i^+] rho
+               + collective_dephasing D[Jz] rho + collective_pumping D[J+] rho,
+    H = chi J+ J- + omega Jx,      D[O] rho = O rho O^+ - {O^+ O, rho} / 2.
+
+The rates of the processes beyond the paper follow qutip.piqs' conventions exactly
+(``qutip.piqs.Dicke(N, emission=gamma_s, dephasing=..., pumping=..., collective_emission=gamma,
+collective_dephasing=..., collective_pumping=...)``): local dephasing at rate ``dephasing`` is
+``dephasing * D[sigma^z/2]``, i.e. single-atom coherences decay at ``dephasing / 2``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+
+__all__ = ["Model", "LOCAL_RATES", "COLLECTIVE_RATES", "check_times", "check_N"]
+
+#: Rates of processes acting on each atom separately (they break the J^2 symmetry).
+LOCAL_RATES = ("gamma_s", "dephasing", "pumping")
+#: Dissipative rates of collective processes.
+COLLECTIVE_RATES = ("gamma", "collective_dephasing", "collective_pumping")
+
+
+def check_N(N, name="N") -> int:
+    """Return ``N`` as a Python int, or raise if it is not an integer >= 1."""
+    if isinstance(N, bool) or not isinstance(N, numbers.Integral):
+        if isinstance(N, numbers.Real) and not isinstance(N, bool) and float(N).is_integer():
+            N = int(N)
+        else:
+            raise TypeError(f"{name} must be an integer >= 1 (number of atoms), got {N!r}")
+    N = int(N)
+    if N < 1:
+        raise ValueError(f"{name} must be an integer >= 1 (number of atoms), got {N}")
+    return N
+
+
+def _check_real(value, name, *, nonnegative):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if nonnegative and value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def check_times(times, name="times") -> np.ndarray:
+    """Validate output times: a non-empty 1-D array of finite, strictly increasing floats >= 0."""
+    t = np.asarray(times, dtype=float)
+    if t.ndim == 0:
+        t = t[None]
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of times, got shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if t[0] < 0:
+        raise ValueError(f"{name} must be >= 0, got first time {t[0]}")
+    if t.size > 1 and not np.all(np.diff(t) > 0):
+        raise ValueError(f"{name} must be strictly increasing")
+    return t
+
+
+@dataclass(frozen=True)
+class Model:
+    """Parameters of the master equation (immutable, hashable, comparable).
+
+    Parameters
+    ----------
+    N : int
+        Number of two-level atoms (>= 1).
+    omega : float
+        Collective Rabi drive Omega in ``H = chi J+ J- + Omega Jx`` (>= 0).
+    chi : float
+        Collective exchange (any sign).
+    gamma : float
+        Collective decay rate Gamma of ``Gamma D[J-]`` (>= 0). Default 1: times are in 1/Gamma.
+    gamma_s : float
+        Single-particle spontaneous emission ``gamma_s sum_i D[sigma_i^-]`` (qutip.piqs ``emission``).
+    dephasing : float
+        Local dephasing ``dephasing sum_i D[sigma_i^z / 2]`` (qutip.piqs convention).
+    pumping : float
+        Local incoherent pumping ``pumping sum_i D[sigma_i^+]``.
+    collective_dephasing : float
+        ``collective_dephasing D[Jz]``.
+    collective_pumping : float
+        ``collective_pumping D[J+]``.
+    """
+
+    N: int
+    omega: float = 0.0
+    chi: float = 0.0
+    gamma: float = 1.0
+    gamma_s: float = 0.0
+    dephasing: float = 0.0
+    pumping: float = 0.0
+    collective_dephasing: float = 0.0
+    collective_pumping: float = 0.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "N", check_N(self.N))
+        for f in fields(self):
+            if f.name == "N":
+                continue
+            value = _check_real(getattr(self, f.name), f.name, nonnegative=f.name != "chi")
+            object.__setattr__(self, f.name, value)
+
+    # ----------------------------------------------------------------- constructors
+    @classmethod
+    def from_upsilon_ratio(cls, N, ratio, *, chi, gamma=1.0, gamma_s=0.0, **rates) -> "Model":
+        """Model with drive ``Omega = N * ratio * Upsilon_c / 2``, Upsilon_c = sqrt(Gamma^2 + 4 chi^2)."""
+        N = check_N(N)
+        ratio = _check_real(ratio, "ratio", nonnegative=True)
+        chi = _check_real(chi, "chi", nonnegative=False)
+        gamma = _check_real(gamma, "gamma", nonnegative=True)
+        omega = N * ratio * math.sqrt(gamma**2 + 4 * chi**2) / 2
+        return cls(N=N, omega=omega, chi=chi, gamma=gamma, gamma_s=gamma_s, **rates)
+
+    def replace(self, **changes) -> "Model":
+        """A copy with some parameters changed (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d) -> "Model":
+        return cls(**d)
+
+    # ----------------------------------------------------------------- derived
+    @property
+    def upsilon(self) -> float:
+        """Upsilon = 2 Omega / N."""
+        return 2.0 * self.omega / self.N
+
+    @property
+    def upsilon_c(self) -> float:
+        """Collective critical drive Upsilon_c = sqrt(Gamma^2 + 4 chi^2) (paper Eq. 3)."""
+        return math.hypot(self.gamma, 2.0 * self.chi)
+
+    @property
+    def upsilon_c_prime(self) -> float:
+        """Mean-field critical drive with single-particle emission, Upsilon'_c = Upsilon_c / sqrt(2)."""
+        return self.upsilon_c / math.sqrt(2.0)
+
+    @property
+    def ratio(self) -> float:
+        """Upsilon / Upsilon_c (inf when Upsilon_c = 0 and Omega > 0)."""
+        if self.upsilon_c == 0:
+            return math.inf if self.omega > 0 else 0.0
+        return self.upsilon / self.upsilon_c
+
+    @property
+    def n_c(self) -> float:
+        """Critical effective atom number N_c = 2 Omega / Upsilon_c."""
+        return 2.0 * self.omega / self.upsilon_c if self.upsilon_c > 0 else math.inf
+
+    @property
+    def is_collective(self) -> bool:
+        """True when no local process is on: J^2 is conserved."""
+        return all(getattr(self, r) == 0 for r in LOCAL_RATES)
+
+    @property
+    def local_rates(self) -> dict:
+        return {r: getattr(self, r) for r in LOCAL_RATES if getattr(self, r) != 0}
+
+    @property
+    def phase(self) -> str:
+        """Steady-state phase in the thermodynamic limit.
+
+        ``"superradiant"`` (|<Jz>| > 0) below the threshold, ``"normal"`` (<Jz> = 0) above it.
+        The threshold is Upsilon_c for the collective model and Upsilon'_c once local processes
+        are on (paper, mean-field analysis S5-S10). For a collective model the superradiant
+        phase is the squeezed one; with local emission the region Upsilon'_c < Upsilon <
+        Upsilon_c (``"transient"`` in :attr:`region`) is where transient squeezing is enhanced.
+        """
+        threshold = self.upsilon_c if self.is_collective else self.upsilon_c_prime
+        return "superradiant" if self.upsilon < threshold else "normal"
+
+    @property
+    def region(self) -> str:
+        """Which of the paper's Fig. 1(a) regions the drive falls in:
+        ``"below_prime"`` (Upsilon < Upsilon'_c), ``"between"`` (Upsilon'_c <= Upsilon < Upsilon_c)
+        or ``"above"`` (Upsilon >= Upsilon_c)."""
+        if self.upsilon < self.upsilon_c_prime:
+            return "below_prime"
+        if self.upsilon < self.upsilon_c:
+            return "between"
+        return "above"
+
+    def __str__(self) -> str:
+        parts = [f"N={self.N}"]
+        for f in fields(self):
+            if f.name != "N" and (getattr(self, f.name) != 0 or f.name in ("omega", "gamma")):
+                parts.append(f"{f.name}={getattr(self, f.name):.6g}")
+        return "Model(" + ", ".join(parts) + f"; Upsilon/Upsilon_c={self.ratio:.4g})"

@@ -1,0 +1,224 @@
+"""The one result type of every method: times, collective moments, derived squeezing, provenance.
+
+A steady state is a Result with a single time ``inf``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import os
+import platform
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import observables
+from ._version import __version__
+from .model import Model
+
+__all__ = ["Result", "provenance"]
+
+
+def provenance() -> dict:
+    """Package and library versions and the UTC date, attached to every result."""
+    import scipy
+
+    try:
+        import qutip
+
+        qv = qutip.__version__
+    except Exception:  # pragma: no cover - qutip is a hard dependency
+        qv = None
+    return {
+        "piqs_squeeze": __version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "qutip": qv,
+        "python": platform.python_version(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _jsonable(obj):
+    """Options and extras may hold numpy scalars, tuples, models, states: make them JSON."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if hasattr(obj, "to_dict"):
+        return _jsonable(obj.to_dict())
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return repr(obj)
+
+
+@dataclass
+class Result:
+    """Time evolution (or steady state) of the collective spin, shared by all methods.
+
+    Attributes
+    ----------
+    times : (T,) float64
+    mean : (T, 3) float64, <J_a>
+    second : (T, 3, 3) float64, <(J_a J_b + J_b J_a)/2>
+    model : Model
+    method : str
+    options : dict, the method's options (JSON-serializable)
+    mean_err, second_err : optional standard errors of mean and second (statistical methods)
+    extras : dict of method-specific data; numpy arrays are saved as arrays, the rest as JSON
+    provenance : dict, package versions and date
+    """
+
+    times: np.ndarray
+    mean: np.ndarray
+    second: np.ndarray
+    model: Model
+    method: str
+    options: dict = field(default_factory=dict)
+    mean_err: np.ndarray | None = None
+    second_err: np.ndarray | None = None
+    extras: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=provenance)
+
+    def __post_init__(self):
+        self.times = np.asarray(self.times, dtype=float).reshape(-1)
+        self.mean = np.asarray(self.mean, dtype=float).reshape(self.times.size, 3)
+        self.second = np.asarray(self.second, dtype=float).reshape(self.times.size, 3, 3)
+        self.second = 0.5 * (self.second + np.swapaxes(self.second, -1, -2))
+        for name in ("mean_err", "second_err"):
+            v = getattr(self, name)
+            if v is not None:
+                ref = getattr(self, name[:-4])
+                setattr(self, name, np.asarray(v, dtype=float).reshape(ref.shape))
+        if not isinstance(self.model, Model):
+            raise TypeError("model must be a piqs_squeeze.Model")
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def N(self) -> int:
+        return self.model.N
+
+    @property
+    def xi2(self) -> np.ndarray:
+        """Wineland squeezing xi^2(t) from the (ensemble-averaged) moments."""
+        return observables.xi2(self.mean, self.second, self.model.N)
+
+    @property
+    def xi2_db(self) -> np.ndarray:
+        return observables.xi2_db(self.mean, self.second, self.model.N)
+
+    @property
+    def squeezing_axis(self) -> np.ndarray:
+        return observables.squeezing(self.mean, self.second, self.model.N)[1]
+
+    @property
+    def j2(self) -> np.ndarray:
+        """<J^2>(t)."""
+        return observables.total_spin(self.second)
+
+    @property
+    def n_eff(self) -> np.ndarray:
+        """N_eff(t) = 2 sqrt(1/4 + <J^2>) - 1."""
+        return observables.n_eff(self.second)
+
+    @property
+    def bloch(self) -> np.ndarray:
+        """<J> / (N/2)."""
+        return observables.bloch_vector(self.mean, self.model.N)
+
+    @property
+    def jz_over_j(self) -> np.ndarray:
+        """Order parameter <Jz> / (N/2)."""
+        return self.mean[:, 2] / (0.5 * self.model.N)
+
+    def at(self, index):
+        """(time, xi2, n_eff) at one output index (``-1`` for the last, or the steady state)."""
+        return self.times[index], self.xi2[index], self.n_eff[index]
+
+    def __repr__(self):
+        return (
+            f"Result(method={self.method!r}, {self.model}, T={self.times.size}, "
+            f"t=[{self.times[0]:.4g}..{self.times[-1]:.4g}], extras={sorted(self.extras)})"
+        )
+
+    # ------------------------------------------------------------------ save / load
+    def save(self, path) -> Path:
+        """Save to a ``.npz`` file (written atomically): arrays exactly, metadata as JSON."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+        arrays = {"times": self.times, "mean": self.mean, "second": self.second}
+        if self.mean_err is not None:
+            arrays["mean_err"] = self.mean_err
+        if self.second_err is not None:
+            arrays["second_err"] = self.second_err
+        json_extras = {}
+        for k, v in self.extras.items():
+            if isinstance(v, np.ndarray) and v.dtype != object:
+                arrays["extra__" + k] = v
+            else:
+                json_extras[k] = _jsonable(v)
+        meta = {
+            "format": "piqs_squeeze.Result/1",
+            "model": self.model.to_dict(),
+            "method": self.method,
+            "options": _jsonable(self.options),
+            "provenance": _jsonable(self.provenance),
+            "extras": json_extras,
+        }
+        arrays["meta"] = np.array(json.dumps(meta))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(buf.getvalue())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Result":
+        """Load a Result written by :meth:`save`."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                data = {k: f[k] for k in f.files}
+        except (zipfile.BadZipFile, ValueError, OSError) as exc:
+            raise ValueError(f"{path}: not a readable piqs_squeeze result ({exc})") from exc
+        meta = json.loads(str(data.pop("meta")))
+        if not str(meta.get("format", "")).startswith("piqs_squeeze.Result/"):
+            raise ValueError(f"{path}: not a piqs_squeeze result file")
+        extras = dict(meta.get("extras", {}))
+        for k in list(data):
+            if k.startswith("extra__"):
+                extras[k[len("extra__"):]] = data.pop(k)
+        return cls(
+            times=data["times"],
+            mean=data["mean"],
+            second=data["second"],
+            model=Model.from_dict(meta["model"]),
+            method=meta["method"],
+            options=meta.get("options", {}),
+            mean_err=data.get("mean_err"),
+            second_err=data.get("second_err"),
+            extras=extras,
+            provenance=meta.get("provenance", {}),
+        )
