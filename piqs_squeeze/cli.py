@@ -1,0 +1,66 @@
+"""The ``piqs-squeeze`` command.
+
+Subcommands live in the modules that own them; each provides ``add_arguments(parser)`` and
+``run_cli(args) -> int``:
+
+* ``run``      piqs_squeeze.run_cli      one model, one or more methods, saves results and a plot
+* ``validate`` validation.cli            cross-method validation report
+* ``figure``   figures.cli               the paper's figures
+* ``sweep``    piqs_squeeze.sweep        parameter sweeps on local processes or Dask
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ._version import __version__
+
+SUBCOMMANDS = {
+    "run": ("piqs_squeeze.run_cli", "evolve one model with one or more methods; save results and a plot"),
+    "validate": ("validation.cli", "cross-check all methods and write a validation report"),
+    "figure": ("figures.cli", "regenerate a figure of the paper (or all of them)"),
+    "sweep": ("piqs_squeeze.sweep", "run a parameter sweep described in a TOML/JSON file"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="piqs-squeeze",
+        description="Spin squeezing in driven-dissipative atomic ensembles (Tucker et al. 2022 model): "
+        "exact permutation-invariant, MCWF, cumulant, mean-field and analytic methods.",
+    )
+    parser.add_argument("--version", action="version", version=f"piqs-squeeze {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (modname, help_) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name != modname:
+                raise
+            p.set_defaults(_missing=f"'{name}' is not available in this version ({modname} missing)")
+            continue
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run_cli)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if getattr(args, "_missing", None):
+        print(args._missing, file=sys.stderr)
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted; results already written are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

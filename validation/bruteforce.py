@@ -1,0 +1,108 @@
+"""Independent reference: the master equation in the full 2^N space, built without the Dicke basis.
+
+Site operators come from qutip-qip's ``expand_operator``, the initial product state from a
+circuit of single-qubit rotations (RY(theta) then RZ(phi) on every qubit, from all atoms up),
+and the dynamics from ``qutip.mesolve``. Nothing here imports piqs_squeeze's Dicke bookkeeping,
+so agreement with the exact solver tests that bookkeeping. Practical up to N ~ 8.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import qutip
+from qutip_qip.circuit import QubitCircuit
+from qutip_qip.operations import expand_operator
+
+from piqs_squeeze.model import Model, check_times
+from piqs_squeeze.result import Result
+from piqs_squeeze.states import CoherentSpinState, css
+
+__all__ = ["site_operators", "collective_operators", "hamiltonian_and_collapse", "product_state",
+           "evolve", "steady_state", "moments"]
+
+
+@lru_cache(maxsize=16)
+def site_operators(N: int):
+    """Per-site (sigma^-, sigma^+, sigma^z) lists on N qubits (qutip: basis(2, 0) is up)."""
+    dims = [2] * N
+    sm = [expand_operator(qutip.sigmam(), dims=dims, targets=[i]) for i in range(N)]
+    sp = [expand_operator(qutip.sigmap(), dims=dims, targets=[i]) for i in range(N)]
+    sz = [expand_operator(qutip.sigmaz(), dims=dims, targets=[i]) for i in range(N)]
+    return sm, sp, sz
+
+
+@lru_cache(maxsize=16)
+def collective_operators(N: int):
+    """(Jx, Jy, Jz, J-) as sums of site operators, J_a = sum_i sigma_i^a / 2."""
+    sm, sp, sz = site_operators(N)
+    jm = sum(sm[1:], sm[0])
+    jp = jm.dag()
+    return 0.5 * (jp + jm), -0.5j * (jp - jm), 0.5 * sum(sz[1:], sz[0]), jm
+
+
+def hamiltonian_and_collapse(model: Model):
+    """H = chi J+ J- + Omega Jx and the collapse operators of every rate of the model."""
+    N = model.N
+    sm, sp, sz = site_operators(N)
+    jx, jy, jz, jm = collective_operators(N)
+    jp = jm.dag()
+    H = model.chi * jp * jm + model.omega * jx
+    c = []
+    for rate, ops in (
+        (model.gamma, [jm]),
+        (model.gamma_s, sm),
+        (model.dephasing, [0.5 * s for s in sz]),
+        (model.pumping, sp),
+        (model.collective_dephasing, [jz]),
+        (model.collective_pumping, [jp]),
+    ):
+        if rate > 0:
+            c += [np.sqrt(rate) * op for op in ops]
+    return H, c
+
+
+def product_state(N: int, initial: CoherentSpinState | None = None):
+    """The CSS as a product state made by a rotation circuit: RY(theta), RZ(phi) on each qubit."""
+    initial = initial or css()
+    qc = QubitCircuit(N)
+    for i in range(N):
+        qc.add_gate("RY", targets=[i], arg_value=initial.theta)
+        qc.add_gate("RZ", targets=[i], arg_value=initial.phi)
+    up = qutip.tensor([qutip.basis(2, 0)] * N)
+    return qc.run(up)
+
+
+def moments(N: int, states):
+    """(mean, second) of the collective spin for a list of density matrices."""
+    jx, jy, jz, _ = collective_operators(N)
+    J = (jx, jy, jz)
+    mean = np.array([[qutip.expect(a, s) for a in J] for s in states]).real
+    second = np.empty((len(states), 3, 3))
+    for a in range(3):
+        for b in range(a, 3):
+            op = 0.5 * (J[a] * J[b] + J[b] * J[a])
+            second[:, a, b] = second[:, b, a] = np.real([qutip.expect(op, s) for s in states])
+    return mean, second
+
+
+def evolve(model: Model, times, initial: CoherentSpinState | None = None, *, rtol=1e-12, atol=1e-12):
+    """Brute-force evolution in 2^N dimensions; returns a Result with method 'bruteforce'."""
+    times = check_times(times)
+    if model.N > 10:
+        raise ValueError(f"the brute-force reference is for N <= 10 (2^N space), got N = {model.N}")
+    H, c = hamiltonian_and_collapse(model)
+    psi0 = product_state(model.N, initial)
+    opts = {"rtol": rtol, "atol": atol, "nsteps": 10**7, "method": "adams"}
+    out = qutip.mesolve(H, qutip.ket2dm(psi0), times, c, options=opts)
+    mean, second = moments(model.N, out.states)
+    return Result(times, mean, second, model, "bruteforce", options={"rtol": rtol, "atol": atol},
+                  extras={"final_state": out.states[-1].full()})
+
+
+def steady_state(model: Model):
+    """Steady state of the 2^N Liouvillian (qutip.steadystate), as a one-time Result."""
+    H, c = hamiltonian_and_collapse(model)
+    rho = qutip.steadystate(H, c)
+    mean, second = moments(model.N, [rho])
+    return Result([np.inf], mean, second, model, "bruteforce")
