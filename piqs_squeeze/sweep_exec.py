@@ -1,0 +1,270 @@
+"""Running a sweep: deterministic chunks, any ``concurrent.futures.Executor``, checkpoints, progress.
+
+Chunks depend on the spec only (never on the number of workers), so a batched method sees the
+same batches whether the sweep runs serially, on local processes or on a Dask cluster, and a
+resumed sweep recomputes exactly the chunks that were lost: the numbers are identical in all cases.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import os
+import time
+import warnings
+
+import numpy as np
+
+from . import api
+from .sweep_spec import SweepSpec, is_batched, method_fingerprint, method_module
+from .sweep_store import SweepStore
+from .sweep_summaries import resolve, summarize
+from .sweep_table import SweepTable
+
+__all__ = ["run_sweep", "make_chunks", "run_chunk"]
+
+#: default chunk sizes: a batched method integrates up to this many points in one call ...
+BATCH_CHUNK_MAX = 200
+#: ... and a point-by-point method runs this many per task (one checkpoint per chunk).
+SINGLE_CHUNK_MAX = 4
+#: a large group is split into at least this many chunks (parallelism, checkpoint granularity).
+MIN_CHUNKS = 16
+
+
+def make_chunks(points, spec: SweepSpec) -> list[list]:
+    """Split points into chunks of equal group (method, options, times, initial), in index order.
+
+    Size: ``spec.chunk_size`` or ``clamp(ceil(n_group / MIN_CHUNKS), 1, BATCH_CHUNK_MAX)``
+    (``SINGLE_CHUNK_MAX`` for methods without ``evolve_many``); sizes within a group differ by
+    at most one. Depends only on the spec, so it is the same on every executor and on resume.
+    """
+    groups: dict = {}
+    for p in points:
+        groups.setdefault(p.group(), []).append(p)
+    chunks = []
+    for key, pts in groups.items():
+        cap = BATCH_CHUNK_MAX if is_batched(key[0], key[1]) else SINGLE_CHUNK_MAX
+        size = spec.chunk_size or min(cap, max(1, math.ceil(len(pts) / MIN_CHUNKS)))
+        n = math.ceil(len(pts) / size)
+        chunks += [list(c) for c in np.array_split(np.array(pts, dtype=object), n)]
+    return chunks
+
+
+# --------------------------------------------------------------------------- worker side
+def _evolve(method, kind, models, times, initial, options):
+    """Results of ``models`` (one batched call when the method has evolve_many)."""
+    if kind == "steady_state":
+        if method in api.METHODS:
+            return [api.steady_state(m, method=method, **options) for m in models]
+        return [method_module(method).steady_state(m, **options) for m in models]
+    if method in api.METHODS:
+        if len(models) == 1:
+            return [api.evolve(models[0], times, method=method, initial=initial, **options)]
+        return list(api.evolve(models, times, method=method, initial=initial, **options))
+    mod = method_module(method)
+    check = getattr(mod, "unsupported", None)
+    for m in models:
+        why = check(m) if check is not None else None
+        if why is not None:
+            raise api.MethodError(f"method {method!r} cannot evolve this model: {why}")
+    if len(models) > 1 and hasattr(mod, "evolve_many"):
+        return list(mod.evolve_many(models, times, initial=initial, **options))
+    return [mod.evolve(m, times, initial=initial, **options) for m in models]
+
+
+def _record(point, t0, result=None, summaries=None, error="", n=1):
+    return {"index": point.index, "key": point.key, "summaries": summaries or {}, "error": error,
+            "elapsed": (time.perf_counter() - t0) / n, "result": result}
+
+
+def _message(exc):
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_chunk(points, resolved_summaries, keep_results=False) -> list[dict]:
+    """Evaluate one chunk (points of one group) and return one record per point.
+
+    The chunk is one batched call when the method has ``evolve_many``; if that raises, its
+    points are run one by one so that only the failing ones record an error message.
+    """
+    records, todo = [], []
+    for p in points:
+        if p.error:
+            records.append(_record(p, time.perf_counter(), error=p.error))
+        else:
+            todo.append(p)
+
+    def finish(p, res, t0, n):
+        try:
+            cols = summarize(res, resolved_summaries)
+        except Exception as exc:  # noqa: BLE001 - a summary that cannot be formed is a point error
+            return _record(p, t0, error="summary failed: " + _message(exc), n=n)
+        return _record(p, t0, res if keep_results else None, cols, n=n)
+
+    if len(todo) > 1:
+        t0 = time.perf_counter()
+        p0 = todo[0]
+        try:
+            results = _evolve(p0.method, p0.kind, [p.model for p in todo], p0.times, p0.initial, p0.options)
+            if len(results) != len(todo):
+                raise RuntimeError(f"batched call returned {len(results)} results for {len(todo)} models")
+        except Exception:  # noqa: BLE001 - retried point by point below
+            results = None
+        if results is not None:
+            return records + [finish(p, r, t0, len(todo)) for p, r in zip(todo, results)]
+    for p in todo:
+        t0 = time.perf_counter()
+        try:
+            res = _evolve(p.method, p.kind, [p.model], p.times, p.initial, p.options)[0]
+        except Exception as exc:  # noqa: BLE001 - recorded in the table, the sweep goes on
+            records.append(_record(p, t0, error=_message(exc)))
+            continue
+        records.append(finish(p, res, t0, 1))
+    return records
+
+
+# --------------------------------------------------------------------------- executors
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _executor(executor, workers, scheduler):
+    """(executor or None for serial, number of workers, owned resources to close)."""
+    if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 1):
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if scheduler is not None:
+        if executor is not None:
+            raise ValueError("give either executor or scheduler, not both")
+        from distributed import Client
+
+        executor = Client(scheduler)
+        client = executor
+        return client.get_executor(pure=False), _dask_workers(client), [client]
+    if executor == "serial" or (executor is None and workers == 1):
+        return None, 1, []
+    if executor is None or executor == "processes":
+        n = workers or _cores()
+        ex = cf.ProcessPoolExecutor(max_workers=n)
+        return ex, n, [ex]
+    if type(executor).__name__ == "Client" and hasattr(executor, "get_executor"):
+        return executor.get_executor(pure=False), _dask_workers(executor), []
+    if isinstance(executor, cf.Executor):
+        return executor, workers or getattr(executor, "_max_workers", None) or _cores(), []
+    raise TypeError(
+        f"executor must be None, 'serial', 'processes', a concurrent.futures.Executor or a "
+        f"distributed.Client, got {type(executor).__name__}"
+    )
+
+
+def _dask_workers(client):
+    info = client.scheduler_info()
+    return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+
+
+def _close(owned, cancel=False):
+    for obj in owned:
+        if isinstance(obj, cf.Executor):
+            obj.shutdown(wait=not cancel, cancel_futures=cancel)
+        else:
+            obj.close()
+
+
+# --------------------------------------------------------------------------- driver
+def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, resume=True, force=False,
+              progress=None, rerun_errors=False) -> SweepTable:
+    """Evaluate a sweep into a :class:`~piqs_squeeze.sweep_table.SweepTable`.
+
+    Parameters
+    ----------
+    spec : SweepSpec, dict or path of a TOML/JSON config
+    out : path, optional
+        Sweep directory for checkpoints (manifest + one file per finished chunk). Without it
+        nothing is written and nothing can be resumed.
+    executor : None, "serial", "processes", concurrent.futures.Executor or distributed.Client
+        None: local processes (``workers`` of them, default the number of cores; ``workers=1``
+        is serial). A Dask ``Client`` is used through ``client.get_executor()``.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``) to connect to instead.
+    resume : bool
+        Continue a sweep whose chunks are already in ``out`` (finished chunks are loaded, not
+        recomputed). False makes existing chunks an error.
+    force : bool
+        Start over when ``out`` holds a different sweep (changed spec or code) or old chunks.
+    progress : bool or None
+        tqdm progress bar; None shows it only on a terminal.
+    rerun_errors : bool
+        Recompute points whose stored record is an error.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(spec, SweepSpec):
+        spec = SweepSpec.from_dict(spec) if isinstance(spec, dict) else SweepSpec.from_file(spec)
+    points = spec.expand()
+    spec_dict, spec_hash = spec.to_dict(), spec.hash
+    store = SweepStore(out) if out is not None else None
+    done = {}
+    if store is not None:
+        fps = {m["method"]: method_fingerprint(m["method"]) for m in spec.methods}
+        store.check_or_create(spec_dict, spec_hash, len(points), fps, resume=resume, force=force)
+        done = store.load_records(spec_hash)
+        for i, r in list(done.items()):
+            if i >= len(points) or r.get("key") != points[i].key:
+                raise ValueError(f"{store.root}: stored point {i} does not match the spec; use force=True")
+            if rerun_errors and r["error"]:
+                del done[i]
+    chunks = make_chunks(points, spec)
+    todo = [(k, c) for k, c in enumerate(chunks) if not all(p.index in done for p in c)]
+    stats = {"points": len(points), "chunks": len(chunks), "points_loaded": len(done),
+             "chunks_loaded": len(chunks) - len(todo), "chunks_computed": 0, "points_computed": 0}
+    records = dict(done)
+    resolved = resolve(spec.summaries)
+    keep = bool(spec.save_results and store is not None)
+    bar = tqdm(total=len(points), initial=len(done), unit="pt", desc=spec.name, smoothing=0.1,
+               disable=(None if progress is None else not progress), dynamic_ncols=True)
+
+    def commit(k, recs):
+        for r in recs:
+            res = r.pop("result", None)
+            if res is not None:
+                r["result"] = str(res.save(store.result_path(r["index"])).relative_to(store.root))
+        if store is not None:
+            store.write_chunk(spec_hash, k, recs)
+        records.update((r["index"], r) for r in recs)
+        stats["chunks_computed"] += 1
+        stats["points_computed"] += len(recs)
+        bar.update(len(recs))
+
+    ex, nworkers, owned = _executor(executor, workers, scheduler) if todo else (None, 1, [])
+    stats["workers"] = nworkers
+    try:
+        if ex is None:
+            for k, c in todo:
+                commit(k, run_chunk(c, resolved, keep))
+        else:
+            futures = {ex.submit(run_chunk, c, resolved, keep): (k, c) for k, c in todo}
+            for fut in cf.as_completed(futures):
+                k, c = futures[fut]
+                try:
+                    recs = fut.result()
+                except Exception as exc:  # noqa: BLE001 - the worker itself died: not persisted
+                    warnings.warn(f"chunk {k} lost ({type(exc).__name__}: {exc}); rerun to retry it",
+                                  stacklevel=2)
+                    records.update((p.index, {"index": p.index, "key": p.key, "summaries": {}, "elapsed": 0.0,
+                                              "error": f"worker failed: {type(exc).__name__}: {exc}"})
+                                   for p in c)
+                    continue
+                commit(k, recs)
+    except BaseException:
+        _close(owned, cancel=True)
+        owned = []
+        raise
+    finally:
+        bar.close()
+        _close(owned)
+    table = SweepTable.from_records(spec, points, records, root=store.root if store else None)
+    table.stats = stats
+    if store is not None:
+        table.save(store.root / "table.npz")
+    return table
