@@ -250,8 +250,8 @@ def order_parameter_tl(ratio):
     r = np.asarray(ratio, dtype=float)
     if np.any(~np.isfinite(r) & ~np.isposinf(r)) or np.any(r < 0):
         raise ValueError("ratio (Upsilon/Upsilon_c) must be >= 0 and not NaN")
-    with np.errstate(invalid="ignore"):
-        out = np.where(r < 1, -np.sqrt(np.clip(1 - r * r, 0, None)), 0.0)
+    rc = np.minimum(r, 1.0)
+    out = np.where(r < 1, -np.sqrt(1.0 - rc * rc), 0.0)
     return out if out.ndim else float(out)
 
 
