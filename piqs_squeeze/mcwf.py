@@ -1,0 +1,253 @@
+"""Monte Carlo wave-function trajectories in single total-spin sectors (method ``"mcwf"``).
+
+Each trajectory is a pure state in one (2j+1)-dimensional Dicke sector; the physics of one
+trajectory (unravelling, exact per-sector propagation, waiting-time jumps) is in
+:mod:`piqs_squeeze.mcwf_sector`. This module runs ensembles reproducibly and in parallel and
+reduces them to a :class:`~piqs_squeeze.result.Result`.
+
+Statistics
+----------
+With per-trajectory moments X_i(t) (normalised states), the ensemble moments are the sample means
+and ``mean_err``/``second_err`` their standard errors s / sqrt(n). xi^2 is computed from the
+averaged moments (the density-matrix value) and its standard error ``extras["xi2_err"]`` by a
+block jackknife over trajectories (at most 64 blocks, in trajectory order).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import sys
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+import numpy as np
+
+from . import observables
+from .model import Model, check_times
+from .result import Result
+from .states import CoherentSpinState, css
+from .mcwf_sector import jump_kind_names, resolve_beta, run_trajectory
+
+__all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2"]
+
+
+def unsupported(model) -> str | None:
+    """Every model can be unravelled (all processes have sector-preserving jump channels)."""
+    return None
+
+
+def initial_state(N: int, initial):
+    """(j, psi) from None (CSS along -x), a CoherentSpinState, an array of the N+1 amplitudes
+    of the j = N/2 sector (m = N/2 .. -N/2), or a tuple (j, amplitudes)."""
+    if initial is None:
+        initial = css()
+    if isinstance(initial, CoherentSpinState):
+        return N / 2.0, initial.amplitudes(N)
+    if isinstance(initial, tuple) and len(initial) == 2 and np.ndim(initial[1]) == 1:
+        j, psi = initial
+        if isinstance(j, bool) or not isinstance(j, numbers.Real) or not float(2 * j).is_integer() \
+                or not (0 <= j <= N / 2) or (N / 2 - j) % 1 != 0:
+            raise ValueError(f"initial: j must be one of N/2, N/2 - 1, ..., got {j!r}")
+        j = float(j)
+    else:
+        j, psi = N / 2.0, initial
+    try:
+        psi = np.asarray(psi, dtype=complex)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"initial must be a CoherentSpinState, amplitudes or (j, amplitudes); got {initial!r}") from exc
+    d = int(round(2 * j)) + 1
+    if psi.shape != (d,):
+        raise ValueError(f"initial: expected {d} amplitudes for sector j={j}, got shape {psi.shape}")
+    nrm = np.linalg.norm(psi)
+    if not np.isfinite(nrm) or nrm == 0:
+        raise ValueError("initial: amplitudes must be finite and not all zero")
+    return j, psi / nrm
+
+
+def _run_chunk(model, times, j0, psi0, beta, seeds, keep):
+    """Worker task: trajectories for a list of SeedSequences (module-level so it pickles)."""
+    out = []
+    for ss in seeds:
+        rec = run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(ss))
+        if not keep:
+            rec = {"mean": rec["mean"], "second": rec["second"], "j": rec["j"],
+                   "njumps": len(rec["jump_times"])}
+        else:
+            rec["njumps"] = len(rec["jump_times"])
+        out.append(rec)
+    return out
+
+
+def jackknife_xi2(mean_i, second_i, N, nblocks=64):
+    """Block-jackknife standard error of xi^2 from the averaged moments.
+
+    Parameters
+    ----------
+    mean_i, second_i : (n, T, 3), (n, T, 3, 3) per-trajectory moments
+    N : atom number
+
+    Returns
+    -------
+    (T,) err = sqrt((B - 1)/B sum_b (xi2_(-b) - mean_b xi2_(-b))^2), B = min(n, nblocks)
+    blocks of consecutive trajectories; NaN when n < 2.
+    """
+    n = mean_i.shape[0]
+    if n < 2:
+        return np.full(mean_i.shape[1], np.nan)
+    B = min(n, nblocks)
+    edges = np.linspace(0, n, B + 1).astype(int)
+    sm = np.add.reduceat(mean_i, edges[:-1], axis=0)
+    ss = np.add.reduceat(second_i, edges[:-1], axis=0)
+    cnt = np.diff(edges).astype(float)
+    loo_m = (sm.sum(0) - sm) / (n - cnt)[:, None, None]
+    loo_s = (ss.sum(0) - ss) / (n - cnt)[:, None, None, None]
+    x = observables.xi2(loo_m, loo_s, N)
+    with np.errstate(invalid="ignore"):
+        return np.sqrt((B - 1) / B * ((x - x.mean(0)) ** 2).sum(0))
+
+
+def _check_int(value, name, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, workers=None,
+           executor: Executor | None = None, progress=None, keep_trajectories: bool = False,
+           target_xi2_err: float | None = None, batch: int | None = None,
+           displacement="fixed_point", chunk: int | None = None) -> Result:
+    """Ensemble of MCWF trajectories, reduced to a Result.
+
+    Solves d rho/dt = -i[H, rho] + sum_k D[L_k] rho (the Model's master equation) as the average
+    of |psi><psi| over trajectories psi(t) in single sectors (see :mod:`piqs_squeeze.mcwf_sector`).
+
+    Parameters
+    ----------
+    model : Model
+    times : (T,) output times; the initial state is taken at ``times[0]``
+    initial : None | CoherentSpinState | (N+1,) amplitudes | (j, amplitudes)
+    ntraj : int
+        Number of trajectories (the maximum when ``target_xi2_err`` is set).
+    seed : int | SeedSequence | None
+        Trajectory i uses ``np.random.SeedSequence(seed).spawn(ntraj)[i]``: the same seed gives
+        bit-identical results whatever ``workers``/``executor``. None draws fresh entropy (recorded
+        in ``options["seed_entropy"]``).
+    workers : int | None
+        Local processes (default: all cores, serial when 1 or for small ensembles).
+    executor : concurrent.futures.Executor, optional
+        Used instead of local processes (e.g. a Dask client's executor).
+    progress : bool | None
+        tqdm progress bar; None shows it only on a terminal.
+    keep_trajectories : bool
+        Store per-trajectory records in ``extras``: ``traj_j``, ``traj_xi2``, ``traj_n_eff`` (ntraj, T),
+        ``traj_mean`` (ntraj, T, 3), ``traj_second`` (ntraj, T, 3, 3), ``jump_times``/``jump_kinds``
+        (flat, trajectory i in ``jump_offsets[i]:jump_offsets[i+1]``), ``jump_kind_names``.
+    target_xi2_err : float, optional
+        Run batches of ``batch`` trajectories until max_t xi2_err(t) (over finite values after
+        times[0]) is below it, or ``ntraj`` are done.
+    displacement : "fixed_point" | "none" | "drive" | complex
+        Unravelling of collective emission, J- -> J- + beta (see mcwf_sector.resolve_beta).
+
+    Returns
+    -------
+    Result with method "mcwf", mean/second and their standard errors; extras ``xi2_err`` (T,),
+    ``n_eff`` (T,) ensemble N_eff, ``ntraj``, ``njumps`` (ntraj,), ``beta`` and the optional records.
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    times = check_times(times)
+    ntraj = _check_int(ntraj, "ntraj")
+    if workers is not None:
+        workers = _check_int(workers, "workers")
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
+    if target_xi2_err is not None:
+        if isinstance(target_xi2_err, bool) or not isinstance(target_xi2_err, numbers.Real) \
+                or not (target_xi2_err > 0 and math.isfinite(target_xi2_err)):
+            raise ValueError(f"target_xi2_err must be a positive number, got {target_xi2_err!r}")
+    batch = _check_int(batch, "batch") if batch is not None else (min(ntraj, 100) if target_xi2_err else ntraj)
+    if chunk is not None:
+        chunk = _check_int(chunk, "chunk")
+    beta = resolve_beta(model, displacement)
+    j0, psi0 = initial_state(model.N, initial)
+    if isinstance(seed, np.random.SeedSequence):
+        root = seed
+    else:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer, a SeedSequence or None, got {seed!r}")
+        root = np.random.SeedSequence(seed)
+
+    from tqdm.auto import tqdm
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    records = []
+    pool = None
+    try:
+        with tqdm(total=ntraj, desc=f"mcwf N={model.N}", disable=not show, leave=False) as bar:
+            while len(records) < ntraj:
+                n_new = min(batch, ntraj - len(records))
+                seeds = root.spawn(n_new)
+                nw = workers or (os.cpu_count() or 1)
+                if executor is None and nw > 1 and n_new > 1 and pool is None:
+                    pool = ProcessPoolExecutor(max_workers=nw)
+                ex = executor or pool
+                size = chunk or max(1, math.ceil(n_new / (4 * (nw if ex is not None else 1))))
+                parts = [seeds[i:i + size] for i in range(0, n_new, size)]
+                if ex is None or n_new == 1:
+                    for p in parts:
+                        records += _run_chunk(model, times, j0, psi0, beta, p, keep_trajectories)
+                        bar.update(len(p))
+                else:
+                    futs = [ex.submit(_run_chunk, model, times, j0, psi0, beta, p, keep_trajectories)
+                            for p in parts]
+                    for f in futs:  # trajectory order, whatever order they finish in
+                        records += f.result()
+                        bar.update(len(f.result()))
+                if target_xi2_err is not None:
+                    err = _xi2_err(records, model.N)
+                    fin = err[1:][np.isfinite(err[1:])] if err.size > 1 else err[np.isfinite(err)]
+                    if fin.size and fin.max() < target_xi2_err:
+                        break
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return _reduce(model, times, records, beta, keep_trajectories, dict(
+        ntraj=ntraj, seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
+        target_xi2_err=target_xi2_err, batch=batch, displacement=str(displacement), beta=[beta.real, beta.imag]))
+
+
+def _xi2_err(records, N):
+    m = np.stack([r["mean"] for r in records])
+    s = np.stack([r["second"] for r in records])
+    return jackknife_xi2(m, s, N)
+
+
+def _reduce(model, times, records, beta, keep, options):
+    n = len(records)
+    m = np.stack([r["mean"] for r in records])
+    s = np.stack([r["second"] for r in records])
+    mean, second = m.mean(0), s.mean(0)
+    if n > 1:
+        mean_err = m.std(0, ddof=1) / np.sqrt(n)
+        second_err = s.std(0, ddof=1) / np.sqrt(n)
+    else:
+        mean_err, second_err = np.full_like(mean, np.nan), np.full_like(second, np.nan)
+    extras = {
+        "ntraj": n,
+        "xi2_err": jackknife_xi2(m, s, model.N),
+        "n_eff": observables.n_eff(second),
+        "njumps": np.array([r["njumps"] for r in records], dtype=np.int64),
+        "beta": np.array([beta.real, beta.imag]),
+    }
+    if keep:
+        extras["traj_j"] = np.stack([r["j"] for r in records])
+        extras["traj_mean"] = m
+        extras["traj_second"] = s
+        extras["traj_xi2"] = observables.xi2(m, s, model.N)
+        extras["traj_n_eff"] = observables.n_eff(s)
+        extras["jump_offsets"] = np.concatenate([[0], np.cumsum(extras["njumps"])])
+        extras["jump_times"] = np.concatenate([r["jump_times"] for r in records]) if n else np.zeros(0)
+        extras["jump_kinds"] = np.concatenate([r["jump_kinds"] for r in records]).astype(np.int16)
+        extras["jump_kind_names"] = jump_kind_names()
+    options = dict(options, ntraj_done=n)
+    return Result(times, mean, second, model, "mcwf", options=options, mean_err=mean_err,
+                  second_err=second_err, extras=extras)
