@@ -7,6 +7,7 @@ resumed sweep recomputes exactly the chunks that were lost: the numbers are iden
 from __future__ import annotations
 
 import concurrent.futures as cf
+import inspect
 import math
 import os
 import time
@@ -50,8 +51,19 @@ def make_chunks(points, spec: SweepSpec) -> list[list]:
 
 
 # --------------------------------------------------------------------------- worker side
+def _in_worker(func, options):
+    """Inside a sweep the sweep is the parallel layer: a method that can spread its own work
+    (``workers``) runs serially and shows no progress bar of its own, unless told otherwise."""
+    params = inspect.signature(func).parameters
+    extra = {k: v for k, v in (("workers", 1), ("progress", False)) if k in params and k not in options}
+    return dict(options, **extra) if extra else options
+
+
 def _evolve(method, kind, models, times, initial, options):
     """Results of ``models`` (one batched call when the method has evolve_many)."""
+    mod = method_module(method)
+    name = "evolve_many" if kind == "evolve" and len(models) > 1 and hasattr(mod, "evolve_many") else kind
+    options = _in_worker(getattr(mod, name), options)
     if kind == "steady_state":
         if method in api.METHODS:
             return [api.steady_state(m, method=method, **options) for m in models]
@@ -60,7 +72,6 @@ def _evolve(method, kind, models, times, initial, options):
         if len(models) == 1:
             return [api.evolve(models[0], times, method=method, initial=initial, **options)]
         return list(api.evolve(models, times, method=method, initial=initial, **options))
-    mod = method_module(method)
     check = getattr(mod, "unsupported", None)
     for m in models:
         why = check(m) if check is not None else None
