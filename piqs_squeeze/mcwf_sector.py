@@ -236,7 +236,8 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False):
 
     def lognorm2(tau):
         v = sec.propagate(coef, tau)
-        return np.log(np.vdot(v, v).real) - log_r
+        with np.errstate(divide="ignore"):  # an underflowed norm is -inf: still below log r
+            return np.log(np.vdot(v, v).real) - log_r
 
     k = 0
     while k < T:

@@ -1,0 +1,195 @@
+"""MCWF trajectories against independent references and exactly known statistics.
+
+Statistical assertions use fixed seeds (deterministic), with tolerances of 4 standard errors:
+for a correct sampler each such check fails with probability ~6e-5, so a test comparing ~100
+correlated numbers has a false-alarm rate below 1%, while an error in a rate or an amplitude
+of a few percent shows up as a many-sigma deviation at these ensemble sizes.
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import piqs_squeeze as ps
+from piqs_squeeze import mcwf
+from piqs_squeeze.mcwf_sector import jump_kind_names
+from piqs_squeeze.states import css
+from validation import bruteforce
+
+TIMES = np.linspace(0.0, 1.5, 6)
+
+
+def _assert_within(res, ref, nsig=4.0):
+    """Every moment within nsig standard errors of the reference at every time after t0."""
+    for name in ("mean", "second"):
+        got, want, err = getattr(res, name)[1:], getattr(ref, name)[1:], getattr(res, name + "_err")[1:]
+        dev = np.abs(got - want)
+        # entries with zero sampling error (e.g. <Jz^2> = 1/4 at N = 1) must agree to round-off
+        tol = nsig * err + 1e-10
+        assert np.all(dev <= tol), f"{name}: max |z| = {np.max(dev / np.maximum(err, 1e-300)):.2f}"
+
+
+# emission, dephasing and pumping, collective processes, both signs of chi, odd and even N,
+# and the three unravellings of collective emission (they must give the same ensemble).
+CASES = [
+    (ps.Model(N=4, omega=2.0, chi=0.5, gamma=1.0, gamma_s=0.7, dephasing=0.4, pumping=0.3), "fixed_point"),
+    (ps.Model(N=5, omega=1.5, chi=-0.3, gamma=1.0, gamma_s=0.5, collective_dephasing=0.3,
+              collective_pumping=0.2), "fixed_point"),
+    (ps.Model(N=6, omega=3.0, chi=1.0, gamma=1.0, gamma_s=1.0, dephasing=0.5), "none"),
+    (ps.Model(N=4, omega=2.0, chi=1.0, gamma=1.0, gamma_s=0.5, pumping=0.2), "drive"),
+]
+
+
+@pytest.mark.parametrize("model, disp", CASES)
+def test_ensemble_matches_bruteforce(model, disp):
+    # 1500 trajectories give standard errors <~ 2e-2 on O(1) moments (asserted below)
+    res = mcwf.evolve(model, TIMES, ntraj=1500, seed=11, workers=1, displacement=disp)
+    ref = bruteforce.evolve(model, TIMES, css())
+    assert res.mean_err[1:].max() < 0.03 and res.second_err[1:].max() < 0.06
+    _assert_within(res, ref)
+    # t0 is the exact CSS: no spread at all
+    np.testing.assert_allclose(res.mean[0], ref.mean[0], atol=1e-12)
+    assert np.all(res.mean_err[0] < 1e-12)
+
+
+def test_matches_exact_solver_n8():
+    exact = pytest.importorskip("piqs_squeeze.exact")
+    model = ps.Model(N=8, omega=4.0, chi=1.0, gamma=1.0, gamma_s=0.8, dephasing=0.3, pumping=0.2)
+    res = mcwf.evolve(model, TIMES, ntraj=1000, seed=5, workers=1)
+    ref = exact.evolve(model, TIMES)
+    _assert_within(res, ref)
+
+
+def test_error_shrinks_as_inverse_sqrt_ntraj():
+    model = CASES[0][0]
+    ref = bruteforce.evolve(model, TIMES, css())
+    small = mcwf.evolve(model, TIMES, ntraj=200, seed=3, workers=1)
+    big = mcwf.evolve(model, TIMES, ntraj=1800, seed=4, workers=1)
+    # the estimated errors scale as 1/sqrt(n): ratio sqrt(9) = 3, each estimate averaged over
+    # 60 entries with ~5% relative scatter -> 15% tolerance is ample
+    ratio = small.mean_err[1:].mean() / big.mean_err[1:].mean()
+    assert 2.55 < ratio < 3.45
+    # and the actual deviations follow them: RMS z-score O(1) in both (chi^2 with 15 dof: 0.4..1.7)
+    for res in (small, big):
+        z = (res.mean[1:] - ref.mean[1:]) / res.mean_err[1:]
+        assert 0.4 < np.sqrt(np.mean(z**2)) < 1.7
+    assert np.abs(big.mean[1:] - ref.mean[1:]).max() < np.abs(small.mean[1:] - ref.mean[1:]).max()
+
+
+def test_collective_model_stays_in_top_sector():
+    model = ps.Model(N=7, omega=3.0, chi=0.7, gamma=1.0, collective_dephasing=0.2, collective_pumping=0.1)
+    res = mcwf.evolve(model, TIMES, ntraj=30, seed=1, workers=1, keep_trajectories=True)
+    assert np.all(res.extras["traj_j"] == 3.5)
+    assert res.extras["njumps"].sum() > 30  # jumps did happen
+    np.testing.assert_allclose(res.extras["traj_n_eff"], 7.0, rtol=1e-12)
+
+
+def test_local_emission_from_fully_excited_state():
+    """Only local emission from |N/2, N/2>: atoms decay independently at rate gamma_s.
+
+    Hence (i) the first jump time is exponential with rate gamma_s N; (ii) sum_i sigma_i^- on
+    |up...up> has symmetric (j = N/2) weight 1/N, so the first jump keeps j with probability 1/N;
+    (iii) every jump lowers m by one and the number of jumps by t is Binomial(N, 1 - e^{-gamma_s t});
+    (iv) <Jz>(t) = N (e^{-gamma_s t} - 1/2).
+    """
+    N, gs, n = 6, 1.3, 2000
+    model = ps.Model(N=N, omega=0.0, chi=0.0, gamma=0.0, gamma_s=gs)
+    times = np.linspace(0.0, 1.0, 5)
+    res = mcwf.evolve(model, times, initial=css(0.0, 0.0), ntraj=n, seed=7, workers=1, keep_trajectories=True)
+    ex = res.extras
+    off, jt, kinds = ex["jump_offsets"], ex["jump_times"], ex["jump_kinds"]
+    has = np.diff(off) > 0
+    first = jt[off[:-1][has]]
+    censored = (~has).sum()  # no jump before t_end: probability e^{-gs N t_end} ~ 4e-4
+    assert censored < 10
+    assert stats.kstest(first, stats.expon(scale=1 / (gs * N)).cdf).pvalue > 1e-3
+    names = jump_kind_names()
+    stay = np.mean(kinds[off[:-1][has]] == names.index("gamma_s+0"))
+    assert abs(stay - 1 / N) < 4 * np.sqrt((1 / N) * (1 - 1 / N) / has.sum())
+    p = 1 - np.exp(-gs * times[-1])
+    counts = ex["njumps"]
+    assert abs(counts.mean() - N * p) < 4 * np.sqrt(N * p * (1 - p) / n)
+    assert abs(counts.var(ddof=1) / (N * p * (1 - p)) - 1) < 4 * np.sqrt(2 / n)
+    np.testing.assert_allclose(res.mean[:, 2], N * (np.exp(-gs * times) - 0.5), atol=4 * res.mean_err[:, 2].max())
+    # every trajectory is a Dicke state |j, m> with m = N/2 - (jumps so far): Var(Jz) = 0 in each
+    traj_var = ex["traj_second"][..., 2, 2] - ex["traj_mean"][..., 2] ** 2
+    assert np.abs(traj_var).max() < 1e-9
+
+
+def test_trajectory_records_are_consistent():
+    model = ps.Model(N=6, omega=3.0, chi=1.0, gamma=1.0, gamma_s=1.5, dephasing=0.5, pumping=0.4)
+    times = np.linspace(0.2, 2.0, 10)
+    res = mcwf.evolve(model, times, ntraj=20, seed=2, workers=1, keep_trajectories=True)
+    ex = res.extras
+    j = ex["traj_j"]
+    # N_eff of a trajectory is 2j, and <J^2> = j(j+1): the stored moments are of normalised states
+    np.testing.assert_allclose(ex["traj_n_eff"], 2 * j, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.trace(ex["traj_second"], axis1=-2, axis2=-1), j * (j + 1), rtol=1e-10)
+    assert np.all(np.abs(ex["traj_mean"][..., 2]) <= j + 1e-9)
+    names = jump_kind_names()
+    dj_of = np.array([0, 0, 0] + [int(s[-2:]) for s in names[3:]])
+    assert ex["jump_offsets"][-1] == len(ex["jump_times"]) == len(ex["jump_kinds"])
+    for i in range(20):
+        sl = slice(ex["jump_offsets"][i], ex["jump_offsets"][i + 1])
+        t, k = ex["jump_times"][sl], ex["jump_kinds"][sl]
+        assert np.all(np.diff(t) > 0) and (t.size == 0 or (t[0] > times[0] and t[-1] <= times[-1]))
+        # j at each output time = N/2 + sum of the dj of the jumps before it
+        expect = 3.0 + np.array([dj_of[k[t <= tt]].sum() for tt in times])
+        np.testing.assert_array_equal(j[i], expect)
+    np.testing.assert_allclose(ex["traj_xi2"], ps.observables.xi2(ex["traj_mean"], ex["traj_second"], 6))
+    assert res.extras["xi2_err"].shape == res.xi2.shape and np.all(res.extras["xi2_err"][1:] > 0)
+
+
+def test_same_seed_bit_identical_whatever_workers(tmp_path):
+    model = CASES[0][0]
+    kw = dict(ntraj=24, seed=123, keep_trajectories=True)
+    a = mcwf.evolve(model, TIMES, workers=1, **kw)
+    b = mcwf.evolve(model, TIMES, workers=2, chunk=5, **kw)
+    with ThreadPoolExecutor(3) as pool:
+        c = mcwf.evolve(model, TIMES, executor=pool, chunk=7, **kw)
+    for other in (b, c):
+        for name in ("mean", "second", "mean_err", "second_err"):
+            assert np.array_equal(getattr(a, name), getattr(other, name))
+        for key in ("jump_times", "jump_kinds", "traj_j", "xi2_err"):
+            assert np.array_equal(a.extras[key], other.extras[key])
+    d = mcwf.evolve(model, TIMES, workers=1, ntraj=24, seed=124)
+    assert not np.array_equal(a.mean, d.mean)
+    back = ps.Result.load(a.save(tmp_path / "mcwf.npz"))
+    assert np.array_equal(back.extras["jump_times"], a.extras["jump_times"])
+    assert back.extras["jump_kind_names"] == jump_kind_names()
+
+
+def test_target_xi2_err_stops_early_and_matches_plain_run():
+    model = CASES[0][0]
+    res = mcwf.evolve(model, TIMES, ntraj=400, seed=9, workers=1, target_xi2_err=0.2, batch=40)
+    n = res.extras["ntraj"]
+    assert n < 400 and n % 40 == 0
+    assert np.nanmax(res.extras["xi2_err"][1:]) < 0.2
+    plain = mcwf.evolve(model, TIMES, ntraj=n, seed=9, workers=1)
+    assert np.array_equal(res.mean, plain.mean)
+
+
+def test_api_dispatch():
+    model = ps.Model(N=3, omega=1.0, gamma=1.0, gamma_s=0.5)
+    res = ps.evolve(model, [0.0, 0.5], method="mcwf", ntraj=5, seed=0, workers=1)
+    assert res.method == "mcwf" and res.extras["ntraj"] == 5
+    assert mcwf.unsupported(model) is None
+
+
+@pytest.mark.parametrize("kwargs, exc", [
+    (dict(ntraj=0), ValueError), (dict(ntraj=2.5), ValueError), (dict(seed=-1), ValueError),
+    (dict(workers=0), ValueError), (dict(executor="pool"), TypeError),
+    (dict(target_xi2_err=-1.0), ValueError), (dict(displacement="sideways"), ValueError),
+    (dict(displacement=[1]), TypeError), (dict(initial=np.ones(3)), ValueError),
+    (dict(initial=(0.5, np.ones(2))), ValueError), (dict(initial=np.zeros(5)), ValueError),
+    (dict(times=[1.0, 0.5]), ValueError),
+])
+def test_bad_input(kwargs, exc):
+    model = ps.Model(N=4, omega=1.0, gamma=1.0, gamma_s=0.5)
+    kwargs = dict(kwargs)
+    times = kwargs.pop("times", [0.0, 1.0])
+    with pytest.raises(exc):
+        mcwf.evolve(model, times, **{"ntraj": 2, "workers": 1, **kwargs})
+    with pytest.raises(TypeError):
+        mcwf.evolve("model", [0.0, 1.0])
