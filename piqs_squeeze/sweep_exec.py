@@ -34,9 +34,10 @@ MIN_CHUNKS = 16
 def make_chunks(points, spec: SweepSpec) -> list[list]:
     """Split points into chunks of equal group (method, options, times, initial), in index order.
 
-    Size: ``spec.chunk_size`` or ``clamp(ceil(n_group / MIN_CHUNKS), 1, BATCH_CHUNK_MAX)``
-    (``SINGLE_CHUNK_MAX`` for methods without ``evolve_many``); sizes within a group differ by
-    at most one. Depends only on the spec, so it is the same on every executor and on resume.
+    Size: ``spec.chunk_size`` or ``clamp(ceil(n_points / MIN_CHUNKS), 1, BATCH_CHUNK_MAX)``
+    (``SINGLE_CHUNK_MAX`` for methods without ``evolve_many``), so that a sweep of many small
+    groups (e.g. times t = 5 / gamma_s) is not cut into tiny batches; sizes within a group differ
+    by at most one. Depends only on the spec, so it is the same on every executor and on resume.
     """
     groups: dict = {}
     for p in points:
@@ -44,7 +45,7 @@ def make_chunks(points, spec: SweepSpec) -> list[list]:
     chunks = []
     for key, pts in groups.items():
         cap = BATCH_CHUNK_MAX if is_batched(key[0], key[1]) else SINGLE_CHUNK_MAX
-        size = spec.chunk_size or min(cap, max(1, math.ceil(len(pts) / MIN_CHUNKS)))
+        size = spec.chunk_size or min(cap, max(1, math.ceil(len(points) / MIN_CHUNKS)))
         n = math.ceil(len(pts) / size)
         chunks += [list(c) for c in np.array_split(np.array(pts, dtype=object), n)]
     return chunks

@@ -177,9 +177,12 @@ def test_serial_processes_dask_give_identical_tables(dask_client, tmp_path):
     assert serial.stats["workers"] == 1 and serial.ok.all()
     procs = run_sweep(spec, workers=2, progress=False)
     dask = run_sweep(spec, executor=dask_client, progress=False)
-    assert procs.stats["workers"] == 2 and dask.stats["workers"] == 2
+    # the --scheduler ADDRESS path: connect a new client to the running cluster
+    remote = run_sweep(spec, scheduler=dask_client.scheduler.address, progress=False)
+    assert procs.stats["workers"] == 2 and dask.stats["workers"] == 2 and remote.stats["workers"] == 2
     assert_same_table(serial, procs)
     assert_same_table(serial, dask)
+    assert_same_table(serial, remote)
     # the toy values themselves: a CSS stays a CSS, xi^2 = 1 and N_eff = N at every time (to rounding)
     np.testing.assert_allclose(serial["final_xi2"], 1.0, rtol=1e-12)
     np.testing.assert_allclose(serial["final_n_eff"], 10.0, rtol=1e-12)
@@ -343,3 +346,13 @@ def test_table_pivot_plots_and_custom_summary():
     mesh = plot_map(table, "omega", "theta", "final_n_eff", ax=a2)
     assert mesh.get_array().size == 6
     plt.close(fig)
+
+
+def test_to_xarray_labels_grid_axes():
+    xr = pytest.importorskip("xarray")
+    table = run_sweep(toy_spec(), workers=1, progress=False)
+    ds = table.to_xarray()
+    assert isinstance(ds, xr.Dataset) and ds["final_n_eff"].dims == ("omega", "theta")
+    for row in range(len(table)):
+        cell = ds["final_xi2"].sel(omega=table["omega"][row], theta=table["theta"][row])
+        assert float(cell) == table["final_xi2"][row]
