@@ -174,6 +174,8 @@ class Sector:
         first few 1/|Im lam| most of a large sector's modes are gone and the product gets cheap.
         """
         phase = np.exp(-1j * self.lam * tau) * coef
+        if self.d <= 64:
+            return self.V @ phase
         mag = np.abs(phase)
         keep = mag > 1e-17 * mag.max()
         if keep.sum() > 0.7 * keep.size:
