@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from . import api
-from .sweep_spec import SweepSpec, is_batched, method_fingerprint, method_module
+from .sweep_spec import SweepSpec, code_fingerprints, is_batched, method_module
 from .sweep_store import SweepStore
 from .sweep_summaries import resolve, summarize
 from .sweep_table import SweepTable
@@ -218,8 +218,8 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
     store = SweepStore(out) if out is not None else None
     done = {}
     if store is not None:
-        fps = {m["method"]: method_fingerprint(m["method"]) for m in spec.methods}
-        store.check_or_create(spec_dict, spec_hash, len(points), fps, resume=resume, force=force)
+        store.check_or_create(spec_dict, spec_hash, len(points), code_fingerprints(spec), resume=resume,
+                              force=force)
         done = store.load_records(spec_hash)
         for i, r in list(done.items()):
             if i >= len(points) or r.get("key") != points[i].key:

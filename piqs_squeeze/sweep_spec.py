@@ -92,11 +92,24 @@ def _accepts(func, name) -> bool:
     return name in params
 
 
-def method_fingerprint(name: str) -> str:
-    """sha256 of the method module's source, so that a changed implementation is detected."""
-    mod = method_module(name)
+def _source_hash(mod) -> str:
     path = getattr(mod, "__file__", None)
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path else "unknown"
+
+
+def code_fingerprints(spec) -> dict:
+    """Source hashes of the code that makes a sweep's numbers: each method's module, the
+    modules of its summaries and piqs_squeeze.analysis. A change is detected on resume."""
+    fps = {m["method"]: _source_hash(method_module(m["method"])) for m in spec.methods}
+    from .sweep_summaries import SUMMARIES
+
+    for s in spec.summaries:
+        fps["summary:" + s["name"]] = _source_hash(inspect.getmodule(SUMMARIES[s["name"]]))
+    try:
+        fps["piqs_squeeze.analysis"] = _source_hash(importlib.import_module("piqs_squeeze.analysis"))
+    except ModuleNotFoundError:
+        pass
+    return fps
 
 
 # --------------------------------------------------------------------------- values

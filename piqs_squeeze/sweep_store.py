@@ -2,7 +2,8 @@
 
 Layout::
 
-    DIR/manifest.json           spec (canonical), its sha256, package version, method source hashes
+    DIR/manifest.json           spec (canonical), its sha256, package version, source hashes of
+                                the methods and summaries
     DIR/chunks/c<number>.json   records of one finished chunk (written to a temp file, then os.replace)
     DIR/results/p<index>.npz    full Results (only with save_results), written before their chunk
     DIR/table.npz, table.csv    the finished table (rewritten at the end of every run)
@@ -90,7 +91,7 @@ class SweepStore:
         self.root.mkdir(parents=True, exist_ok=True)
         old = self.manifest()
         new = {"format": FORMAT, "name": spec_dict.get("name"), "hash": spec_hash, "n_points": n_points,
-               "piqs_squeeze": __version__, "methods": fingerprints, "spec": spec_dict,
+               "piqs_squeeze": __version__, "code": fingerprints, "spec": spec_dict,
                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         problems = []
         if old is not None:
@@ -98,9 +99,9 @@ class SweepStore:
                 problems.append("the sweep spec changed: " + "; ".join(_diff(old.get("spec", {}), spec_dict)[:8]))
             if old.get("piqs_squeeze") != __version__:
                 problems.append(f"piqs_squeeze version {old.get('piqs_squeeze')} -> {__version__}")
-            for m, fp in fingerprints.items():
-                if old.get("methods", {}).get(m, fp) != fp:
-                    problems.append(f"the source of method {m!r} changed since these chunks were computed")
+            changed = [m for m, fp in fingerprints.items() if old.get("code", {}).get(m, fp) != fp]
+            if changed:
+                problems.append(f"the source of {', '.join(changed)} changed since these chunks were computed")
         n_chunks = len(self.chunk_files())
         if problems and not force:
             raise SweepMismatchError(

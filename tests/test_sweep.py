@@ -40,10 +40,12 @@ def unsupported(model):
     return None
 
 
-def evolve(model, times, initial=None, sleep=0.0, counter=None, fail_omega=None):
+def evolve(model, times, initial=None, sleep=0.0, counter=None, fail_omega=None, die_omega=None):
     """CSS rotated about x: d<Jy>/dt = -omega <Jz>, d<Jz>/dt = omega <Jy>."""
     if fail_omega is not None and model.omega == fail_omega:
         raise RuntimeError(f"toy failure at omega={model.omega}")
+    if die_omega is not None and model.omega == die_omega:
+        os._exit(3)  # a worker process dying (segfault, OOM kill)
     if counter:
         Path(counter, f"{model.omega!r}_{uuid.uuid4().hex}").touch()
     time.sleep(sleep)
@@ -218,6 +220,18 @@ def test_failing_points_record_their_error_and_the_rest_completes():
     assert np.isnan(table["final_xi2"][[2, 4, 5, 6, 7]]).all()
 
 
+def test_a_dying_worker_loses_only_unfinished_chunks(tmp_path):
+    spec = toy_spec(grid={"omega": [0.5, 1.0, 2.0, 4.0]}, chunk_size=1,
+                    methods=[{"method": TOY, "options": {"die_omega": 4.0, "sleep": 0.2}}])
+    spec["grid"]["theta"] = [1.0]
+    with pytest.warns(UserWarning, match="lost"):
+        table = run_sweep(spec, tmp_path / "d", workers=2, progress=False)
+    lost = [e for e in table["error"] if e.startswith("worker failed")]
+    assert lost and len(lost) + len(list((tmp_path / "d" / "chunks").glob("*.json"))) == 4
+    # nothing about the lost chunks was persisted: a resume tries them again
+    assert load_sweep(tmp_path / "d")["error"].tolist().count("not computed") == len(lost)
+
+
 # --------------------------------------------------------------------------- persistence
 def test_resume_loads_and_changes_are_detected(tmp_path):
     out = tmp_path / "sw"
@@ -242,6 +256,10 @@ def test_resume_loads_and_changes_are_detected(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     (out / "manifest.json").write_text(json.dumps(dict(manifest, piqs_squeeze="0.0.0-old")))
     with pytest.raises(SweepMismatchError, match="version"):
+        run_sweep(toy_spec(save_results=True), out, workers=1, progress=False)
+    code = dict(manifest["code"], **{TOY: "0123456789abcdef"})
+    (out / "manifest.json").write_text(json.dumps(dict(manifest, code=code)))
+    with pytest.raises(SweepMismatchError, match=f"source of {TOY} changed"):
         run_sweep(toy_spec(save_results=True), out, workers=1, progress=False)
     forced = run_sweep(toy_spec(), out, workers=1, force=True, progress=False)
     assert forced.stats["points_computed"] == 6 and not list((out / "results").glob("*.npz"))
