@@ -1,0 +1,87 @@
+"""``piqs-squeeze figure NAME|all [--quick] [--out DIR]``: regenerate the paper's figures.
+
+Each figure's data are cached in ``<out>/.cache`` (keyed by its parameters and the source of the
+methods it uses), so plotting again takes seconds; ``--no-cache`` recomputes. The wall time of
+every figure is printed and written to ``<out>/timings.json``.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["FIGURES", "add_arguments", "run_cli", "make_figure"]
+
+#: Figure name -> (module, one-line description)
+FIGURES = {
+    "fig1a": ("figures.fig1a", "steady-state phase diagram (Carmichael, gamma_s = 0)"),
+    "fig1c": ("figures.fig1c", "xi^2(t) at three drives, gamma_s = 0, N = 2000 (exact)"),
+    "fig2a": ("figures.fig2a", "xi^2(t), N = 2000, chi = 1, Upsilon/Upsilon_c = 0.9, gamma_s = 0"),
+    "fig2b": ("figures.fig2b", "xi^2(t) and N_eff(t) for several gamma_s (MCWF, N = 2000)"),
+    "fig2c": ("figures.fig2c", "two single MCWF trajectories, gamma_s = 4"),
+    "fig3a": ("figures.fig3a", "min transient xi^2 over (Upsilon/Upsilon_c, gamma_s), cumulant N = 1e4"),
+    "fig3b": ("figures.fig3b", "min transient xi^2 vs chi with xi^2(t) inset, cumulant N = 1e4"),
+    "figS1": ("figures.figS1", "min xi^2 map over (chi, 2 Omega/N) and cumulant vs MCWF, N = 2000"),
+    "figS2": ("figures.figS2", "ensemble and single-trajectory xi^2 and N_eff, MCWF N = 2000"),
+}
+
+
+def add_arguments(parser) -> None:
+    """Arguments of ``piqs-squeeze figure``."""
+    parser.add_argument("name", nargs="?", metavar="NAME",
+                        help="figure to make: " + ", ".join(FIGURES) + ", or 'all'")
+    parser.add_argument("--quick", action="store_true",
+                        help="reduced version (smaller N, coarser grids, fewer trajectories; ~1 min each)")
+    parser.add_argument("--out", default="piqs-squeeze-output/figures", help="output folder (PDF + PNG)")
+    parser.add_argument("--no-cache", action="store_true", help="recompute even if cached data exist")
+    parser.add_argument("--list", action="store_true", help="list the figures and exit")
+
+
+def make_figure(name: str, quick: bool, out, cache: bool = True) -> dict:
+    """Compute (or load from the cache) and plot one figure; returns paths and wall time."""
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; figures: {', '.join(FIGURES)}")
+    mod = importlib.import_module(FIGURES[name][0])
+    out = Path(out)
+    t0 = time.perf_counter()
+    data = mod.compute(quick=quick, cache_dir=(out / ".cache") if cache else None)
+    t1 = time.perf_counter()
+    paths = mod.plot(data, out)
+    t2 = time.perf_counter()
+    return {"figure": name, "quick": quick, "paths": [str(p) for p in paths], "compute_s": t1 - t0,
+            "plot_s": t2 - t1, "wall_s": t2 - t0, "cached": bool(data.get("cache")) and t1 - t0 < 1.0}
+
+
+def run_cli(args) -> int:
+    """Make the requested figure(s); 2 for an unknown name, 1 if a figure failed."""
+    if args.list or not args.name:
+        for k, (_, desc) in FIGURES.items():
+            print(f"{k:6s} {desc}")
+        return 0 if args.list else 2
+    names = list(FIGURES) if args.name == "all" else [args.name]
+    if any(n not in FIGURES for n in names):
+        print(f"piqs-squeeze figure: unknown figure {args.name!r}; figures: {', '.join(FIGURES)}, all",
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    timings_path = out / "timings.json"
+    try:
+        timings = json.loads(timings_path.read_text())
+    except (OSError, ValueError):
+        timings = {}
+    failed = 0
+    for n in names:
+        try:
+            info = make_figure(n, args.quick, out, cache=not args.no_cache)
+        except Exception as exc:  # noqa: BLE001 - one figure failing must not stop 'all'
+            failed += 1
+            print(f"{n}: FAILED ({type(exc).__name__}: {exc})", file=sys.stderr)
+            continue
+        timings[f"{n}{'-quick' if args.quick else ''}"] = info
+        out.mkdir(parents=True, exist_ok=True)
+        timings_path.write_text(json.dumps(timings, indent=1))
+        print(f"{n}: {info['wall_s']:.1f} s{' (cached data)' if info['cached'] else ''} -> "
+              + ", ".join(info["paths"]))
+    return 1 if failed else 0

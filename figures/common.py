@@ -1,0 +1,181 @@
+"""Shared plumbing of the figure modules: parameter sets (full / quick / overrides) and the disk cache.
+
+A figure module is DATA plus a PLOT: ``FULL`` (the paper's parameters), ``QUICK`` (changes for
+``--quick``), ``compute(quick, cache_dir, **overrides) -> dict`` calling the public API, and
+``plot(data, out) -> paths``. The data dict holds numpy arrays and JSON-able values; ``cached``
+stores it as ``<cache_dir>/<figure>-<hash>.npz`` where the hash covers the parameters, the
+package version and the source of the method modules used, so a re-plot with the same
+parameters takes seconds and a changed method recomputes.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from piqs_squeeze import __version__
+from piqs_squeeze.result import _jsonable
+
+__all__ = ["resolve_params", "cached", "method_fingerprint", "require_methods", "CACHE_FORMAT"]
+
+CACHE_FORMAT = "piqs_squeeze.figures/1"
+
+
+def resolve_params(full: dict, quick_changes: dict, quick: bool, overrides: dict) -> dict:
+    """The parameter set of one run: ``full``, updated with ``quick_changes`` if ``quick``,
+    then with ``overrides``. An override that names no parameter raises ValueError."""
+    if not isinstance(quick, (bool, np.bool_)):
+        raise TypeError(f"quick must be a bool, got {quick!r}")
+    unknown = sorted(set(overrides) - set(full))
+    if unknown:
+        raise ValueError(f"unknown figure parameter(s) {unknown}; parameters: {', '.join(sorted(full))}")
+    params = dict(full)
+    if quick:
+        params.update(quick_changes)
+    params.update(overrides)
+    params["quick"] = bool(quick)
+    return params
+
+
+def method_fingerprint(*modules: str) -> str:
+    """Hash of the source of the given modules (e.g. ``"piqs_squeeze.cumulant"``): cached data
+    computed by an older version of a method is not reused."""
+    h = hashlib.sha256(__version__.encode())
+    for name in modules:
+        try:
+            h.update(inspect.getsource(importlib.import_module(name)).encode())
+        except (ImportError, OSError, TypeError):
+            h.update(f"missing:{name}".encode())
+    return h.hexdigest()[:16]
+
+
+def require_methods(*methods: str, kind: str = "evolve") -> None:
+    """Raise a clear RuntimeError if a method the figure needs is not in this version."""
+    import piqs_squeeze as ps
+
+    missing = [m for m in methods if m not in ps.available_methods(None, kind)]
+    if missing:
+        raise RuntimeError(f"this figure needs method(s) {missing} ({kind}), not available in this version")
+
+
+def _key(figure: str, params: dict, modules) -> str:
+    text = json.dumps(_jsonable({"format": CACHE_FORMAT, "figure": figure, "params": params,
+                                 "code": method_fingerprint(*modules)}), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _save(path: Path, data: dict) -> None:
+    arrays, meta = {}, {}
+    for k, v in data.items():
+        if isinstance(v, np.ndarray) and v.dtype != object:
+            arrays["a__" + k] = v
+        else:
+            meta[k] = _jsonable(v)
+    arrays["__meta__"] = np.array(json.dumps({"format": CACHE_FORMAT, "values": meta}))
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _load(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as f:
+        meta = json.loads(str(f["__meta__"]))
+        data = {k[3:]: f[k] for k in f.files if k.startswith("a__")}
+    if meta.get("format") != CACHE_FORMAT:
+        raise ValueError(f"{path}: not a figure cache file")
+    data.update(meta["values"])
+    return data
+
+
+def cached(figure: str, params: dict, compute, cache_dir=None, modules=()) -> dict:
+    """``compute(params) -> dict`` through the disk cache ``<cache_dir>/<figure>-<hash>.npz``.
+
+    Without ``cache_dir`` nothing is read or written. The returned dict always carries
+    ``figure``, ``params`` and ``cache`` (the file used, or "") besides the computed data.
+    An unreadable cache file is recomputed and overwritten.
+    """
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"{figure}-{_key(figure, params, modules)}.npz"
+        if path.is_file():
+            try:
+                data = _load(path)
+                data["cache"] = str(path)
+                return data
+            except (ValueError, OSError, KeyError, json.JSONDecodeError):
+                pass
+    data = dict(compute(dict(params)))
+    data["figure"] = figure
+    data["params"] = _jsonable(params)
+    if path is not None:
+        _save(path, data)
+    data["cache"] = str(path) if path is not None else ""
+    return data
+
+
+def evolution_method(method: str, N: int, exact_max_n: int) -> str:
+    """``method`` itself, or for ``"auto"`` the paper's choice: the exact solver where it is
+    available and N <= ``exact_max_n``, MCWF trajectories otherwise."""
+    import piqs_squeeze as ps
+
+    if method != "auto":
+        if method not in ps.METHODS:
+            raise ValueError(f"method must be 'auto' or one of {', '.join(ps.METHODS)}, got {method!r}")
+        return method
+    return "exact" if ("exact" in ps.available_methods(None) and N <= exact_max_n) else "mcwf"
+
+
+def method_options(method: str, params: dict, **extra) -> dict:
+    """Options of a time evolution: trajectories and seed for MCWF, nothing for deterministic methods."""
+    if method == "mcwf":
+        return {"ntraj": int(params["ntraj"]), "seed": int(params["seed"]), "progress": None, **extra}
+    return {}
+
+
+def trace(result, prefix: str = "") -> dict:
+    """Arrays of one Result for a figure's data: ``t``, ``xi2``, ``n_eff``, ``xi2_err`` (NaN when the
+    method has no statistical error), keys prefixed by ``prefix``."""
+    err = result.extras.get("xi2_err")
+    err = np.full(result.times.shape, np.nan) if err is None else np.asarray(err, dtype=float)
+    return {prefix + "t": result.times, prefix + "xi2": result.xi2, prefix + "n_eff": result.n_eff,
+            prefix + "xi2_err": err}
+
+
+def crossing_time(result, n_c: float) -> float:
+    """First time the ensemble N_eff(t) reaches N_c (NaN if never), from
+    :func:`piqs_squeeze.analysis.neff_crossing_time` when available; otherwise the first sampled
+    time with N_eff <= N_c, linearly interpolated."""
+    try:
+        from piqs_squeeze.analysis import neff_crossing_time
+    except ImportError:
+        return first_crossing(result.times, result.n_eff, n_c)
+    return float(neff_crossing_time(result, n_c=n_c))
+
+
+def first_crossing(t, y, level) -> float:
+    """First time the sampled curve y(t) falls to ``level`` (linear interpolation; NaN if never)."""
+    t, y = np.asarray(t, float), np.asarray(y, float)
+    below = np.nonzero(y <= level)[0]
+    if below.size == 0:
+        return float("nan")
+    i = int(below[0])
+    if i == 0:
+        return float(t[0])
+    y0, y1 = y[i - 1], y[i]
+    return float(t[i - 1] + (t[i] - t[i - 1]) * (y0 - level) / (y0 - y1))

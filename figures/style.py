@@ -1,0 +1,150 @@
+"""One style for every figure of the paper: sizes, fonts, axis labels, reference lines, saving.
+
+Sizes are the paper's columns (Phys. Rev.): 3.4 in single column, 7 in double column. Every
+figure is written as a vector PDF and a 300 dpi PNG. Quick (reduced) versions carry a visible
+"quick" stamp so they are never mistaken for the paper-size computation.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "SINGLE", "DOUBLE", "LABELS", "COLORS", "DPI", "rc", "new_figure", "save",
+    "threshold_lines", "nc_line", "stamp_quick", "panel_label", "to_db",
+]
+
+SINGLE = 3.4  #: single-column width (in)
+DOUBLE = 7.0  #: double-column width (in)
+DPI = 300
+
+#: Axis labels in the paper's units (time in 1/Gamma, drive in Upsilon_c, rates in Gamma).
+LABELS = {
+    "t": r"$\Gamma t$",
+    "ratio": r"$\Upsilon/\Upsilon_c$",
+    "gamma_s": r"$\gamma_s/\Gamma$",
+    "chi": r"$\chi/\Gamma$",
+    "upsilon": r"$2\Omega/N\Gamma$",
+    "xi2": r"$\xi^2$",
+    "xi2_db": r"$\xi^2$ (dB)",
+    "min_xi2_db": r"min $\xi^2$ (dB)",
+    "n_eff": r"$N^{\mathrm{eff}}$",
+    "jz": r"$\langle \hat J_z\rangle/(N/2)$",
+}
+
+#: Colours: red/blue for the paper's Upsilon_c / Upsilon'_c boundaries, a sequence for curves.
+COLORS = {
+    "upsilon_c": "tab:red",
+    "upsilon_c_prime": "tab:blue",
+    "n_c": "k",
+    "cumulant": "tab:blue",
+    "mcwf": "tab:red",
+    "exact": "k",
+    "trajectory": "0.6",
+    "cycle": ["k", "tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown"],
+}
+
+_RC = {
+    "font.size": 8,
+    "axes.labelsize": 8,
+    "axes.titlesize": 8,
+    "legend.fontsize": 6.5,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "lines.linewidth": 1.1,
+    "axes.linewidth": 0.6,
+    "xtick.direction": "in",
+    "ytick.direction": "in",
+    "xtick.top": True,
+    "ytick.right": True,
+    "legend.frameon": False,
+    "savefig.dpi": DPI,
+    "pdf.fonttype": 42,
+    "mathtext.fontset": "cm",
+}
+
+
+def _pyplot():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
+        with contextlib.suppress(Exception):
+            matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def rc():
+    """Context manager applying the figure style (``with rc(): ...``)."""
+    plt = _pyplot()
+    return plt.rc_context(_RC)
+
+
+def new_figure(width: str | float = "single", height: float | None = None, **subplots_kw):
+    """A Figure at a paper column width (``"single"`` 3.4 in, ``"double"`` 7 in, or inches)
+    with ``plt.subplots(**subplots_kw)`` axes and constrained layout. Returns (fig, axes)."""
+    plt = _pyplot()
+    w = {"single": SINGLE, "double": DOUBLE}.get(width, width)
+    if not isinstance(w, (int, float)) or not w > 0:
+        raise ValueError(f"width must be 'single', 'double' or a positive number of inches, got {width!r}")
+    h = height if height is not None else w * 0.75
+    with rc():
+        fig, axes = plt.subplots(figsize=(w, h), constrained_layout=True, **subplots_kw)
+    return fig, axes
+
+
+def stamp_quick(fig, quick: bool, note: str = "") -> None:
+    """Mark a reduced (``--quick``) figure in its bottom-right corner."""
+    if quick:
+        fig.text(0.995, 0.002, "quick" + (f": {note}" if note else ""), ha="right", va="bottom",
+                 fontsize=6, color="tab:red", alpha=0.85)
+
+
+def panel_label(ax, text: str) -> None:
+    """Panel letter such as "(a)" in the upper-left corner inside the axes."""
+    ax.text(0.02, 0.97, text, transform=ax.transAxes, ha="left", va="top", fontsize=8)
+
+
+def threshold_lines(ax, upsilon_c: float = 1.0, orientation: str = "v", prime: bool = True,
+                    c: bool = True, label: bool = True) -> None:
+    """Draw the paper's drive thresholds Upsilon_c (red) and Upsilon'_c = Upsilon_c / sqrt 2 (blue).
+
+    ``upsilon_c`` is the value in the axis' units (1 on an Upsilon/Upsilon_c axis).
+    """
+    line = ax.axvline if orientation == "v" else ax.axhline
+    if c:
+        line(upsilon_c, color=COLORS["upsilon_c"], lw=0.8, ls="--",
+             label=r"$\Upsilon_c$" if label else None)
+    if prime:
+        line(upsilon_c / math.sqrt(2.0), color=COLORS["upsilon_c_prime"], lw=0.8, ls="--",
+             label=r"$\Upsilon_c'$" if label else None)
+
+
+def nc_line(ax, n_c: float, label: bool = True, **kw) -> None:
+    """Horizontal line at the critical effective atom number N_c = 2 Omega / Upsilon_c."""
+    kw = {"color": COLORS["n_c"], "lw": 0.8, "ls": "-", **kw}
+    ax.axhline(n_c, label=r"$N_c = 2\Omega/\Upsilon_c$" if label else None, **kw)
+
+
+def to_db(x):
+    """10 log10(x) with 0 and negatives mapped to NaN (nothing to plot)."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, 10.0 * np.log10(np.where(x > 0, x, 1.0)), np.nan)
+
+
+def save(fig, out, name: str) -> list[Path]:
+    """Write ``<out>/<name>.pdf`` (vector) and ``<out>/<name>.png`` (300 dpi); close the figure."""
+    plt = _pyplot()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{name}.pdf", out / f"{name}.png"]
+    with rc():
+        fig.savefig(paths[0])
+        fig.savefig(paths[1], dpi=DPI)
+    plt.close(fig)
+    return paths
