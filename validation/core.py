@@ -1,0 +1,221 @@
+"""Check registry, check results and the runner of the validation suite.
+
+A check is a function ``fn(ctx: Context) -> CheckResult`` registered with :func:`check`. It
+compares one method with an independent reference, states its tolerance and why, and returns
+every number it computed. Checks whose methods are not available in this version are SKIPPED
+(never counted as passed); a check that raises is reported as ERROR (counted as a failure).
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["CheckResult", "Context", "REGISTRY", "check", "run_checks", "Skip", "compare",
+           "STATUSES"]
+
+STATUSES = ("PASSED", "FAILED", "SKIPPED", "ERROR")
+
+
+class Skip(Exception):
+    """Raised inside a check when a method or library it needs is not available."""
+
+
+@dataclass
+class CheckResult:
+    """Outcome of one check.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``--only`` takes it).
+    title : str
+        One-line description.
+    status : {"PASSED", "FAILED", "SKIPPED", "ERROR"}
+    tolerance : float or None
+        The bound the headline number was held to.
+    why : str
+        Why that tolerance (the error budget of both sides of the comparison).
+    value : float or None
+        The headline number (e.g. the largest relative deviation) compared with ``tolerance``.
+    numbers : dict
+        Every number the check computed (JSON-serializable after :func:`_jsonable`).
+    plots : list of str
+        PNG paths, relative to the report directory.
+    message : str
+        One line for the verdict.
+    seconds : float
+        Wall time of the check.
+    """
+
+    name: str
+    title: str = ""
+    status: str = "SKIPPED"
+    tolerance: float | None = None
+    why: str = ""
+    value: float | None = None
+    numbers: dict = field(default_factory=dict)
+    plots: list = field(default_factory=list)
+    message: str = ""
+    seconds: float = 0.0
+    group: int = 0
+
+    @property
+    def passed(self) -> bool | None:
+        """True/False for a check that ran, None for a skipped one."""
+        if self.status == "SKIPPED":
+            return None
+        return self.status == "PASSED"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["passed"] = self.passed
+        return d
+
+
+@dataclass
+class Context:
+    """What a check needs: the mode, where to put plots, and the (testing) perturbation.
+
+    Parameters
+    ----------
+    mode : {"quick", "full"}
+    out : Path
+        Report directory; plots go to ``out / "plots"``.
+    perturb : dict
+        ``{rate: factor}`` multiplying rates of the model given to the *reference* solver of
+        every check (brute force, qutip.piqs, or the exact solver where it is the reference).
+        Only for testing that a check can fail; empty in normal runs.
+    """
+
+    mode: str = "quick"
+    out: Path = Path("validation-report")
+    perturb: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.mode not in ("quick", "full"):
+            raise ValueError(f"mode must be 'quick' or 'full', got {self.mode!r}")
+        self.out = Path(self.out)
+
+    @property
+    def quick(self) -> bool:
+        return self.mode == "quick"
+
+    def pick(self, quick, full):
+        """``quick`` in quick mode, ``full`` in full mode."""
+        return quick if self.quick else full
+
+    def reference_model(self, model):
+        """The model handed to a reference solver, with the testing perturbation applied."""
+        if not self.perturb:
+            return model
+        return model.replace(**{k: getattr(model, k) * f for k, f in self.perturb.items()})
+
+    def plot_path(self, name: str) -> Path:
+        p = self.out / "plots" / f"{name}.png"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+@dataclass
+class _Entry:
+    name: str
+    fn: object
+    group: int
+    title: str
+    needs: tuple
+
+
+#: name -> registered check, in registration order (the report's order).
+REGISTRY: dict[str, _Entry] = {}
+
+
+def check(name: str, *, group: int, title: str, needs: tuple = ()):
+    """Register ``fn(ctx) -> CheckResult`` as check ``name`` of group ``group``.
+
+    ``needs`` lists methods (names of ``piqs_squeeze.METHODS``) that must provide ``evolve`` or
+    ``steady_state`` (written ``"carmichael:steady_state"``); the check is SKIPPED otherwise.
+    """
+    def deco(fn):
+        if name in REGISTRY:
+            raise ValueError(f"check {name!r} registered twice")
+        REGISTRY[name] = _Entry(name, fn, group, title, tuple(needs))
+        return fn
+
+    return deco
+
+
+def _missing(needs) -> list[str]:
+    from piqs_squeeze import available_methods
+
+    out = []
+    for need in needs:
+        method, _, kind = need.partition(":")
+        if method not in available_methods(kind=kind or "evolve"):
+            out.append(f"method {method!r} ({kind or 'evolve'}) not available in this version")
+    return out
+
+
+def compare(value, tolerance) -> str:
+    """PASSED when ``value <= tolerance`` (NaN fails)."""
+    return "PASSED" if (value is not None and math.isfinite(value) and value <= tolerance) else "FAILED"
+
+
+def _load_all():
+    # import for the side effect of registering the checks, in report order
+    from . import (checks_carmichael, checks_cumulant, checks_exact, checks_mcwf,  # noqa: F401
+                   checks_paper)
+
+
+def run_checks(ctx: Context, only=None, progress=None, on_result=None) -> list[CheckResult]:
+    """Run the registered checks (all, or the names in ``only``) and return their results.
+
+    ``on_result(result)`` is called after each check (the CLI prints the verdict line there).
+    """
+    from tqdm.auto import tqdm
+
+    _load_all()
+    names = list(REGISTRY)
+    if only:
+        unknown = [n for n in only if n not in REGISTRY]
+        if unknown:
+            raise ValueError(f"--only: unknown check(s) {unknown}; known: {names}")
+        names = [n for n in names if n in only]
+    results = []
+    for name in tqdm(names, desc="validate", disable=(not progress) if progress is not None else None):
+        entry = REGISTRY[name]
+        t0 = time.perf_counter()
+        missing = _missing(entry.needs)
+        if missing:
+            res = CheckResult(name, entry.title, "SKIPPED", message="; ".join(missing))
+        else:
+            try:
+                res = entry.fn(ctx)
+            except Skip as exc:
+                res = CheckResult(name, entry.title, "SKIPPED", message=str(exc))
+            except Exception as exc:  # a crashing check is a failing check, with its traceback
+                res = CheckResult(name, entry.title, "ERROR", message=f"{type(exc).__name__}: {exc}",
+                                  numbers={"traceback": traceback.format_exc()})
+        res.name, res.group = name, entry.group
+        res.title = res.title or entry.title
+        res.seconds = time.perf_counter() - t0
+        results.append(res)
+        if on_result is not None:
+            on_result(res)
+    return results
+
+
+def max_rel_dev(a, b, scale=None) -> float:
+    """max |a - b| / scale, scale defaulting to max(|b|, 1) over all entries.
+
+    Moments of J are O(N^2); dividing by the largest entry (at least 1) makes the tolerance a
+    relative accuracy of the state, independent of N.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if scale is None:
+        scale = max(float(np.max(np.abs(b))), 1.0)
+    return float(np.max(np.abs(a - b)) / scale)
