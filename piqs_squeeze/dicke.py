@@ -8,7 +8,10 @@ Conventions
 * A permutation-invariant state is ``rho = sum_j rho_j (x) 1_{d_j} / d_j`` where ``d_j`` is the
   number of copies of the spin-j irrep (:func:`degeneracy`). We store ``rho_j`` as the *total*
   weight of the sector (``sum_j tr rho_j = 1``), so degeneracies never enter the dynamics.
-  qutip.piqs instead stores the state of one copy, ``rho_j^piqs = rho_j / d_j``.
+  qutip.piqs stores the same blocks on the diagonal of its nds x nds matrix (its Liouvillian
+  preserves the plain trace, and ``qutip.piqs.dicke_blocks`` divides each block by d_j to get
+  the state of one copy), so converting to and from it is only a matter of cutting out blocks
+  (:func:`blocks_from_piqs`, :func:`blocks_to_piqs`).
 
 Local processes
 ---------------
@@ -60,6 +63,8 @@ __all__ = [
     "moments_from_bands",
     "moments_from_density",
     "moments_from_state",
+    "blocks_from_piqs",
+    "blocks_to_piqs",
 ]
 
 #: Local processes: model attribute -> (dm, single-atom operator name)
@@ -213,3 +218,42 @@ def moments_from_state(j, psi):
     band1 = psi[..., 1:] * psi[..., :-1].conj()
     band2 = psi[..., 2:] * psi[..., :-2].conj()
     return moments_from_bands(j, diag, band1, band2)
+
+
+def blocks_from_piqs(rho, N: int | None = None) -> list:
+    """Blocks rho_j of a density matrix in qutip.piqs' Dicke basis (Qobj or array, nds x nds).
+
+    qutip.piqs' matrix is block diagonal with the blocks j = N/2, N/2 - 1, ... on the diagonal,
+    m descending inside each, and the same total-weight normalization as here (trace 1), so the
+    blocks are copied unchanged. Raises ValueError if the matrix has weight outside the blocks.
+    """
+    mat = rho.full() if hasattr(rho, "full") else np.asarray(rho)
+    mat = np.asarray(mat, dtype=complex)
+    nds = mat.shape[0]
+    if mat.ndim != 2 or mat.shape != (nds, nds):
+        raise ValueError(f"rho must be a square nds x nds matrix in the Dicke basis, got shape {mat.shape}")
+    if N is None:  # nds = (N/2 + 1)^2 (even N) or (N + 1)(N + 3)/4 (odd N)
+        cands = [n for n in range(1, 2 * int(np.sqrt(nds)) + 2) if num_dicke_states(n) == nds]
+        if not cands:
+            raise ValueError(f"rho: {nds} is not a number of Dicke states (N/2 + 1)^2 for any N")
+        N = cands[0]
+    if num_dicke_states(N) != nds:
+        raise ValueError(f"rho has {nds} Dicke states but N = {N} needs {num_dicke_states(N)}")
+    blocks, o = [], 0
+    mask = np.zeros((nds, nds), bool)
+    for d in block_dims(N):
+        blocks.append(mat[o:o + d, o:o + d].copy())
+        mask[o:o + d, o:o + d] = True
+        o += d
+    outside = np.abs(mat[~mask]).max() if (~mask).any() else 0.0
+    if outside > 1e-12 * max(np.abs(mat).max(), 1e-300):
+        raise ValueError(f"rho has weight {outside:.3g} outside the Dicke blocks: not a permutation-invariant state")
+    return blocks
+
+
+def blocks_to_piqs(blocks):
+    """qutip.Qobj (nds x nds, qutip.piqs' Dicke basis) holding the blocks rho_j on its diagonal."""
+    import qutip
+    from scipy.linalg import block_diag
+
+    return qutip.Qobj(block_diag(*[np.asarray(B, dtype=complex) for B in blocks]))

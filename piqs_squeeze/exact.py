@@ -1,0 +1,294 @@
+"""Exact solver: the permutation-invariant density matrix as Dicke blocks rho_j, N up to a few hundred.
+
+The state is kept only as the blocks rho_j (j = N/2, N/2 - 1, ...; total-weight convention of
+:mod:`piqs_squeeze.dicke`, which is also qutip.piqs' storage), packed as one real vector of
+``sum_j (2j+1)^2`` numbers (Hermitian lower triangles). The generator of the master equation of
+:class:`~piqs_squeeze.model.Model` (every rate; qutip.piqs' conventions) is a real sparse matrix
+on that vector (:mod:`piqs_squeeze.exact_ops`), never qutip.piqs' nds x nds matrix nor its
+nds^2 Liouvillian. Time stepping: adaptive Krylov propagation of exp(t L) (default) or scipy's
+``solve_ivp`` (:mod:`piqs_squeeze.exact_stepper`). Moments come from the three lowest bands of
+each block (:func:`piqs_squeeze.dicke.moments_from_bands`).
+"""
+from __future__ import annotations
+
+import time as _time
+
+import numpy as np
+
+from . import dicke
+from . import exact_ops as ops
+from .exact_stepper import ivp_propagate, krylov_propagate
+from .model import Model, check_times
+from .result import Result
+from .states import CoherentSpinState, css
+
+__all__ = ["evolve", "steady_state", "unsupported", "initial_blocks", "final_blocks", "memory_needed",
+           "available_memory"]
+
+#: bytes per packed real for the generator (CSR, ~10 non-zeros x 12 B) plus its construction peak
+_BYTES_GENERATOR = 700
+_GIB = 2.0**30
+
+
+def unsupported(model: Model):
+    """Every rate of the Model is supported; the size limit is checked against memory at run time."""
+    return None
+
+
+# --------------------------------------------------------------------------- memory
+def available_memory() -> int:
+    """Bytes of memory available now (psutil, else /proc/meminfo MemAvailable, else 8 GiB)."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return 8 * 2**30
+
+
+def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 30, all_blocks: bool = True) -> int:
+    """Estimated peak bytes of an exact run.
+
+    ``n = sum_j (2j+1)^2`` packed reals (~N^3/6): the generator costs ~``_BYTES_GENERATOR n``
+    while it is built, the Krylov basis ``8 (m+1) n``; the steady-state sparse LU of all blocks
+    fills about ``0.5 n N^2`` entries (measured at N = 20, 40), 12 bytes each, while the
+    collective steady state (j = N/2 only) needs a 2-D LU of ~(N+1)^3 entries.
+    """
+    dims = dicke.block_dims(N).astype(float)
+    n = float((dims**2).sum()) if all_blocks else float(dims[0] ** 2)
+    gen = _BYTES_GENERATOR * n
+    if kind == "evolve":
+        return int(gen + 8.0 * (krylov_dim + 6) * n)
+    fill = 0.5 * n * N**2 if all_blocks else 2.0 * (N + 1.0) ** 3
+    return int(gen + 12.0 * fill)
+
+
+def _check_memory(need: int, max_memory, what: str):
+    limit = available_memory() if max_memory is None else float(max_memory)
+    if need > limit:
+        raise MemoryError(
+            f"the exact {what} would need about {need / _GIB:.3g} GiB of memory but only "
+            f"{limit / _GIB:.3g} GiB {'is available' if max_memory is None else 'is allowed (max_memory)'}; "
+            f"use a smaller N, another method (mcwf, cumulant), or raise max_memory (bytes) if you know better"
+        )
+
+
+# --------------------------------------------------------------------------- states
+def initial_blocks(model: Model, initial=None) -> list:
+    """The initial state as a list of blocks rho_j (total weight), one per j = N/2, N/2 - 1, ...
+
+    ``initial`` is None (CSS along -x), a :class:`CoherentSpinState`, a list of (2j+1) x (2j+1)
+    blocks, or a ``qutip.Qobj`` density matrix in qutip.piqs' Dicke basis (nds x nds; converted by
+    :func:`piqs_squeeze.dicke.blocks_from_piqs`).
+    """
+    N = model.N
+    dims = dicke.block_dims(N)
+    if initial is None:
+        initial = css()
+    if isinstance(initial, CoherentSpinState):
+        a = initial.amplitudes(N)
+        return [np.outer(a, a.conj())] + [np.zeros((d, d), complex) for d in dims[1:]]
+    if type(initial).__name__ == "Qobj":
+        blocks = dicke.blocks_from_piqs(initial, N)
+    elif isinstance(initial, (list, tuple)):
+        blocks = [np.asarray(B, dtype=complex) for B in initial]
+    else:
+        raise TypeError(
+            "initial must be None, a CoherentSpinState, a list of Dicke blocks rho_j or a qutip.Qobj in "
+            f"qutip.piqs' Dicke basis; got {type(initial).__name__}"
+        )
+    if len(blocks) != len(dims) or any(B.shape != (d, d) for B, d in zip(blocks, dims)):
+        raise ValueError(
+            f"initial: expected {len(dims)} blocks of shapes {[(int(d), int(d)) for d in dims[:4]]}... "
+            f"for N = {N}, got shapes {[B.shape for B in blocks[:4]]}..."
+        )
+    scale = max(max(np.abs(B).max() for B in blocks), 1e-300)
+    if any(np.abs(B - B.conj().T).max() > 1e-10 * scale for B in blocks):
+        raise ValueError("initial: the blocks must be Hermitian")
+    tr = sum(np.trace(B).real for B in blocks)
+    if abs(tr - 1.0) > 1e-8:
+        raise ValueError(f"initial: the blocks must have total trace 1 (total-weight convention), got {tr:.12g}")
+    return blocks
+
+
+def final_blocks(result: Result) -> list:
+    """The final state of an ``evolve(..., return_state=True)`` (or steady-state) Result as blocks."""
+    if "final_state" not in result.extras:
+        raise ValueError("result has no final state: run the exact solver with return_state=True")
+    layout = ops.Layout(result.model.N, int(result.extras.get("final_state_blocks", len(dicke.j_values(result.N)))))
+    return ops.full_to_blocks(layout, np.asarray(result.extras["final_state"]))
+
+
+# --------------------------------------------------------------------------- moments
+class _Recorder:
+    """Collects the lowest bands of every block at each output time; moments at the end."""
+
+    def __init__(self, layout: ops.Layout, ntimes: int):
+        self.layout = layout
+        self.idx = ops.band_index(layout)
+        self.bands = [np.zeros((ntimes, len(i))) for i in self.idx]
+        self.filled = 0
+        self.last = None
+
+    def __call__(self, i, t, x):
+        for store, idx in zip(self.bands, self.idx):
+            store[i] = x[idx]
+        self.filled = i + 1
+        self.last = x
+
+    def moments(self, upto=None):
+        """mean (T, 3), second (T, 3, 3), j populations (T, nblocks)."""
+        T = self.filled if upto is None else upto
+        diag, b1re, b1im, b2re, b2im = (b[:T] for b in self.bands)
+        b1 = b1re + 1j * b1im
+        b2 = b2re + 1j * b2im
+        mean = np.zeros((T, 3))
+        second = np.zeros((T, 3, 3))
+        pops = np.zeros((T, self.layout.nblocks))
+        o0 = o1 = o2 = 0
+        for b, (j, d) in enumerate(zip(self.layout.j, self.layout.dims)):
+            mu, s2 = dicke.moments_from_bands(j, diag[:, o0:o0 + d], b1[:, o1:o1 + d - 1], b2[:, o2:o2 + max(d - 2, 0)])
+            mean += mu
+            second += s2
+            pops[:, b] = diag[:, o0:o0 + d].sum(-1)
+            o0, o1, o2 = o0 + d, o1 + d - 1, o2 + max(d - 2, 0)
+        return mean, second, pops
+
+
+def _progress(progress, total, desc):
+    if progress is False:
+        return None
+    from tqdm.auto import tqdm
+
+    # progress=None: only on a terminal, and only once the run has lasted 2 s
+    return tqdm(total=float(total), desc=desc, unit="t", disable=None if progress is None else False,
+                delay=2.0 if progress is None else 0.0,
+                bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]")
+
+
+# --------------------------------------------------------------------------- evolve
+def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_dim=30,
+           return_state=False, progress=None, max_memory=None, checkpoint=None) -> Result:
+    """Exact evolution of the permutation-invariant density matrix.
+
+    Integrates d rho_j/dt = (L rho)_j (generator in :mod:`piqs_squeeze.exact_ops`) from
+    ``initial`` at ``times[0]`` and records <J_a> and <(J_a J_b + J_b J_a)/2> at every time.
+
+    Parameters
+    ----------
+    model : Model
+    times : array_like, increasing, >= 0
+    initial : None, CoherentSpinState, list of blocks rho_j, or qutip.Qobj in qutip.piqs' Dicke basis
+    rtol : float
+        Error target relative to the norm of the state over the whole run (Krylov error estimate).
+    stepper : {"krylov", "DOP853", "RK45", "BDF", ...}
+        "krylov" (default, fastest measured, see benchmarks/results/exact.md) or a
+        scipy ``solve_ivp`` method (atol = 1e-3 rtol).
+    krylov_dim : int
+        Krylov space dimension per step.
+    return_state : bool
+        Keep the final blocks in ``extras["final_state"]`` (full complex vector; see :func:`final_blocks`).
+    progress : None (bar on a terminal after 2 s), True or False
+    max_memory : bytes or None
+        Memory allowed (default: what the machine has available); a larger need raises MemoryError.
+    checkpoint : path or None
+        If the run is interrupted (KeyboardInterrupt), the partial Result is saved there and returned.
+
+    Returns
+    -------
+    Result with ``extras["j_populations"]`` (T, number of blocks) = tr rho_j(t),
+    ``extras["products"]`` (matrix-vector products) and ``extras["wall_time"]``.
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    times = check_times(times)
+    if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
+        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
+    if not (isinstance(krylov_dim, (int, np.integer)) and 2 <= krylov_dim <= 200):
+        raise ValueError(f"krylov_dim must be an integer in [2, 200], got {krylov_dim!r}")
+    _check_memory(memory_needed(model.N, "evolve", krylov_dim), max_memory, "evolution")
+    t0 = _time.perf_counter()
+    layout = ops.Layout(model.N)
+    x0 = ops.pack(layout, ops.blocks_to_full(layout, initial_blocks(model, initial)))
+    A = ops.generator_packed(model, layout)
+    rec = _Recorder(layout, times.size)
+    options = {"rtol": rtol, "stepper": stepper, "krylov_dim": krylov_dim}
+    bar = _progress(progress, times[-1] - times[0], f"exact N={model.N}")
+    interrupted = False
+    stats = {}
+    try:
+        if stepper == "krylov":
+            stats = krylov_propagate(A, x0, times, rtol=rtol, m=int(krylov_dim), on_output=rec, progress=bar)
+        else:
+            stats = ivp_propagate(A, x0, times, method=stepper, rtol=rtol, atol=1e-3 * rtol, on_output=rec,
+                                  progress=bar)
+    except KeyboardInterrupt:
+        interrupted = True
+        if rec.filled == 0:
+            raise
+    finally:
+        if bar is not None:
+            bar.close()
+    T = rec.filled
+    mean, second, pops = rec.moments(T)
+    extras = {"j_populations": pops, "j_values": layout.j.copy(), "wall_time": _time.perf_counter() - t0,
+              "products": int(stats.get("products", -1)), "steps": int(stats.get("steps", -1)),
+              "packed_size": layout.n}
+    if return_state and rec.last is not None:
+        extras["final_state"] = ops.unpack(layout, rec.last)
+    if interrupted:
+        extras["interrupted"] = True
+    res = Result(times[:T], mean, second, model, "exact", options=options, extras=extras)
+    if interrupted and checkpoint is not None:
+        res.save(checkpoint)
+    return res
+
+
+# --------------------------------------------------------------------------- steady state
+def steady_state(model: Model, *, return_state=False, max_memory=None) -> Result:
+    """Steady state L rho = 0, tr rho = 1, by a sparse LU solve.
+
+    Collective models (no local rate) conserve J^2; their steady state is taken in j = N/2 (the
+    sector of a coherent spin state), a sparse (N+1)^2 problem. With local processes all blocks
+    are coupled and solved together. One row of L rho = 0 (the population of the first state,
+    redundant because tr L rho = 0) is replaced by tr rho = 1.
+    """
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spl
+
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    collective = model.is_collective
+    _check_memory(memory_needed(model.N, "steady_state", all_blocks=not collective), max_memory, "steady state")
+    t0 = _time.perf_counter()
+    layout = ops.Layout(model.N, 1 if collective else None)
+    A = ops.generator_packed(model, layout).tolil()
+    diag_idx = ops.band_index(layout)[0]
+    A[0, :] = 0.0
+    A[0, diag_idx] = 1.0
+    rhs = np.zeros(layout.n)
+    rhs[0] = 1.0
+    try:
+        with np.errstate(all="ignore"):
+            x = spl.splu(sp.csc_matrix(A), permc_spec="COLAMD").solve(rhs)
+    except RuntimeError as exc:
+        raise ValueError(f"the steady state of {model} is not unique ({exc})") from exc
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"the steady state of {model} is not unique (singular generator)")
+    rec = _Recorder(layout, 1)
+    rec(0, np.inf, x)
+    mean, second, pops = rec.moments()
+    extras = {"j_populations": pops, "j_values": layout.j.copy(), "wall_time": _time.perf_counter() - t0,
+              "residual": float(np.abs(ops.generator_packed(model, layout) @ x).max())}
+    if return_state:
+        extras["final_state"] = ops.unpack(layout, x)
+        extras["final_state_blocks"] = layout.nblocks
+    return Result([np.inf], mean, second, model, "exact", options={"collective_sector_only": collective},
+                  extras=extras)
