@@ -53,7 +53,7 @@ def available_memory() -> int:
     return 8 * 2**30
 
 
-def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 30, all_blocks: bool = True) -> int:
+def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks: bool = True) -> int:
     """Estimated peak bytes of an exact run.
 
     ``n = sum_j (2j+1)^2`` packed reals (~N^3/6): the generator costs ~``_BYTES_GENERATOR n``
@@ -174,7 +174,7 @@ def _progress(progress, total, desc):
 
 
 # --------------------------------------------------------------------------- evolve
-def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_dim=30,
+def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_dim=16,
            return_state=False, progress=None, max_memory=None, checkpoint=None) -> Result:
     """Exact evolution of the permutation-invariant density matrix.
 
