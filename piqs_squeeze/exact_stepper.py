@@ -22,7 +22,7 @@ __all__ = ["krylov_propagate", "ivp_propagate"]
 
 
 def _arnoldi(A, v, m):
-    """Arnoldi with modified Gram-Schmidt (repeated once): V (m+1, n), H (m+1, m), products, breakdown."""
+    """Arnoldi with classical Gram-Schmidt and DGKS re-orthogonalization: V (m+1, n), H (m+1, m), products, breakdown."""
     n = v.size
     V = np.empty((m + 1, n))
     H = np.zeros((m + 1, m))
@@ -30,11 +30,16 @@ def _arnoldi(A, v, m):
     V[0] = v / beta
     for k in range(m):
         w = A @ V[k]
-        for _ in range(2):  # re-orthogonalize: the basis stays orthonormal to ~1e-15
+        wnorm = np.linalg.norm(w)
+        for _ in range(2):  # classical Gram-Schmidt, repeated when cancellation was strong (DGKS)
             h = V[: k + 1] @ w
             w -= h @ V[: k + 1]
             H[: k + 1, k] += h
-        H[k + 1, k] = np.linalg.norm(w)
+            new = np.linalg.norm(w)
+            if new > 0.7 * wnorm:
+                break
+            wnorm = new
+        H[k + 1, k] = new
         if H[k + 1, k] <= 1e-14 * beta * max(1.0, np.abs(H[: k + 1, k]).max()):
             return V[: k + 1], H[: k + 1, : k + 1], beta, k + 1, True
         V[k + 1] = w / H[k + 1, k]
