@@ -173,7 +173,7 @@ def exact_vs_piqs_dynamics(ctx):
 
     from piqs_squeeze import dicke
 
-    Ns = ctx.pick((10,), (10, 16, 20))
+    Ns = ctx.pick((10, 16), (10, 16, 20))
     times = np.linspace(0.0, ctx.pick(1.0, 2.0), ctx.pick(11, 21))
     tol = 1e-5
     devs, curves = {}, []
