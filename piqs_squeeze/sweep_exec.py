@@ -10,6 +10,7 @@ import concurrent.futures as cf
 import inspect
 import math
 import os
+import sys
 import time
 import warnings
 
@@ -60,9 +61,18 @@ def _in_worker(func, options):
     return dict(options, **extra) if extra else options
 
 
-def _evolve(method, kind, models, times, initial, options):
+def _limit_threads(threads):
+    """In a pool or Dask worker, the numba-threaded kernels of a method (e.g. the cumulant
+    integrator's ``prange`` over models) get one thread: the workers already fill the cores."""
+    if threads is not None and "numba" in sys.modules:
+        numba = sys.modules["numba"]
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+def _evolve(method, kind, models, times, initial, options, threads=None):
     """Results of ``models`` (one batched call when the method has evolve_many)."""
     mod = method_module(method)
+    _limit_threads(threads)
     name = "evolve_many" if kind == "evolve" and len(models) > 1 and hasattr(mod, "evolve_many") else kind
     options = _in_worker(getattr(mod, name), options)
     if kind == "steady_state":
@@ -92,11 +102,12 @@ def _message(exc):
     return f"{type(exc).__name__}: {exc}"
 
 
-def run_chunk(points, resolved_summaries, keep_results=False) -> list[dict]:
+def run_chunk(points, resolved_summaries, keep_results=False, threads=None) -> list[dict]:
     """Evaluate one chunk (points of one group) and return one record per point.
 
     The chunk is one batched call when the method has ``evolve_many``; if that raises, its
     points are run one by one so that only the failing ones record an error message.
+    ``threads`` caps numba's threads in this worker (None: leave as is).
     """
     records, todo = [], []
     for p in points:
@@ -116,7 +127,8 @@ def run_chunk(points, resolved_summaries, keep_results=False) -> list[dict]:
         t0 = time.perf_counter()
         p0 = todo[0]
         try:
-            results = _evolve(p0.method, p0.kind, [p.model for p in todo], p0.times, p0.initial, p0.options)
+            results = _evolve(p0.method, p0.kind, [p.model for p in todo], p0.times, p0.initial, p0.options,
+                              threads)
             if len(results) != len(todo):
                 raise RuntimeError(f"batched call returned {len(results)} results for {len(todo)} models")
         except Exception:  # noqa: BLE001 - retried point by point below
@@ -126,7 +138,7 @@ def run_chunk(points, resolved_summaries, keep_results=False) -> list[dict]:
     for p in todo:
         t0 = time.perf_counter()
         try:
-            res = _evolve(p.method, p.kind, [p.model], p.times, p.initial, p.options)[0]
+            res = _evolve(p.method, p.kind, [p.model], p.times, p.initial, p.options, threads)[0]
         except Exception as exc:  # noqa: BLE001 - recorded in the table, the sweep goes on
             records.append(_record(p, t0, error=_message(exc)))
             continue
@@ -142,7 +154,20 @@ def _cores():
         return os.cpu_count() or 1
 
 
-def _executor(executor, workers, scheduler):
+def _mp_context(preload):
+    """forkserver where available: forking a driver that already ran OpenMP/numba-threaded code
+    (e.g. a direct cumulant call) kills the children ("fork() called from a process already using
+    GNU OpenMP"); the fork server is a clean process with the heavy imports done once."""
+    import multiprocessing as mp
+
+    if "forkserver" not in mp.get_all_start_methods():  # pragma: no cover - not POSIX
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["piqs_squeeze.sweep_exec", "qutip", *preload])
+    return ctx
+
+
+def _executor(executor, workers, scheduler, preload=()):
     """(executor or None for serial, number of workers, owned resources to close)."""
     if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 1):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
@@ -158,7 +183,7 @@ def _executor(executor, workers, scheduler):
         return None, 1, []
     if executor is None or executor == "processes":
         n = workers or _cores()
-        ex = cf.ProcessPoolExecutor(max_workers=n)
+        ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(preload))
         return ex, n, [ex]
     if type(executor).__name__ == "Client" and hasattr(executor, "get_executor"):
         return executor.get_executor(pure=False), _dask_workers(executor), []
@@ -248,14 +273,15 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
         stats["points_computed"] += len(recs)
         bar.update(len(recs))
 
-    ex, nworkers, owned = _executor(executor, workers, scheduler) if todo else (None, 1, [])
+    preload = sorted({api.METHODS[m["method"]] for m in spec.methods if m["method"] in api.METHODS})
+    ex, nworkers, owned = _executor(executor, workers, scheduler, preload) if todo else (None, 1, [])
     stats["workers"] = nworkers
     try:
         if ex is None:
             for k, c in todo:
                 commit(k, run_chunk(c, resolved, keep))
         else:
-            futures = {ex.submit(run_chunk, c, resolved, keep): (k, c) for k, c in todo}
+            futures = {ex.submit(run_chunk, c, resolved, keep, 1): (k, c) for k, c in todo}
             for fut in cf.as_completed(futures):
                 k, c = futures[fut]
                 try:

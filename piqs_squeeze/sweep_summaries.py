@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from . import observables
+
 __all__ = ["SUMMARIES", "register_summary", "normalize_summaries", "resolve", "summarize"]
 
 
@@ -35,8 +37,9 @@ def _analysis(name):
 
 def final(result) -> dict:
     """Last output time and xi^2, xi^2 in dB and N_eff there (the steady state for times=[inf])."""
-    t, x, n = result.at(-1)
-    return {"time": float(t), "xi2": float(x), "xi2_db": _db(float(x)), "n_eff": float(n)}
+    mean, second = result.mean[-1:], result.second[-1:]  # only the last time, not the whole curve
+    x = float(observables.xi2(mean, second, result.N)[0])
+    return {"time": float(result.times[-1]), "xi2": x, "xi2_db": _db(x), "n_eff": float(observables.n_eff(second)[0])}
 
 
 def min_xi2(result, t_min: float = 0.0) -> dict:

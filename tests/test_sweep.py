@@ -85,14 +85,14 @@ def assert_same_table(a: SweepTable, b: SweepTable):
 
 def real_methods_spec():
     """Cheap points of every real method present, for the executor-equality test."""
-    methods, fixed = [], {"N": 12, "chi": 1.0, "gamma": 1.0}
-    evolvers = api.available_methods(ps.Model(12, omega=5.0, chi=1.0, gamma_s=0.5))
+    methods, fixed = [], {"N": 4, "chi": 1.0, "gamma": 1.0}  # exact takes ~0.3 s a point even here
+    evolvers = api.available_methods(ps.Model(4, omega=5.0, chi=1.0, gamma_s=0.5))
     for m in ("meanfield", "cumulant", "exact"):
         if m in evolvers:
             methods.append(m)
     if "mcwf" in evolvers:
         methods.append({"method": "mcwf", "options": {"ntraj": 8}})
-    if "carmichael" in api.available_methods(ps.Model(12, omega=5.0, chi=1.0), "steady_state"):
+    if "carmichael" in api.available_methods(ps.Model(4, omega=5.0, chi=1.0), "steady_state"):
         methods.append({"method": "carmichael", "kind": "steady_state"})
     return {"fixed": fixed, "grid": {"ratio": [0.7, 1.1], "gamma_s": [0.0, 0.5]},
             "times": {"t_end": 0.5, "num": 6}, "methods": methods, "summaries": ["final"], "seed": 7}
