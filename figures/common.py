@@ -179,3 +179,15 @@ def first_crossing(t, y, level) -> float:
         return float(t[0])
     y0, y1 = y[i - 1], y[i]
     return float(t[i - 1] + (t[i] - t[i - 1]) * (y0 - level) / (y0 - y1))
+
+
+def sweep_table(name: str, spec: dict, cache_dir, workers=None):
+    """Run a sweep (the sweep layer, :func:`piqs_squeeze.sweep.run_sweep`) and return its table.
+
+    With ``cache_dir`` the sweep's checkpoints live in ``<cache_dir>/<name>-<spec hash>.sweep`` so
+    an interrupted map resumes where it stopped; without it nothing is written."""
+    from piqs_squeeze.sweep import SweepSpec, run_sweep
+
+    spec = SweepSpec.from_dict(dict(spec, name=name))
+    out = None if cache_dir is None else Path(cache_dir) / f"{name}-{spec.hash[:12]}.sweep"
+    return run_sweep(spec, out, workers=workers, resume=True, force=out is not None, progress=None)

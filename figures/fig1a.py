@@ -20,7 +20,7 @@ FULL = {
     "Ns": [200, 2000, 20000],
     "ratio_max": 1.5,
     "n_ratio": 301,
-    "marks": [0.9, 0.98, 1.2],  # the drives (i)-(iii) of Fig. 1(c)
+    "marks": [0.9, 0.95, 1.2],  # the drives (i)-(iii) of Fig. 1(c)
 }
 QUICK = {"Ns": [200, 2000], "n_ratio": 61}
 

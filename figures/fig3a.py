@@ -1,0 +1,72 @@
+"""Fig. 3(a): minimum transient xi^2 over (Upsilon/Upsilon_c, gamma_s/Gamma), cumulant, N = 1e4.
+
+Paper: chi/Gamma = 1, CSS along -x, truncated (second-order) cumulant expansion, N = 10^4; the
+strip below shows gamma_s = 0. "Minimum transient" is the minimum after the initial collective
+minimum (:func:`piqs_squeeze.analysis.min_transient_xi2`). The paper gives neither its grid nor its
+time window: we use a log grid of gamma_s in [1, 200] with t in [0, ``t_units`` / gamma_s], and
+t in [0, ``t_end_collective``] for the gamma_s = 0 strip. Computed through the sweep layer, so an
+interrupted map resumes from its checkpoints.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import style
+from .common import cached, resolve_params, sweep_table
+
+FULL = {"N": 10000, "chi": 1.0, "ratio_min": 0.5, "ratio_max": 1.5, "n_ratio": 41,
+        "gamma_s_min": 1.0, "gamma_s_max": 200.0, "n_gamma_s": 30, "t_units": 5.0, "n_times": 801,
+        "t_end_collective": 0.05, "workers": None}
+QUICK = {"n_ratio": 15, "n_gamma_s": 8, "n_times": 301}
+
+SUMMARY = "min_transient_xi2"
+
+
+def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
+    """The map min_t xi^2 (transient) [gamma_s, ratio] and the gamma_s = 0 strip."""
+    p = resolve_params(FULL, QUICK, quick, overrides)
+
+    def run(p):
+        ratio = {"start": p["ratio_min"], "stop": p["ratio_max"], "num": int(p["n_ratio"])}
+        base = {"fixed": {"N": int(p["N"]), "chi": p["chi"]}, "methods": ["cumulant"], "summaries": [SUMMARY]}
+        t_map = sweep_table("fig3a-map", dict(base, grid={
+            "ratio": ratio,
+            "gamma_s": {"start": p["gamma_s_min"], "stop": p["gamma_s_max"], "num": int(p["n_gamma_s"]), "log": True}},
+            times={"t_end": p["t_units"], "unit": "gamma_s", "num": int(p["n_times"])}), cache_dir, p["workers"])
+        t_strip = sweep_table("fig3a-strip", dict(base, fixed=dict(base["fixed"], gamma_s=0.0), grid={"ratio": ratio},
+                              times={"t_end": p["t_end_collective"], "num": int(p["n_times"])}), cache_dir, p["workers"])
+        xs, ys, v = t_map.pivot(SUMMARY, "ratio", "gamma_s")
+        xs0, v0 = t_strip.pivot(SUMMARY, "ratio")
+        return {"ratio": xs, "gamma_s": ys, "min_xi2": v, "min_xi2_strip": v0,
+                "errors": int((~t_map.ok).sum() + (~t_strip.ok).sum())}
+
+    return cached("fig3a", p, run, cache_dir, modules=("piqs_squeeze.cumulant", "piqs_squeeze.analysis"))
+
+
+def plot(data, out) -> list:
+    p = data["params"]
+    ratio, gs = np.asarray(data["ratio"]), np.asarray(data["gamma_s"])
+    v = style.to_db(data["min_xi2"])
+    v0 = style.to_db(data["min_xi2_strip"])
+    lo = float(np.nanmin(np.concatenate([v.ravel(), v0]))) if np.any(np.isfinite(v)) else -10
+    with style.rc():
+        import matplotlib.colors as mcolors
+
+        fig, (ax, ax0) = style.new_figure("single", 3.2, nrows=2, sharex=True,
+                                          gridspec_kw={"height_ratios": [5, 1]})
+        norm = mcolors.TwoSlopeNorm(vmin=min(lo, -0.1), vcenter=0.0, vmax=max(0.1, min(10.0, np.nanmax(v))))
+        im = ax.pcolormesh(ratio, gs, v, shading="nearest", cmap="RdBu_r", norm=norm)
+        ax0.pcolormesh(ratio, [0.0, 1.0], np.vstack([v0, v0]), shading="nearest", cmap="RdBu_r", norm=norm)
+        ax.set_yscale("log")
+        for a in (ax, ax0):
+            style.threshold_lines(a, 1.0, label=a is ax)
+        ax.set_ylabel(style.LABELS["gamma_s"])
+        ax0.set_yticks([0.5], ["0"])
+        ax0.set_ylabel(r"$\gamma_s$", fontsize=7)
+        ax0.set_xlabel(style.LABELS["ratio"])
+        fig.colorbar(im, ax=[ax, ax0], label=r"min transient $\xi^2$ (dB)")
+        ax.legend(loc="upper left", fontsize=6)
+        ax.set_title(rf"cumulant, $N = {p['N']}$, $\chi/\Gamma = {p['chi']:g}$, CSS along $-x$")
+        style.panel_label(ax, "(a)")
+        style.stamp_quick(fig, p["quick"], f"{p['n_ratio']} x {p['n_gamma_s']} grid")
+    return style.save(fig, out, "fig3a")
