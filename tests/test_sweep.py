@@ -374,3 +374,24 @@ def test_to_xarray_labels_grid_axes():
     for row in range(len(table)):
         cell = ds["final_xi2"].sel(omega=table["omega"][row], theta=table["theta"][row])
         assert float(cell) == table["final_xi2"][row]
+
+
+def test_analysis_summaries_match_the_saved_results(tmp_path):
+    analysis = pytest.importorskip("piqs_squeeze.analysis")
+    if "cumulant" not in api.available_methods():
+        pytest.skip("cumulant not available")
+    spec = {"fixed": {"N": 2000, "chi": 1.0}, "grid": {"ratio": [0.6, 0.9], "gamma_s": [2.0, 20.0]},
+            "times": {"t_end": 0.5, "unit": "gamma_s", "num": 101}, "methods": ["cumulant"],
+            "summaries": ["min_transient_xi2", {"name": "min_xi2", "t_min": 0.003, "label": "late"},
+                          "neff_crossing"], "save_results": True}
+    table = run_sweep(spec, tmp_path / "a", workers=1, progress=False)
+    assert table.ok.all()
+    for i in range(len(table)):
+        res = table.result(i)
+        # t = 0.5 / gamma_s (the times rule) and the summaries are analysis' own numbers, exactly
+        assert res.times[-1] == pytest.approx(0.5 / table["gamma_s"][i], rel=1e-15)
+        assert (table["min_transient_xi2"][i], table["min_transient_xi2_time"][i]) == analysis.min_transient_xi2(res)
+        assert (table["late"][i], table["late_time"][i]) == analysis.min_xi2(res, t_min=0.003)
+        assert table["late_time"][i] >= 0.003
+        np.testing.assert_equal(table["neff_crossing"][i], analysis.neff_crossing_time(res))
+        assert table["min_transient_xi2_db"][i] == pytest.approx(10 * np.log10(table["min_transient_xi2"][i]))
