@@ -1,8 +1,8 @@
 """Monte Carlo wave-function trajectories in single total-spin sectors (method ``"mcwf"``).
 
 Each trajectory is a pure state in one (2j+1)-dimensional Dicke sector; the physics of one
-trajectory (unravelling, exact per-sector propagation, waiting-time jumps) is in
-:mod:`piqs_squeeze.mcwf_sector`. This module runs ensembles reproducibly and in parallel and
+trajectory (state-following unravelling, Krylov propagation, waiting-time jumps) is in
+:mod:`piqs_squeeze.mcwf_sector` and its numba kernel :mod:`piqs_squeeze.mcwf_krylov`. This module runs ensembles reproducibly and in parallel and
 reduces them to a :class:`~piqs_squeeze.result.Result`.
 
 Statistics
@@ -115,7 +115,7 @@ def _check_int(value, name, minimum=1):
 def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, workers=None,
            executor: Executor | None = None, progress=None, keep_trajectories: bool = False,
            target_xi2_err: float | None = None, batch: int | None = None,
-           displacement="fixed_point", chunk: int | None = None) -> Result:
+           displacement="adaptive", chunk: int | None = None) -> Result:
     """Ensemble of MCWF trajectories, reduced to a Result.
 
     Solves d rho/dt = -i[H, rho] + sum_k D[L_k] rho (the Model's master equation) as the average
@@ -145,13 +145,17 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     target_xi2_err : float, optional
         Run batches of ``batch`` trajectories until max_t xi2_err(t) (over finite values after
         times[0]) is below it, or ``ntraj`` are done.
-    displacement : "fixed_point" | "none" | "drive" | complex
-        Unravelling of collective emission, J- -> J- + beta (see mcwf_sector.resolve_beta).
+    displacement : "adaptive" | "fixed_point" | "none" | "drive" | complex
+        Unravelling of collective emission, J- -> J- + beta (see mcwf_sector.resolve_beta); the
+        default follows the state, beta = -<J->, which keeps the jump count O(N) per unit time.
+    chunk : int, optional
+        Trajectories per worker task.
 
     Returns
     -------
     Result with method "mcwf", mean/second and their standard errors; extras ``xi2_err`` (T,),
-    ``n_eff`` (T,) ensemble N_eff, ``ntraj``, ``njumps`` (ntraj,), ``beta`` and the optional records.
+    ``n_eff`` (T,) ensemble N_eff, ``ntraj``, ``njumps`` (ntraj,), ``beta`` ([re, im]; NaN when
+    adaptive) and the optional records.
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
@@ -212,7 +216,11 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
             pool.shutdown()
     return _reduce(model, times, records, beta, keep_trajectories, dict(
         ntraj=ntraj, seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
-        target_xi2_err=target_xi2_err, batch=batch, displacement=str(displacement), beta=[beta.real, beta.imag]))
+        target_xi2_err=target_xi2_err, batch=batch, displacement=str(displacement), beta=_beta_pair(beta)))
+
+
+def _beta_pair(beta):
+    return [math.nan, math.nan] if beta is None else [beta.real, beta.imag]
 
 
 def _xi2_err(records, N):
@@ -236,7 +244,7 @@ def _reduce(model, times, records, beta, keep, options):
         "xi2_err": jackknife_xi2(m, s, model.N),
         "n_eff": observables.n_eff(second),
         "njumps": np.array([r["njumps"] for r in records], dtype=np.int64),
-        "beta": np.array([beta.real, beta.imag]),
+        "beta": np.array(_beta_pair(beta)),
     }
     if keep:
         extras["traj_j"] = np.stack([r["j"] for r in records])

@@ -10,11 +10,14 @@ unchanged because ``D[L + b] rho = D[L] rho + [b* L - b L^+, rho] / 2``. The no-
           = (chi - i Gamma/2) J+J- + (Omega/2) J+ + (Omega/2 - i Gamma beta*) J- - i Gamma |beta|^2 / 2
             - (i/2) [kappa_z Jz^2 + kappa_p J-J+ + gamma_s (Jz + N/2) + pumping (N/2 - Jz) + dephasing N/4],
 
-tridiagonal in |j, m>. The default ``beta = i Omega / (Gamma + 2 i chi)`` is minus the mean-field
-fixed point <J-> of the collective model, so that near the superradiant fixed point the emission
-rate Gamma <(J+ + beta*)(J- + beta)> is set by fluctuations, O(N), instead of Gamma |<J->|^2 = O(N^2);
-it also makes H_eff's eigenbasis well conditioned (condition number ~10 at N = 2000 against ~1e16
-for beta = 0), which the exact propagation below relies on (see benchmarks/results/mcwf.md).
+tridiagonal in |j, m>. The default (``displacement="adaptive"``) follows the state: beta = -<J->_psi,
+re-chosen at the start of every propagation step and after every jump, and constant within a step,
+so that each step is a valid unravelling of the same master equation (the choice depends only on
+the past of the trajectory). The collective jump rate is then Gamma (<J+J-> - |<J->|^2), set by
+the fluctuations, O(N), in the superradiant and the normal phase alike. A fixed beta is also
+available: ``beta = i Omega / (Gamma + 2 i chi)`` (minus the collective mean-field fixed point of
+<J->), 0, or the drive-cancelling i Omega / Gamma; their collective rates grow ~N^2 once the state
+moves away from that value (see benchmarks/results/mcwf.md).
 
 Local processes jump with the channels K_dj of :func:`piqs_squeeze.dicke.local_channels`
 (sector j -> j + dj, rate ``rate * ||K_dj psi||^2``); collective dephasing and pumping jump with
@@ -22,23 +25,25 @@ Local processes jump with the channels K_dj of :func:`piqs_squeeze.dicke.local_c
 
 Propagation
 -----------
-H_eff of each sector is fixed, so it is diagonalised once, H_eff = V diag(lam) V^-1 (cached per
-process), and ``psi(t) = V (exp(-i lam t) * V^-1 psi0)`` is exact at any t. Jump times follow the
-waiting-time algorithm: draw r in U(0, 1), the jump happens when ||psi(t)||^2 = r (monotone in t
-because H_eff - H_eff^+ <= 0), located by Brent's method to ~1e-13 relative accuracy.
+Krylov (Arnoldi) steps with an a-posteriori error bound, restricted to the window of m where psi
+is non-negligible, and waiting-time jumps (draw r in U(0, 1); the jump happens when ||psi(t)||^2 = r,
+monotone in t because H_eff - H_eff^+ <= 0), located on the small Krylov matrix: see
+:mod:`piqs_squeeze.mcwf_krylov` (numba). Python only switches sectors and refills random numbers.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 
 import numpy as np
-import scipy.linalg as sla
-from scipy.optimize import brentq
 
 from . import dicke
+from .mcwf_krylov import STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
 
-__all__ = ["default_beta", "resolve_beta", "h_eff_bands", "Sector", "sector", "jump_kind_names",
-           "run_trajectory", "clear_cache"]
+__all__ = ["default_beta", "resolve_beta", "h_eff_bands", "SectorTables", "sector", "jump_kind_names",
+           "run_trajectory", "clear_cache", "KRYLOV_DIM", "KRYLOV_TOL"]
+
+#: Krylov dimension and per-step error bound on ||psi|| (= 1 at the start of a step)
+KRYLOV_DIM, KRYLOV_TOL = 16, 1e-8
 
 # Local channels in a fixed order: (model rate name, dj); the collective ones come first.
 _LOCAL_KINDS = [(p, dj) for p in ("gamma_s", "dephasing", "pumping") for dj in (-1, 0, 1)]
@@ -62,19 +67,22 @@ def default_beta(model) -> complex:
 
 
 def resolve_beta(model, displacement) -> complex:
-    """Displacement beta from the ``displacement`` option.
+    """Displacement beta from the ``displacement`` option; None means state-following.
 
-    ``"fixed_point"`` (default, :func:`default_beta`), ``"none"`` (beta = 0), ``"drive"``
-    (beta = i Omega / Gamma: the compensating term cancels Omega Jx exactly), or a number.
+    ``"adaptive"`` (default: None, beta = -<J->_psi per step), ``"fixed_point"``
+    (:func:`default_beta`), ``"none"`` (beta = 0), ``"drive"`` (beta = i Omega / Gamma: the
+    compensating term cancels Omega Jx exactly), or a number.
     """
     if isinstance(displacement, str):
+        if displacement == "adaptive":
+            return None
         if displacement == "fixed_point":
             return default_beta(model)
         if displacement == "none":
             return 0j
         if displacement == "drive":
             return 1j * model.omega / model.gamma if model.gamma > 0 else 0j
-        raise ValueError(f"displacement must be 'fixed_point', 'none', 'drive' or a complex number, "
+        raise ValueError(f"displacement must be 'adaptive', 'fixed_point', 'none', 'drive' or a complex number, "
                          f"got {displacement!r}")
     if isinstance(displacement, bool) or not isinstance(displacement, (int, float, complex, np.number)):
         raise TypeError(f"displacement must be a string or a complex number, got {displacement!r}")
@@ -103,111 +111,62 @@ def h_eff_bands(model, j: float, beta: complex):
     return diag, upper, lower
 
 
-class Sector:
-    """Eigendecomposition and jump channels of one sector j (built by :func:`sector`)."""
+class SectorTables:
+    """Everything the kernel needs about sector j: H_eff bands at beta = 0, J+ elements, m, and the
+    local channels as a (9, d) table in the order of ``jump_kind_names()[3:]`` (built by :func:`sector`)."""
 
-    def __init__(self, model, j: float, beta: complex):
+    def __init__(self, model, j: float):
         self.j = float(j)
-        self.d = int(round(2 * j)) + 1
-        diag, upper, lower = h_eff_bands(model, j, beta)
-        H = np.diag(diag) + np.diag(upper, 1) + np.diag(lower, -1)
-        lam, V = sla.eig(H, overwrite_a=True, check_finite=False)
-        self.lam = lam
-        self.V = np.asfortranarray(V)
-        self.lu = sla.lu_factor(V, check_finite=False)
-        self.channels = self._channels(model, beta)
-
-    def _channels(self, model, beta):
-        """[(kind, dj, rate, op)]: op(psi) -> unnormalised K psi in sector j + dj."""
-        j, N = self.j, model.N
-        c, m = dicke.jplus_elements(j), dicke.m_values(j)
-        out = []
-        if model.gamma > 0:
-            def jminus(psi, c=c, b=beta):
-                res = b * psi
-                res[1:] += c * psi[:-1]
-                return res
-            out.append((0, 0, model.gamma, jminus))
-        if model.collective_dephasing > 0:
-            out.append((1, 0, model.collective_dephasing, lambda psi, m=m: m * psi))
-        if model.collective_pumping > 0:
-            def jplus(psi, c=c):
-                res = np.zeros_like(psi)
-                res[:-1] = c * psi[1:]
-                return res
-            out.append((2, 0, model.collective_pumping, jplus))
-        for kind, (proc, dj) in enumerate(_LOCAL_KINDS, start=len(_COLLECTIVE_KINDS)):
+        self.d = d = int(round(2 * j)) + 1
+        self.diag0, self.up, self.low0 = (np.ascontiguousarray(x, dtype=complex) for x in h_eff_bands(model, j, 0j))
+        self.c = np.ascontiguousarray(dicke.jplus_elements(j), dtype=float)
+        self.m = np.ascontiguousarray(dicke.m_values(j), dtype=float)
+        self.rates3 = np.array([model.gamma, model.collective_dephasing, model.collective_pumping], float)
+        n = len(_LOCAL_KINDS)
+        self.amp = np.zeros((n, d))
+        self.rate = np.zeros(n)
+        self.shift = np.zeros(n, np.int64)
+        self.dj = np.zeros(n, np.int64)
+        self.dnew = np.zeros(n, np.int64)
+        for i, (proc, dj) in enumerate(_LOCAL_KINDS):
             rate = getattr(model, proc)
-            if rate == 0:
-                continue
-            amps = dicke.local_channels(N, j, proc)
-            if dj not in amps:
-                continue
-            shift = dj - dicke.LOCAL_PROCESSES[proc]  # k' = k + dj - dm
-            d_new = self.d + 2 * dj
-            lo, hi = max(0, -shift), min(self.d, d_new - shift)
-            if hi <= lo:
-                continue
-
-            def local(psi, a=amps[dj], lo=lo, hi=hi, s=shift, d_new=d_new):
-                res = np.zeros(d_new, dtype=complex)
-                res[lo + s:hi + s] = a[lo:hi] * psi[lo:hi]
-                return res
-            out.append((kind, dj, rate, local))
-        return out
-
-    def coefficients(self, psi):
-        """c = V^-1 psi, checked: raises if H_eff's eigenbasis is too ill-conditioned to trust."""
-        coef = sla.lu_solve(self.lu, psi, check_finite=False)
-        resid = np.linalg.norm(self.V @ coef - psi)
-        if not resid <= 1e-9 * max(np.linalg.norm(psi), 1e-300):
-            raise RuntimeError(
-                f"MCWF: the eigenbasis of H_eff in sector j={self.j} is ill-conditioned "
-                f"(reconstruction error {resid:.2e}); try another displacement=")
-        return coef
-
-    def propagate(self, coef, tau):
-        """psi(tau) = V (exp(-i lam tau) coef).
-
-        Modes whose term has decayed below 1e-17 of the largest one are skipped (|exp(-i lam tau)|
-        only decreases with tau, and V is well conditioned, so they cannot matter): after the
-        first few 1/|Im lam| most of a large sector's modes are gone and the product gets cheap.
-        """
-        phase = np.exp(-1j * self.lam * tau) * coef
-        if self.d <= 64:
-            return self.V @ phase
-        mag = np.abs(phase)
-        keep = mag > 1e-17 * mag.max()
-        if keep.sum() > 0.7 * keep.size:
-            return self.V @ phase
-        idx = np.flatnonzero(keep)
-        return self.V[:, idx] @ phase[idx]
+            self.dj[i], self.dnew[i] = dj, d + 2 * dj
+            self.shift[i] = dj - dicke.LOCAL_PROCESSES[proc]  # k' = k + dj - dm
+            amps = dicke.local_channels(model.N, j, proc) if rate > 0 else {}
+            if dj in amps:
+                self.amp[i] = amps[dj]
+                self.rate[i] = rate
+        self.nbytes = 16 * 3 * d + 8 * (n + 2) * d
 
 
 _CACHE: OrderedDict = OrderedDict()
-_CACHE_BYTES = 1 << 30  # per-process budget for cached eigenbases
+_CACHE_BYTES = 256 << 20  # per-process budget for cached sector tables
 
 
 def clear_cache():
-    """Drop the per-process cache of sector eigendecompositions."""
+    """Drop the per-process cache of sector tables."""
     _CACHE.clear()
 
 
-def sector(model, j: float, beta: complex) -> Sector:
-    """Cached :class:`Sector` (LRU within a per-process memory budget of ~1 GiB)."""
-    key = (model, float(j), complex(beta))
+def sector(model, j: float) -> SectorTables:
+    """Cached :class:`SectorTables` (LRU within a per-process memory budget of ~256 MiB)."""
+    key = (model, float(j))
     s = _CACHE.get(key)
     if s is not None:
         _CACHE.move_to_end(key)
         return s
-    s = Sector(model, j, beta)
+    s = SectorTables(model, j)
     _CACHE[key] = s
-    while len(_CACHE) > 1 and sum(2 * v.V.nbytes for v in _CACHE.values()) > _CACHE_BYTES:
-        _CACHE.popitem(last=False)
+    total = sum(v.nbytes for v in _CACHE.values())
+    while len(_CACHE) > 1 and total > _CACHE_BYTES:
+        total -= _CACHE.popitem(last=False)[1].nbytes
     return s
 
 
-def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False):
+_NU, _NJ = 512, 4096  # uniforms per refill, jump-record buffer
+
+
+def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_dim=None, tol=None):
     """Simulate one trajectory; return a dict of per-output records.
 
     Parameters
@@ -215,67 +174,61 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False):
     model : Model
     times : (T,) output times, the first one the initial time
     j0, psi0 : initial sector and normalised state in it
-    beta : complex displacement of collective emission
-    rng : numpy Generator (one per trajectory)
+    beta : complex displacement of collective emission, or None for the state-following beta = -<J->
+    rng : numpy Generator (one per trajectory); uniforms are drawn in blocks of 512, used in
+        order (one per waiting time, one per channel choice), so results depend only on the seed
+    krylov_dim, tol : Krylov dimension and per-step error bound (default KRYLOV_DIM, KRYLOV_TOL)
 
     Returns
     -------
     dict with ``mean`` (T, 3), ``second`` (T, 3, 3) (moments of the normalised state), ``j`` (T,),
     ``jump_times`` (J,), ``jump_kinds`` (J,) int (index into :func:`jump_kind_names`).
     """
+    times = np.ascontiguousarray(times, dtype=float)
     T = len(times)
+    j = float(j0)
+    psi = np.array(psi0, dtype=complex)
+    outbuf = np.empty((T, model.N + 1), dtype=complex)
+    out_j = np.empty(T)
+    u = rng.random(_NU)
+    fstate = np.array([times[0], u[0], 0.0])
+    istate = np.array([0, 1, 0, 0, psi.size, 0, 0, 0, 0, 0], dtype=np.int64)
+    jt, jk = np.empty(_NJ), np.empty(_NJ, dtype=np.int64)
+    times_out, kinds_out = [], []
+    adaptive = beta is None
+    b = 0j if adaptive else complex(beta)
+    m_dim = KRYLOV_DIM if krylov_dim is None else int(krylov_dim)
+    tol = KRYLOV_TOL if tol is None else float(tol)
+    while True:
+        tab = sector(model, j)
+        k0 = istate[0]
+        newpsi = np.empty(tab.d + 2, dtype=complex)
+        status = advance(psi, tab.diag0, tab.up, tab.low0, tab.c, tab.m, tab.rates3, tab.amp, tab.rate,
+                         tab.shift, tab.dj, tab.dnew, adaptive, b, fstate, istate, times, outbuf, u, jt, jk,
+                         newpsi, m_dim, tol)
+        out_j[k0:istate[0]] = j
+        nj = istate[2]
+        if status == STATUS_REFILL or status == STATUS_DONE or nj >= _NJ:
+            times_out.append(jt[:nj].copy())
+            kinds_out.append(jk[:nj].copy())
+            istate[2] = 0
+        if status == STATUS_DONE:
+            break
+        if status == STATUS_REFILL and istate[1] + 2 > u.size:
+            u = np.concatenate([u[istate[1]:], rng.random(_NU)])
+            istate[1] = 0
+        elif status == STATUS_SECTOR:
+            j += istate[5]
+            psi = newpsi[:tab.d + 2 * istate[5]].copy()
+            istate[3], istate[4] = istate[6], istate[7]
     mean = np.empty((T, 3))
     second = np.empty((T, 3, 3))
-    jt = np.empty(T)
-    jump_times, jump_kinds = [], []
-    j, psi = float(j0), np.asarray(psi0, dtype=complex)
-    t0 = float(times[0])
-    t_end = float(times[-1])
-    sec = sector(model, j, beta)
-    coef = sec.coefficients(psi)
-    r = rng.random()
-    log_r = np.log(r)
-
-    def lognorm2(tau):
-        v = sec.propagate(coef, tau)
-        with np.errstate(divide="ignore"):  # an underflowed norm is -inf: still below log r
-            return np.log(np.vdot(v, v).real) - log_r
-
-    k = 0
-    while k < T:
-        tau = float(times[k]) - t0
-        psi_t = sec.propagate(coef, tau) if tau > 0 else psi
-        n2 = np.vdot(psi_t, psi_t).real
-        if n2 > r or tau == 0:
-            mean[k], second[k] = dicke.moments_from_state(j, psi_t / np.sqrt(n2))
-            jt[k] = j
-            k += 1
-            continue
-        # jump in (previous output or last jump, times[k]]: locate ||psi||^2 = r
-        lo = max(float(times[k - 1]) - t0, 0.0) if k > 0 else 0.0  # 0 right after a jump
-        tj = brentq(lognorm2, lo, tau, xtol=1e-14 * max(1.0, abs(t0) + tau), rtol=1e-14)
-        v = sec.propagate(coef, tj)
-        v /= np.linalg.norm(v)
-        cand = [(kind, dj, op(v)) for kind, dj, rate, op in sec.channels]
-        w = np.array([rate * np.vdot(x, x).real for (_, _, rate, _), (_, _, x) in zip(sec.channels, cand)])
-        if w.sum() <= 0:
-            raise RuntimeError(f"MCWF: norm decayed but no jump channel is open in sector j={j}")
-        pick = int(np.searchsorted(np.cumsum(w), rng.random() * w.sum(), side="right"))
-        pick = min(pick, len(cand) - 1)
-        kind, dj, x = cand[pick]
-        t0 = t0 + tj
-        jump_times.append(t0)
-        jump_kinds.append(kind)
-        j = j + dj
-        psi = x / np.linalg.norm(x)
-        if dj != 0 or sec.j != j:
-            sec = sector(model, j, beta)
-        coef = sec.coefficients(psi)
-        r = rng.random()
-        log_r = np.log(r)
-    out = {"mean": mean, "second": second, "j": jt,
-           "jump_times": np.asarray(jump_times, dtype=float),
-           "jump_kinds": np.asarray(jump_kinds, dtype=np.int16)}
+    for jj in np.unique(out_j):
+        idx = np.flatnonzero(out_j == jj)
+        mean[idx], second[idx] = dicke.moments_from_state(jj, outbuf[idx, :int(round(2 * jj)) + 1])
+    out = {"mean": mean, "second": second, "j": out_j,
+           "jump_times": np.concatenate(times_out), "jump_kinds": np.concatenate(kinds_out).astype(np.int16),
+           "krylov_steps": int(istate[8]), "mean_window": float(istate[9] / max(istate[8], 1))}
     if keep_states:
-        out["final_state"] = (j, sec.propagate(coef, t_end - t0) if t_end > t0 else psi)
+        out["final_state"] = (j, psi.copy())
     return out

@@ -1,0 +1,373 @@
+"""Numba kernel of one MCWF trajectory inside a single sector: Krylov no-jump propagation and jumps.
+
+The no-jump equation d psi/dt = -i H_eff psi (H_eff tridiagonal, see
+:func:`piqs_squeeze.mcwf_sector.h_eff_bands`) is integrated in steps. Each step builds the
+Arnoldi space of A = -i H_eff from the current normalised state, V_m, A V_m = V_m A_m + a v_{m+1} e_m^T,
+and uses
+
+    psi(t + s) ~ V_m exp(s A_m) e_1,      ||error(s)|| <= a s max_{s' <= s} |e_m^T exp(s' A_m) e_1|
+
+(the residual bound; exp(s A) is a contraction because A + A^+ <= 0), with the step chosen so the
+bound stays below ``tol``. exp(s A_m) e_1 = W (exp(s lam) * W^-1 e_1) from the eigendecomposition of
+the small A_m, so the norm ||psi(t + s)||^2 = ||exp(s A_m) e_1||^2 is available at any s in the
+step for O(m^2): the jump time (waiting-time algorithm, ||psi||^2 = r) is found by the Illinois
+method on log ||psi||^2 - log r. Only a window of m indices where psi is non-negligible is
+touched (psi is localized in m; each product with the tridiagonal A widens the support by one on
+each side, so the Krylov space is exact inside window +- m). The state is renormalised after every
+step (r is rescaled by the same factor: the waiting time is conditioned on survival so far).
+
+With ``adaptive`` the collective-emission displacement is beta = -<J->_psi, re-chosen at the start
+of every step (a constant during the step, so each step is an exact unravelling of the same master
+equation; the rate of the displaced jumps is Gamma (<J+J-> - |<J->|^2) = O(N)).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["advance"]
+
+STATUS_DONE, STATUS_SECTOR, STATUS_REFILL = 0, 1, 2
+
+
+@njit(cache=True)
+def _expect_jminus(psi, c, lo, hi):
+    """<J-> = sum_k c_{k-1} conj(psi_k) psi_{k-1} over the window."""
+    acc = 0j
+    for k in range(max(lo, 1), hi):
+        acc += c[k - 1] * np.conj(psi[k]) * psi[k - 1]
+    return acc
+
+
+@njit(cache=True)
+def _expm_e1(As, s):
+    """exp(s As) e_1 by Taylor series with scaling and squaring (fallback for non-diagonalisable As)."""
+    n = As.shape[0]
+    nrm = 0.0
+    for i in range(n):
+        row = 0.0
+        for q in range(n):
+            row += abs(As[i, q])
+        nrm = max(nrm, row)
+    nsq = 0
+    while nrm * abs(s) / 2.0 ** nsq > 0.5:
+        nsq += 1
+    B = As * (s / 2.0 ** nsq)
+    E = np.eye(n, dtype=np.complex128)
+    term = np.eye(n, dtype=np.complex128)
+    for p in range(1, 30):
+        term = term @ B / p
+        E += term
+        if np.abs(term).max() < 1e-18:
+            break
+    for _ in range(nsq):
+        E = E @ E
+    return E[:, 0].copy()
+
+
+@njit(cache=True)
+def _ycol(As, lam, W, z, use_eig, s):
+    if use_eig:
+        return W @ (np.exp(lam * s) * z)
+    return _expm_e1(As, s)
+
+
+@njit(cache=True)
+def _trim(psi, a, b, eps2):
+    """Smallest window [lo, hi) inside [a, b) whose tails each hold < eps2 of the norm^2; zero the rest."""
+    tot = 0.0
+    for k in range(a, b):
+        tot += psi[k].real ** 2 + psi[k].imag ** 2
+    lim = eps2 * tot
+    acc = 0.0
+    lo = a
+    while lo < b - 1:
+        x = psi[lo].real ** 2 + psi[lo].imag ** 2
+        if acc + x >= lim:
+            break
+        acc += x
+        psi[lo] = 0j
+        lo += 1
+    acc = 0.0
+    hi = b
+    while hi > lo + 1:
+        x = psi[hi - 1].real ** 2 + psi[hi - 1].imag ** 2
+        if acc + x >= lim:
+            break
+        acc += x
+        psi[hi - 1] = 0j
+        hi -= 1
+    return lo, hi, tot
+
+
+@njit(cache=True)
+def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift, loc_dj, loc_dnew,
+            adaptive, beta_fixed, fstate, istate, times, outbuf, u, jt, jk, newpsi, mkry, tol):
+    """Advance one trajectory inside its sector until t_end, a change of sector, or a full buffer.
+
+    Parameters (all arrays are modified in place where noted)
+    ----------
+    psi : (d,) complex, normalised state, zero outside the window [istate[3], istate[4]) (in/out)
+    diag0, up, low0 : H_eff bands for beta = 0 (d,), (d-1,), (d-1,)
+    c, mvals : J+ elements c_k (d-1,) and m values (d,) of the sector (from piqs_squeeze.dicke)
+    rates3 : (3,) Gamma, collective dephasing, collective pumping
+    loc_amp, loc_rate, loc_shift, loc_dj, loc_dnew : the 9 local channels (amplitudes (9, d), rate,
+        index shift k' = k + shift, dj, dimension of the target sector); rate 0 = closed
+    adaptive : bool; beta = -<J-> per step if True, else ``beta_fixed``
+    fstate : [t, r, h_prev] (in/out); istate : [k_next_output, u_index, n_jumps, lo, hi, dj, new_lo,
+        new_hi, n_steps, sum of window sizes] (in/out; the last two are cost counters)
+    times : output times; outbuf : (T, >= d) normalised states written at the output times (out)
+    u : uniforms (one per waiting time, one per channel choice); jt, jk : jump times and kinds (out)
+    newpsi : (d + 2,) complex: the state after a jump into another sector (out, status 1)
+    mkry, tol : Krylov dimension and per-step error bound
+
+    Returns
+    -------
+    status : 0 done (t = times[-1]), 1 jumped into sector j + istate[5], 2 needs more uniforms or
+    jump buffer space.
+    """
+    d = psi.shape[0]
+    T = times.shape[0]
+    gam, cdeph, cpump = rates3[0], rates3[1], rates3[2]
+    t, r, hprev = fstate[0], fstate[1], fstate[2]
+    kout, ui, nj, lo, hi = istate[0], istate[1], istate[2], istate[3], istate[4]
+    M = min(mkry, d)
+    V = np.empty((M + 1, d), dtype=np.complex128)
+    Am = np.zeros((M + 1, M), dtype=np.complex128)
+    w = np.empty(d, dtype=np.complex128)
+    diag = np.empty(d, dtype=np.complex128)
+    low = np.empty(max(d - 1, 0), dtype=np.complex128)
+    tmp = np.zeros(d, dtype=np.complex128)
+    status = STATUS_DONE
+    while True:
+        while kout < T and times[kout] <= t:
+            outbuf[kout, :] = 0j
+            outbuf[kout, lo:hi] = psi[lo:hi]
+            kout += 1
+        if kout >= T:
+            status = STATUS_DONE
+            break
+        if ui + 2 > u.shape[0] or nj >= jt.shape[0]:
+            status = STATUS_REFILL
+            break
+        beta = -_expect_jminus(psi, c, lo, hi) if adaptive else beta_fixed
+        if gam == 0.0:
+            beta = 0j
+        b2 = beta.real ** 2 + beta.imag ** 2
+        A = max(0, lo - M)
+        B = min(d, hi + M)
+        wl = B - A
+        for k in range(A, B):
+            diag[k] = -1j * (diag0[k] - 0.5j * gam * b2)
+        lowc = -1j * (-1j * gam * np.conj(beta))
+        for k in range(A, B - 1):
+            low[k] = -1j * low0[k] + lowc * c[k]
+        # ---- Arnoldi on A = -i H_eff, window [A, B)
+        istate[8] += 1
+        istate[9] += wl
+        for k in range(wl):
+            V[0, k] = psi[A + k]
+        mm = M
+        anext = 0.0
+        Am[:, :] = 0j
+        for q in range(M):
+            for i in range(wl):
+                g = A + i
+                val = diag[g] * V[q, i]
+                if i + 1 < wl:
+                    val += -1j * up[g] * V[q, i + 1]
+                if i > 0:
+                    val += low[g - 1] * V[q, i - 1]
+                w[i] = val
+            scale = 0.0
+            for i in range(wl):
+                scale += w[i].real ** 2 + w[i].imag ** 2
+            scale = np.sqrt(scale)
+            for p in range(q + 1):
+                hpq = 0j
+                for i in range(wl):
+                    hpq += np.conj(V[p, i]) * w[i]
+                Am[p, q] = hpq
+                for i in range(wl):
+                    w[i] -= hpq * V[p, i]
+            hn = 0.0
+            for i in range(wl):
+                hn += w[i].real ** 2 + w[i].imag ** 2
+            hn = np.sqrt(hn)
+            if hn <= 1e-13 * scale or q + 1 == wl:
+                mm = q + 1
+                anext = 0.0 if hn <= 1e-13 * scale or q + 1 == wl else hn
+                break
+            Am[q + 1, q] = hn
+            for i in range(wl):
+                V[q + 1, i] = w[i] / hn
+            anext = hn
+        As = Am[:mm, :mm].copy()
+        lam, W = np.linalg.eig(As)
+        e1 = np.zeros(mm, dtype=np.complex128)
+        e1[0] = 1.0
+        z = np.linalg.solve(W, e1)
+        resid = np.abs(W @ z - e1).max()
+        use_eig = resid < 1e-12 and np.abs(z).sum() * np.abs(W).max() < 1e4
+        # ---- step size from the residual bound
+        t_next = times[kout]
+        h = min(2.0 * hprev, t_next - t) if hprev > 0 else t_next - t
+        clipped = h == t_next - t
+        for _ in range(200):
+            y = _ycol(As, lam, W, z, use_eig, h)
+            err = anext * h * abs(y[mm - 1])
+            if err <= tol:
+                break
+            h *= min(0.5, max(0.05, 0.9 * (tol / err) ** (1.0 / mm)))
+            clipped = False
+        n_h = 0.0
+        for i in range(mm):
+            n_h += y[i].real ** 2 + y[i].imag ** 2
+        jump = n_h <= r
+        s = h
+        ns = n_h
+        if jump:  # Illinois false position on f(s) = log n(s) - log r, f(0) > 0 >= f(h)
+            la, lb = 0.0, h
+            fa, fb = -np.log(r), np.log(max(n_h, 1e-300)) - np.log(r)
+            side = 0
+            for _ in range(100):
+                s = (la * fb - lb * fa) / (fb - fa)
+                if not (la < s < lb):
+                    s = 0.5 * (la + lb)
+                y = _ycol(As, lam, W, z, use_eig, s)
+                ns = 0.0
+                for i in range(mm):
+                    ns += y[i].real ** 2 + y[i].imag ** 2
+                fs = np.log(max(ns, 1e-300)) - np.log(r)
+                if abs(fs) < 1e-13 or lb - la < 1e-15 * max(1.0, abs(t)):
+                    break
+                if fs > 0:
+                    la, fa = s, fs
+                    if side == 1:
+                        fb *= 0.5
+                    side = 1
+                else:
+                    lb, fb = s, fs
+                    if side == -1:
+                        fa *= 0.5
+                    side = -1
+            n_h = ns
+        # psi(t + s) = V_m y over [A, B)
+        for i in range(wl):
+            acc = 0j
+            for q in range(mm):
+                acc += V[q, i] * y[q]
+            psi[A + i] = acc
+        lo, hi, tot = _trim(psi, A, B, (1e-2 * tol) ** 2)
+        inv = 1.0 / np.sqrt(tot)
+        for k in range(lo, hi):
+            psi[k] *= inv
+        hprev = h
+        if not jump:
+            r /= n_h
+            t = t_next if clipped else t + h
+            continue
+        t = t + s
+        # ---- jump: channel weights rate * ||K psi||^2
+        wts = np.zeros(12)
+        if gam > 0:
+            acc = 0.0
+            for k in range(lo, min(hi + 1, d)):
+                x = beta * psi[k] if k < hi else 0j
+                if k >= 1:
+                    x += c[k - 1] * psi[k - 1]
+                acc += x.real ** 2 + x.imag ** 2
+            wts[0] = gam * acc
+        if cdeph > 0:
+            acc = 0.0
+            for k in range(lo, hi):
+                acc += mvals[k] ** 2 * (psi[k].real ** 2 + psi[k].imag ** 2)
+            wts[1] = cdeph * acc
+        if cpump > 0:
+            acc = 0.0
+            for k in range(max(lo, 1), hi):
+                acc += c[k - 1] ** 2 * (psi[k].real ** 2 + psi[k].imag ** 2)
+            wts[2] = cpump * acc
+        for ch in range(9):
+            if loc_rate[ch] > 0:
+                sh = loc_shift[ch]
+                klo, khi = max(lo, -sh), min(hi, loc_dnew[ch] - sh)
+                acc = 0.0
+                for k in range(klo, khi):
+                    acc += loc_amp[ch, k] ** 2 * (psi[k].real ** 2 + psi[k].imag ** 2)
+                wts[3 + ch] = loc_rate[ch] * acc
+        tot = wts.sum()
+        if not tot > 0:
+            raise RuntimeError("MCWF: the norm decayed but no jump channel is open")
+        target = u[ui] * tot
+        ui += 1
+        pick = 11
+        acc = 0.0
+        for ch in range(12):
+            acc += wts[ch]
+            if target < acc:
+                pick = ch
+                break
+        while wts[pick] == 0.0:  # round-off at the top of the cumulative sum
+            pick -= 1
+        jt[nj] = t
+        jk[nj] = pick
+        nj += 1
+        r = u[ui]
+        ui += 1
+        if pick >= 3 and loc_dj[pick - 3] != 0:
+            ch = pick - 3
+            sh = loc_shift[ch]
+            dn = loc_dnew[ch]
+            newpsi[:] = 0j
+            klo, khi = max(lo, -sh), min(hi, dn - sh)
+            nrm = 0.0
+            for k in range(klo, khi):
+                x = loc_amp[ch, k] * psi[k]
+                newpsi[k + sh] = x
+                nrm += x.real ** 2 + x.imag ** 2
+            inv = 1.0 / np.sqrt(nrm)
+            for k in range(klo + sh, khi + sh):
+                newpsi[k] *= inv
+            istate[5] = loc_dj[ch]
+            istate[6] = klo + sh
+            istate[7] = khi + sh
+            status = STATUS_SECTOR
+            break
+        # jump inside the sector: tmp = K psi
+        nlo, nhi = lo, hi
+        if pick == 0:
+            nhi = min(hi + 1, d)
+            for k in range(lo, nhi):
+                x = beta * psi[k] if k < hi else 0j
+                if k >= 1:
+                    x += c[k - 1] * psi[k - 1]
+                tmp[k] = x
+        elif pick == 1:
+            for k in range(lo, hi):
+                tmp[k] = mvals[k] * psi[k]
+        elif pick == 2:
+            nlo, nhi = max(lo - 1, 0), hi - 1
+            for k in range(nlo, nhi):
+                tmp[k] = c[k] * psi[k + 1]
+        else:
+            ch = pick - 3
+            sh = loc_shift[ch]
+            klo, khi = max(lo, -sh), min(hi, d - sh)
+            nlo, nhi = klo + sh, khi + sh
+            for k in range(klo, khi):
+                tmp[k + sh] = loc_amp[ch, k] * psi[k]
+        for k in range(lo, hi):
+            psi[k] = 0j
+        nrm = 0.0
+        for k in range(nlo, nhi):
+            psi[k] = tmp[k]
+            tmp[k] = 0j
+            nrm += psi[k].real ** 2 + psi[k].imag ** 2
+        inv = 1.0 / np.sqrt(nrm)
+        for k in range(nlo, nhi):
+            psi[k] *= inv
+        lo, hi = nlo, nhi
+    fstate[0], fstate[1], fstate[2] = t, r, hprev
+    istate[0], istate[1], istate[2], istate[3], istate[4] = kout, ui, nj, lo, hi
+    return status
