@@ -25,9 +25,12 @@ from .states import CoherentSpinState, css
 __all__ = ["evolve", "steady_state", "unsupported", "initial_blocks", "final_blocks", "memory_needed",
            "available_memory"]
 
-#: bytes per packed real for the generator (CSR, ~10 non-zeros x 12 B) plus its construction peak
+#: peak bytes per packed real while the generator is built (tracemalloc at N = 40: 641 B)
 _BYTES_GENERATOR = 700
+#: bytes per packed real of the finished generator (CSR, ~8.3 non-zeros x 12 B)
+_BYTES_OPERATOR = 110
 _GIB = 2.0**30
+STEPPERS = ("krylov", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
 
 
 def unsupported(model: Model):
@@ -57,7 +60,8 @@ def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks
     """Estimated peak bytes of an exact run.
 
     ``n = sum_j (2j+1)^2`` packed reals (~N^3/6): the generator costs ~``_BYTES_GENERATOR n``
-    while it is built, the Krylov basis ``8 (m+1) n``; the steady-state sparse LU of all blocks
+    while it is built, then ``_BYTES_OPERATOR n`` next to the Krylov basis ``8 (m+1) n`` and a few
+    work vectors; the steady-state sparse LU of all blocks
     fills about ``0.5 n N^2`` entries (measured at N = 20, 40), 12 bytes each, while the
     collective steady state (j = N/2 only) needs a 2-D LU of ~(N+1)^3 entries.
     """
@@ -65,7 +69,7 @@ def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks
     n = float((dims**2).sum()) if all_blocks else float(dims[0] ** 2)
     gen = _BYTES_GENERATOR * n
     if kind == "evolve":
-        return int(gen + 8.0 * (krylov_dim + 6) * n)
+        return int(max(gen, (_BYTES_OPERATOR + 8.0 * (krylov_dim + 6)) * n))
     fill = 0.5 * n * N**2 if all_blocks else 2.0 * (N + 1.0) ** 3
     return int(gen + 12.0 * fill)
 
@@ -130,8 +134,9 @@ def final_blocks(result: Result) -> list:
 class _Recorder:
     """Collects the lowest bands of every block at each output time; moments at the end."""
 
-    def __init__(self, layout: ops.Layout, ntimes: int):
+    def __init__(self, layout: ops.Layout, ntimes: int, after=None):
         self.layout = layout
+        self.after = after
         self.idx = ops.band_index(layout)
         self.bands = [np.zeros((ntimes, len(i))) for i in self.idx]
         self.filled = 0
@@ -142,6 +147,8 @@ class _Recorder:
             store[i] = x[idx]
         self.filled = i + 1
         self.last = x
+        if self.after is not None:
+            self.after(i)
 
     def moments(self, upto=None):
         """mean (T, 3), second (T, 3, 3), j populations (T, nblocks)."""
@@ -199,7 +206,9 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     max_memory : bytes or None
         Memory allowed (default: what the machine has available); a larger need raises MemoryError.
     checkpoint : path or None
-        If the run is interrupted (KeyboardInterrupt), the partial Result is saved there and returned.
+        Save the Result there: the partial one every minute of a long run and when the run is
+        interrupted (KeyboardInterrupt; the partial Result, ``extras["interrupted"]``, is also
+        returned), the complete one at the end.
 
     Returns
     -------
@@ -213,13 +222,29 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
     if not (isinstance(krylov_dim, (int, np.integer)) and 2 <= krylov_dim <= 200):
         raise ValueError(f"krylov_dim must be an integer in [2, 200], got {krylov_dim!r}")
+    if stepper not in STEPPERS:
+        raise ValueError(f"stepper must be one of {STEPPERS}, got {stepper!r}")
     _check_memory(memory_needed(model.N, "evolve", krylov_dim), max_memory, "evolution")
     t0 = _time.perf_counter()
     layout = ops.Layout(model.N)
     x0 = ops.pack(layout, ops.blocks_to_full(layout, initial_blocks(model, initial)))
     A = ops.generator_packed(model, layout)
-    rec = _Recorder(layout, times.size)
     options = {"rtol": rtol, "stepper": stepper, "krylov_dim": krylov_dim}
+
+    def partial(T, **more):
+        mean, second, pops = rec.moments(T)
+        extras = {"j_populations": pops, "j_values": layout.j.copy(), "wall_time": _time.perf_counter() - t0,
+                  "packed_size": layout.n, **more}
+        return Result(times[:T], mean, second, model, "exact", options=options, extras=extras)
+
+    last_save = [_time.perf_counter()]
+
+    def save_every_minute(i):
+        if checkpoint is not None and _time.perf_counter() - last_save[0] > 60.0 and i + 1 < times.size:
+            partial(i + 1, interrupted=True).save(checkpoint)
+            last_save[0] = _time.perf_counter()
+
+    rec = _Recorder(layout, times.size, after=save_every_minute)
     bar = _progress(progress, times[-1] - times[0], f"exact N={model.N}")
     interrupted = False
     stats = {}
@@ -236,17 +261,12 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     finally:
         if bar is not None:
             bar.close()
-    T = rec.filled
-    mean, second, pops = rec.moments(T)
-    extras = {"j_populations": pops, "j_values": layout.j.copy(), "wall_time": _time.perf_counter() - t0,
-              "products": int(stats.get("products", -1)), "steps": int(stats.get("steps", -1)),
-              "packed_size": layout.n}
+    res = partial(rec.filled, products=int(stats.get("products", -1)), steps=int(stats.get("steps", -1)))
     if return_state and rec.last is not None:
-        extras["final_state"] = ops.unpack(layout, rec.last)
+        res.extras["final_state"] = ops.unpack(layout, rec.last)
     if interrupted:
-        extras["interrupted"] = True
-    res = Result(times[:T], mean, second, model, "exact", options=options, extras=extras)
-    if interrupted and checkpoint is not None:
+        res.extras["interrupted"] = True
+    if checkpoint is not None:
         res.save(checkpoint)
     return res
 
