@@ -219,6 +219,10 @@ def test_bad_input():
         exact.evolve(model, t, rtol=0)
     with pytest.raises(ValueError, match="krylov_dim"):
         exact.evolve(model, t, krylov_dim=1)
+    with pytest.raises(ValueError, match="stepper"):
+        exact.evolve(model, t, stepper="euler")
+    with pytest.raises(TypeError, match="model"):
+        exact.evolve("model", t)
     with pytest.raises(ValueError, match="not unique"):
         exact.steady_state(ps.Model(4, omega=1.0, gamma=0.0))
 
@@ -235,3 +239,13 @@ def test_interrupted_run_returns_and_saves_partial_result(tmp_path, monkeypatch)
     res = exact.evolve(model, np.linspace(0, 1, 5), checkpoint=path)
     assert res.times.size == 2 and res.extras["interrupted"]
     assert ps.Result.load(path).times.size == 2
+
+
+def test_dispatch_and_memory_estimate():
+    """The api finds the method for every rate; the estimate grows like n ~ N^3 / 6."""
+    model = ps.Model(5, **ALL_RATES)
+    assert "exact" in ps.available_methods(model) and "exact" in ps.available_methods(model, "steady_state")
+    r = ps.steady_state(model, method="exact")
+    assert r.method == "exact" and r.extras["residual"] < 1e-12
+    ratio = exact.memory_needed(200) / exact.memory_needed(100)
+    assert 7 < ratio < 9
