@@ -18,11 +18,11 @@ import numpy as np
 
 from . import api
 from .sweep_spec import SweepSpec, code_fingerprints, is_batched, method_module
-from .sweep_store import SweepStore
+from .sweep_store import SweepMismatchError, SweepStore
 from .sweep_summaries import resolve, summarize
 from .sweep_table import SweepTable
 
-__all__ = ["run_sweep", "make_chunks", "run_chunk"]
+__all__ = ["run_sweep", "make_chunks", "run_chunk", "shutdown_pool"]
 
 #: default chunk sizes: a batched method integrates up to this many points in one call ...
 BATCH_CHUNK_MAX = 200
@@ -167,6 +167,28 @@ def _mp_context(preload):
     return ctx
 
 
+_POOL = {}  # the local worker pool, kept warm between sweeps of one session (imports, JIT caches)
+
+
+def _local_pool(n, preload):
+    ex = _POOL.get("pool")
+    if ex is not None and (_POOL["n"] != n or getattr(ex, "_broken", False)):
+        shutdown_pool()
+        ex = None
+    if ex is None:
+        ex = _POOL["pool"] = cf.ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(preload))
+        _POOL["n"] = n
+    return ex
+
+
+def shutdown_pool():
+    """Stop the local worker processes that sweeps keep warm between calls (they also stop at exit)."""
+    ex = _POOL.pop("pool", None)
+    _POOL.pop("n", None)
+    if ex is not None:
+        ex.shutdown(wait=False, cancel_futures=True)
+
+
 def _executor(executor, workers, scheduler, preload=()):
     """(executor or None for serial, number of workers, owned resources to close)."""
     if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 1):
@@ -183,8 +205,7 @@ def _executor(executor, workers, scheduler, preload=()):
         return None, 1, []
     if executor is None or executor == "processes":
         n = workers or _cores()
-        ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(preload))
-        return ex, n, [ex]
+        return _local_pool(n, preload), n, []
     if type(executor).__name__ == "Client" and hasattr(executor, "get_executor"):
         return executor.get_executor(pure=False), _dask_workers(executor), []
     if isinstance(executor, cf.Executor):
@@ -248,7 +269,8 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
         done = store.load_records(spec_hash)
         for i, r in list(done.items()):
             if i >= len(points) or r.get("key") != points[i].key:
-                raise ValueError(f"{store.root}: stored point {i} does not match the spec; use force=True")
+                raise SweepMismatchError(f"{store.root}: stored point {i} does not match the spec "
+                                         "(code that derives points or seeds changed?); use force=True")
             if rerun_errors and r["error"]:
                 del done[i]
     chunks = make_chunks(points, spec)
@@ -297,6 +319,8 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
     except BaseException:
         _close(owned, cancel=True)
         owned = []
+        if ex is not None and ex is _POOL.get("pool"):
+            shutdown_pool()  # cancel what is queued; a later sweep starts fresh workers
         raise
     finally:
         bar.close()

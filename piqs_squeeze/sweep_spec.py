@@ -311,7 +311,10 @@ class SweepSpec:
 
     @property
     def hash(self) -> str:
-        return _hash(self.to_dict())
+        """sha256 of the canonical spec without its cosmetic ``name``."""
+        d = self.to_dict()
+        d.pop("name")
+        return _hash(d)
 
     # ------------------------------------------------------------------ expansion
     def param_names(self) -> list[str]:
