@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from piqs_squeeze import __version__
-from piqs_squeeze.result import _jsonable
+from piqs_squeeze.result import jsonable
 
 __all__ = ["resolve_params", "cached", "method_fingerprint", "require_methods", "CACHE_FORMAT"]
 
@@ -66,7 +66,7 @@ def require_methods(*methods: str, kind: str = "evolve") -> None:
 
 
 def _key(figure: str, params: dict, modules) -> str:
-    text = json.dumps(_jsonable({"format": CACHE_FORMAT, "figure": figure, "params": params,
+    text = json.dumps(jsonable({"format": CACHE_FORMAT, "figure": figure, "params": params,
                                  "code": method_fingerprint(*modules)}), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -77,7 +77,7 @@ def _save(path: Path, data: dict) -> None:
         if isinstance(v, np.ndarray) and v.dtype != object:
             arrays["a__" + k] = v
         else:
-            meta[k] = _jsonable(v)
+            meta[k] = jsonable(v)
     arrays["__meta__"] = np.array(json.dumps({"format": CACHE_FORMAT, "values": meta}))
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
@@ -122,7 +122,7 @@ def cached(figure: str, params: dict, compute, cache_dir=None, modules=()) -> di
                 pass
     data = dict(compute(dict(params)))
     data["figure"] = figure
-    data["params"] = _jsonable(params)
+    data["params"] = jsonable(params)
     if path is not None:
         _save(path, data)
     data["cache"] = str(path) if path is not None else ""

@@ -20,7 +20,7 @@ from . import observables
 from ._version import __version__
 from .model import Model
 
-__all__ = ["Result", "provenance"]
+__all__ = ["Result", "provenance", "jsonable"]
 
 
 def provenance() -> dict:
@@ -43,12 +43,12 @@ def provenance() -> dict:
     }
 
 
-def _jsonable(obj):
-    """Options and extras may hold numpy scalars, tuples, models, states: make them JSON."""
+def jsonable(obj):
+    """Turn options, extras and parameters (numpy scalars and arrays, tuples, Models, states) into JSON types."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, (np.integer,)):
@@ -58,10 +58,13 @@ def _jsonable(obj):
     if isinstance(obj, (np.bool_,)):
         return bool(obj)
     if hasattr(obj, "to_dict"):
-        return _jsonable(obj.to_dict())
+        return jsonable(obj.to_dict())
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     return repr(obj)
+
+
+_jsonable = jsonable  # old private name, kept for modules not yet updated
 
 
 @dataclass
@@ -169,13 +172,13 @@ class Result:
             if isinstance(v, np.ndarray) and v.dtype != object:
                 arrays["extra__" + k] = v
             else:
-                json_extras[k] = _jsonable(v)
+                json_extras[k] = jsonable(v)
         meta = {
             "format": "piqs_squeeze.Result/1",
             "model": self.model.to_dict(),
             "method": self.method,
-            "options": _jsonable(self.options),
-            "provenance": _jsonable(self.provenance),
+            "options": jsonable(self.options),
+            "provenance": jsonable(self.provenance),
             "extras": json_extras,
         }
         arrays["meta"] = np.array(json.dumps(meta))

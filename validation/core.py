@@ -43,7 +43,7 @@ class CheckResult:
     value : float or None
         The headline number (e.g. the largest relative deviation) compared with ``tolerance``.
     numbers : dict
-        Every number the check computed (JSON-serializable after :func:`_jsonable`).
+        Every number the check computed (JSON-serializable after :func:`jsonable`).
     plots : list of str
         PNG paths, relative to the report directory.
     message : str

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import piqs_squeeze as ps
-from piqs_squeeze.result import _jsonable, provenance
+from piqs_squeeze.result import jsonable, provenance
 
 __all__ = ["benchmark_models", "export_benchmarks", "RTOL"]
 
@@ -84,11 +84,11 @@ def export_benchmarks(directory, mode: str = "quick", progress=None, models=None
         data = {"times": res.times, "mean": res.mean, "second": res.second, "xi2": res.xi2,
                 "xi2_db": res.xi2_db, "n_eff": res.n_eff}
         jp = d / f"{name}.json"
-        jp.write_text(json.dumps(_jsonable({**meta, **data}), indent=1))
+        jp.write_text(json.dumps(jsonable({**meta, **data}), indent=1))
         cp = d / f"{name}.csv"
         with cp.open("w", newline="") as f:
             for k in ("name", "model_str", "tolerances", "conventions"):
-                f.write(f"# {k}: {json.dumps(_jsonable(meta[k]))}\n")
+                f.write(f"# {k}: {json.dumps(jsonable(meta[k]))}\n")
             f.write(f"# piqs_squeeze {prov['piqs_squeeze']}, qutip {prov['qutip']}, {prov['date']}\n")
             w = csv.writer(f)
             w.writerow(["t", "Jx", "Jy", "Jz", "JxJx", "JyJy", "JzJz", "JxJy", "JxJz", "JyJz",
@@ -101,5 +101,5 @@ def export_benchmarks(directory, mode: str = "quick", progress=None, models=None
         paths += [jp, cp]
         index.append({"name": name, "N": model.N, "json": jp.name, "csv": cp.name, "model": model.to_dict()})
     ip = d / "index.json"
-    ip.write_text(json.dumps(_jsonable({"mode": mode, "provenance": prov, "models": index}), indent=1))
+    ip.write_text(json.dumps(jsonable({"mode": mode, "provenance": prov, "models": index}), indent=1))
     return paths + [ip]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from piqs_squeeze.result import _jsonable, provenance
+from piqs_squeeze.result import jsonable, provenance
 
 __all__ = ["new_figure", "save_plot", "write_report", "verdict_line", "summary"]
 
@@ -89,7 +89,7 @@ def write_report(results, ctx, seconds: float, command: str = "") -> tuple[Path,
             "provenance": provenance(), "cpu_count": os.cpu_count()}
     doc = {"summary": summ, "meta": meta, "checks": [r.to_dict() for r in results]}
     jpath = out / "report.json"
-    jpath.write_text(json.dumps(_jsonable(doc), indent=1, allow_nan=True))
+    jpath.write_text(json.dumps(jsonable(doc), indent=1, allow_nan=True))
 
     lines = ["# piqs-squeeze validation report", ""]
     verdict = "ALL CHECKS PASSED" if summ["ok"] and not summ["SKIPPED"] else (
