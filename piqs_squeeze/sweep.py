@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .sweep_exec import make_chunks, run_chunk, run_sweep
+from .sweep_exec import make_chunks, run_chunk, run_sweep, shutdown_pool
 from .sweep_plot import plot_curve, plot_map
 from .sweep_spec import Point, SweepSpec, load_config
 from .sweep_store import SweepMismatchError
@@ -30,7 +30,7 @@ from .sweep_table import SweepTable, load_sweep
 
 __all__ = [
     "SweepSpec", "Point", "SweepTable", "SweepMismatchError", "run_sweep", "load_sweep", "load_config",
-    "make_chunks", "run_chunk", "SUMMARIES", "register_summary", "plot_curve", "plot_map",
+    "make_chunks", "run_chunk", "shutdown_pool", "SUMMARIES", "register_summary", "plot_curve", "plot_map",
     "add_arguments", "run_cli",
 ]
 

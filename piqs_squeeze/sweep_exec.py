@@ -28,8 +28,9 @@ __all__ = ["run_sweep", "make_chunks", "run_chunk", "shutdown_pool"]
 BATCH_CHUNK_MAX = 200
 #: ... and a point-by-point method runs this many per task (one checkpoint per chunk).
 SINGLE_CHUNK_MAX = 4
-#: a large group is split into at least this many chunks (parallelism, checkpoint granularity).
-MIN_CHUNKS = 16
+#: a large sweep is split into at least this many chunks: enough that the last chunks leave
+#: little idle time on the other workers, and fine-grained checkpoints.
+MIN_CHUNKS = 64
 
 
 def make_chunks(points, spec: SweepSpec) -> list[list]:
@@ -93,9 +94,9 @@ def _evolve(method, kind, models, times, initial, options, threads=None):
     return [mod.evolve(m, times, initial=initial, **options) for m in models]
 
 
-def _record(point, t0, result=None, summaries=None, error="", n=1):
+def _record(point, elapsed, result=None, summaries=None, error=""):
     return {"index": point.index, "key": point.key, "summaries": summaries or {}, "error": error,
-            "elapsed": (time.perf_counter() - t0) / n, "result": result}
+            "elapsed": elapsed, "result": result}
 
 
 def _message(exc):
@@ -112,16 +113,18 @@ def run_chunk(points, resolved_summaries, keep_results=False, threads=None) -> l
     records, todo = [], []
     for p in points:
         if p.error:
-            records.append(_record(p, time.perf_counter(), error=p.error))
+            records.append(_record(p, 0.0, error=p.error))
         else:
             todo.append(p)
 
-    def finish(p, res, t0, n):
+    def finish(p, res, share):
+        """Record of one point; elapsed = its share of the (batched) call + its summaries."""
+        t0 = time.perf_counter()
         try:
             cols = summarize(res, resolved_summaries)
         except Exception as exc:  # noqa: BLE001 - a summary that cannot be formed is a point error
-            return _record(p, t0, error="summary failed: " + _message(exc), n=n)
-        return _record(p, t0, res if keep_results else None, cols, n=n)
+            return _record(p, share + time.perf_counter() - t0, error="summary failed: " + _message(exc))
+        return _record(p, share + time.perf_counter() - t0, res if keep_results else None, cols)
 
     if len(todo) > 1:
         t0 = time.perf_counter()
@@ -134,15 +137,16 @@ def run_chunk(points, resolved_summaries, keep_results=False, threads=None) -> l
         except Exception:  # noqa: BLE001 - retried point by point below
             results = None
         if results is not None:
-            return records + [finish(p, r, t0, len(todo)) for p, r in zip(todo, results)]
+            share = (time.perf_counter() - t0) / len(todo)
+            return records + [finish(p, r, share) for p, r in zip(todo, results)]
     for p in todo:
         t0 = time.perf_counter()
         try:
             res = _evolve(p.method, p.kind, [p.model], p.times, p.initial, p.options, threads)[0]
         except Exception as exc:  # noqa: BLE001 - recorded in the table, the sweep goes on
-            records.append(_record(p, t0, error=_message(exc)))
+            records.append(_record(p, time.perf_counter() - t0, error=_message(exc)))
             continue
-        records.append(finish(p, res, t0, 1))
+        records.append(finish(p, res, time.perf_counter() - t0))
     return records
 
 

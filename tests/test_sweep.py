@@ -117,7 +117,8 @@ def test_grid_expansion_models_times_and_hash():
         "fixed": {"N": 100, "chi": 1.0}, "grid": {"ratio": {"start": 0.5, "stop": 1.0, "num": 3},
                                                   "gamma_s": [0.0, 2.0]},
         "times": {"t_end": 5.0, "unit": "gamma_s", "num": 4},
-        "methods": [{"method": "carmichael", "kind": "steady_state"}, {"method": TOY, "option_grid": {"sleep": [0, 0.0]}}],
+        "methods": [{"method": "carmichael", "kind": "steady_state"},
+                    {"method": TOY, "option_grid": {"sleep": [0, 0.0]}}],  # two option combinations
         "summaries": ["final"]})
     pts = spec.expand()
     assert len(pts) == 6 * (1 + 2)
@@ -162,11 +163,11 @@ def test_bad_specs_name_the_parameter(bad, exc, word):
 
 
 def test_chunks_depend_on_spec_only():
-    spec = SweepSpec.from_dict(toy_spec(chunk_size=None, grid={"omega": list(np.linspace(0, 3, 40))}))
+    spec = SweepSpec.from_dict(toy_spec(chunk_size=None, grid={"omega": list(np.linspace(0, 3, 130))}))
     chunks = make_chunks(spec.expand(), spec)
-    # batched toy: ceil(40 / MIN_CHUNKS=16) = 3 per chunk -> 14 chunks of 2 or 3, all indices once
-    assert len(chunks) == 14 and {len(c) for c in chunks} == {2, 3}
-    assert sorted(p.index for c in chunks for p in c) == list(range(40))
+    # batched toy: ceil(130 / MIN_CHUNKS=64) = 3 per chunk -> 44 chunks of 2 or 3, all indices once
+    assert len(chunks) == 44 and {len(c) for c in chunks} == {2, 3}
+    assert sorted(p.index for c in chunks for p in c) == list(range(130))
     mixed = SweepSpec.from_dict(toy_spec(grid={"omega": [1.0, 2.0, 3.0]}, points=[{"theta": 1.0}, {"theta": 2.0}]))
     # different initial states cannot share a batched call
     assert all(len({p.initial for p in c}) == 1 for c in make_chunks(mixed.expand(), mixed))
