@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 
+import numpy as np
+
 from .model import Model, check_times
 
 __all__ = ["METHODS", "MethodError", "evolve", "steady_state", "available_methods"]
@@ -78,7 +80,8 @@ def evolve(model, times, method: str = "exact", initial=None, **options):
         such as ``cumulant``, integrate them in one system).
     times : array_like
         Strictly increasing output times >= 0 (in 1/Gamma when Gamma = 1). The initial state is
-        taken at ``times[0]``.
+        taken at ``times[0]``. With a sequence of models, also one grid per model (a list of
+        arrays, or a 2-D array with one row per model).
     method : {"exact", "mcwf", "cumulant", "meanfield"}
     initial : optional
         ``None`` (coherent spin state along -x), a :class:`~piqs_squeeze.states.CoherentSpinState`,
@@ -86,19 +89,33 @@ def evolve(model, times, method: str = "exact", initial=None, **options):
     **options
         Method options (tolerances, ntraj, seed, ...).
     """
-    times = check_times(times)
     if isinstance(model, Sequence) and not isinstance(model, (str, bytes)):
         models = list(model)
         if not models or not all(isinstance(m, Model) for m in models):
             raise TypeError("model must be a Model or a non-empty sequence of Models")
+        times = _check_times_per_model(times, len(models))
         mods = {_resolve(method, m, "evolve") for m in models}
         mod = mods.pop()
         if hasattr(mod, "evolve_many"):
             return mod.evolve_many(models, times, initial=initial, **options)
-        return [mod.evolve(m, times, initial=initial, **options) for m in models]
+        grids = times if isinstance(times, list) else [times] * len(models)
+        return [mod.evolve(m, t, initial=initial, **options) for m, t in zip(models, grids)]
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    return _resolve(method, model, "evolve").evolve(model, times, initial=initial, **options)
+    return _resolve(method, model, "evolve").evolve(model, check_times(times), initial=initial, **options)
+
+
+def _check_times_per_model(times, n_models):
+    """One shared grid (1-D) or one grid per model (list of 1-D grids or a 2-D array)."""
+    if isinstance(times, (list, tuple)) and times and all(np.ndim(t) == 1 for t in times):
+        grids = [check_times(t, name=f"times[{i}]") for i, t in enumerate(times)]
+    elif np.ndim(times) == 2:
+        grids = [check_times(t, name=f"times[{i}]") for i, t in enumerate(np.asarray(times, dtype=float))]
+    else:
+        return check_times(times)
+    if len(grids) != n_models:
+        raise ValueError(f"got {len(grids)} time grids for {n_models} models; pass one grid or one per model")
+    return grids
 
 
 def steady_state(model: Model, method: str = "exact", **options):
