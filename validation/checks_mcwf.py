@@ -1,6 +1,7 @@
 """Check 4: MCWF trajectories against the exact density-matrix evolution."""
 from __future__ import annotations
 
+import matplotlib.ticker
 import numpy as np
 
 import piqs_squeeze as ps
@@ -67,6 +68,7 @@ def mcwf_vs_exact(ctx):
     ax[0].set_ylabel(r"$\xi^2$ (dB)")
     ax[0].legend(fontsize=7)
     ax[1].set_xlabel("trajectories per ensemble")
+    ax[1].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax[1].set_ylabel("rms relative moment error")
     ax[1].plot([], [], "k--", lw=1, label=r"$\propto 1/\sqrt{n_{traj}}$")
     ax[1].legend(fontsize=7)
