@@ -26,7 +26,8 @@ from . import observables
 from .model import Model, check_times
 from .result import Result
 from .states import CoherentSpinState, css
-from .mcwf_sector import jump_kind_names, resolve_beta, run_trajectory
+from . import mcwf_sector
+from .mcwf_sector import default_beta, jump_kind_names, resolve_beta, run_trajectory
 
 __all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2"]
 
@@ -147,7 +148,8 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         times[0]) is below it, or ``ntraj`` are done.
     displacement : "adaptive" | "fixed_point" | "none" | "drive" | complex
         Unravelling of collective emission, J- -> J- + beta (see mcwf_sector.resolve_beta); the
-        default follows the state, beta = -<J->, which keeps the jump count O(N) per unit time.
+        default follows the state, beta = -<J->, which keeps the jump count O(N) per unit time
+        (for N + 1 <= mcwf_sector.SMALL_DIM it means the fixed point beta, see there).
     chunk : int, optional
         Trajectories per worker task.
 
@@ -173,6 +175,8 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     if chunk is not None:
         chunk = _check_int(chunk, "chunk")
     beta = resolve_beta(model, displacement)
+    if beta is None and model.N + 1 <= mcwf_sector.SMALL_DIM:
+        beta = default_beta(model)  # small models: exact cached propagation needs a fixed beta
     j0, psi0 = initial_state(model.N, initial)
     if isinstance(seed, np.random.SeedSequence):
         root = seed

@@ -102,7 +102,8 @@ def _trim(psi, a, b, eps2):
 
 @njit(cache=True)
 def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift, loc_dj, loc_dnew,
-            adaptive, beta_fixed, fstate, istate, times, outbuf, u, jt, jk, newpsi, mkry, tol):
+            adaptive, beta_fixed, fstate, istate, times, outbuf, u, jt, jk, newpsi, mkry, tol,
+            small, lam_s, vec_s, vinv_s):
     """Advance one trajectory inside its sector until t_end, a change of sector, or a full buffer.
 
     Parameters (all arrays are modified in place where noted)
@@ -120,6 +121,9 @@ def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift
     u : uniforms (one per waiting time, one per channel choice); jt, jk : jump times and kinds (out)
     newpsi : (d + 2,) complex: the state after a jump into another sector (out, status 1)
     mkry, tol : Krylov dimension and per-step error bound
+    small, lam_s, vec_s, vinv_s : if ``small``, propagate exactly with the eigendecomposition
+        -i H_eff = vec_s diag(lam_s) vinv_s (for ``beta_fixed``; small sectors, where one Arnoldi
+        space is the whole sector anyway and the per-step eigendecomposition would dominate)
 
     Returns
     -------
@@ -154,61 +158,67 @@ def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift
         if gam == 0.0:
             beta = 0j
         b2 = beta.real ** 2 + beta.imag ** 2
-        A = max(0, lo - M)
-        B = min(d, hi + M)
-        wl = B - A
-        for k in range(A, B):
-            diag[k] = -1j * (diag0[k] - 0.5j * gam * b2)
-        lowc = -1j * (-1j * gam * np.conj(beta))
-        for k in range(A, B - 1):
-            low[k] = -1j * low0[k] + lowc * c[k]
-        # ---- Arnoldi on A = -i H_eff, window [A, B)
-        istate[8] += 1
-        istate[9] += wl
-        for k in range(wl):
-            V[0, k] = psi[A + k]
-        mm = M
-        anext = 0.0
-        Am[:, :] = 0j
-        for q in range(M):
-            for i in range(wl):
-                g = A + i
-                val = diag[g] * V[q, i]
-                if i + 1 < wl:
-                    val += -1j * up[g] * V[q, i + 1]
-                if i > 0:
-                    val += low[g - 1] * V[q, i - 1]
-                w[i] = val
-            scale = 0.0
-            for i in range(wl):
-                scale += w[i].real ** 2 + w[i].imag ** 2
-            scale = np.sqrt(scale)
-            for p in range(q + 1):
-                hpq = 0j
+        if small:
+            A, B, wl, mm, anext = 0, d, d, d, 0.0
+            lam, W, As = lam_s, vec_s, vec_s
+            z = np.dot(vinv_s, psi)
+            use_eig = True
+        else:
+            A = max(0, lo - M)
+            B = min(d, hi + M)
+            wl = B - A
+            for k in range(A, B):
+                diag[k] = -1j * (diag0[k] - 0.5j * gam * b2)
+            lowc = -1j * (-1j * gam * np.conj(beta))
+            for k in range(A, B - 1):
+                low[k] = -1j * low0[k] + lowc * c[k]
+            # ---- Arnoldi on A = -i H_eff, window [A, B)
+            istate[8] += 1
+            istate[9] += wl
+            for k in range(wl):
+                V[0, k] = psi[A + k]
+            mm = M
+            anext = 0.0
+            Am[:, :] = 0j
+            for q in range(M):
                 for i in range(wl):
-                    hpq += np.conj(V[p, i]) * w[i]
-                Am[p, q] = hpq
+                    g = A + i
+                    val = diag[g] * V[q, i]
+                    if i + 1 < wl:
+                        val += -1j * up[g] * V[q, i + 1]
+                    if i > 0:
+                        val += low[g - 1] * V[q, i - 1]
+                    w[i] = val
+                scale = 0.0
                 for i in range(wl):
-                    w[i] -= hpq * V[p, i]
-            hn = 0.0
-            for i in range(wl):
-                hn += w[i].real ** 2 + w[i].imag ** 2
-            hn = np.sqrt(hn)
-            if hn <= 1e-13 * scale or q + 1 == wl:
-                mm = q + 1
-                anext = 0.0 if hn <= 1e-13 * scale or q + 1 == wl else hn
-                break
-            Am[q + 1, q] = hn
-            for i in range(wl):
-                V[q + 1, i] = w[i] / hn
-            anext = hn
-        As = Am[:mm, :mm].copy()
-        lam, W = np.linalg.eig(As)
-        e1 = np.zeros(mm, dtype=np.complex128)
-        e1[0] = 1.0
-        z = np.linalg.solve(W, e1)
-        resid = np.abs(W @ z - e1).max()
-        use_eig = resid < 1e-12 and np.abs(z).sum() * np.abs(W).max() < 1e4
+                    scale += w[i].real ** 2 + w[i].imag ** 2
+                scale = np.sqrt(scale)
+                for p in range(q + 1):
+                    hpq = 0j
+                    for i in range(wl):
+                        hpq += np.conj(V[p, i]) * w[i]
+                    Am[p, q] = hpq
+                    for i in range(wl):
+                        w[i] -= hpq * V[p, i]
+                hn = 0.0
+                for i in range(wl):
+                    hn += w[i].real ** 2 + w[i].imag ** 2
+                hn = np.sqrt(hn)
+                if hn <= 1e-13 * scale or q + 1 == wl:
+                    mm = q + 1
+                    anext = 0.0 if hn <= 1e-13 * scale or q + 1 == wl else hn
+                    break
+                Am[q + 1, q] = hn
+                for i in range(wl):
+                    V[q + 1, i] = w[i] / hn
+                anext = hn
+            As = Am[:mm, :mm].copy()
+            lam, W = np.linalg.eig(As)
+            e1 = np.zeros(mm, dtype=np.complex128)
+            e1[0] = 1.0
+            z = np.linalg.solve(W, e1)
+            resid = np.abs(W @ z - e1).max()
+            use_eig = resid < 1e-12 and np.abs(z).sum() * np.abs(W).max() < 1e4
         # ---- step size from the residual bound
         t_next = times[kout]
         h = min(2.0 * hprev, t_next - t) if hprev > 0 else t_next - t
@@ -253,7 +263,9 @@ def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift
                     side = -1
             n_h = ns
         # psi(t + s) = V_m y over [A, B)
-        for i in range(wl):
+        if small:
+            psi[:] = y
+        for i in range(wl if not small else 0):
             acc = 0j
             for q in range(mm):
                 acc += V[q, i] * y[q]

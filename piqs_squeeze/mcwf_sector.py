@@ -29,6 +29,9 @@ Krylov (Arnoldi) steps with an a-posteriori error bound, restricted to the windo
 is non-negligible, and waiting-time jumps (draw r in U(0, 1); the jump happens when ||psi(t)||^2 = r,
 monotone in t because H_eff - H_eff^+ <= 0), located on the small Krylov matrix: see
 :mod:`piqs_squeeze.mcwf_krylov` (numba). Python only switches sectors and refills random numbers.
+Small models (N + 1 <= SMALL_DIM) instead propagate exactly with a cached eigendecomposition of
+H_eff per sector, with the fixed point displacement (the per-step cost, not the jump count,
+matters there).
 """
 from __future__ import annotations
 
@@ -44,6 +47,12 @@ __all__ = ["default_beta", "resolve_beta", "h_eff_bands", "SectorTables", "secto
 
 #: Krylov dimension and per-step error bound on ||psi|| (= 1 at the start of a step)
 KRYLOV_DIM, KRYLOV_TOL = 16, 1e-8
+#: models with N + 1 <= SMALL_DIM are propagated exactly with cached eigendecompositions of H_eff
+#: per sector (Python overhead, not jumps, dominates there), and the state-following displacement
+#: is replaced by the fixed point default_beta; larger models use the Krylov kernel in every sector
+SMALL_DIM = 64
+_NONE_C = np.zeros(1, dtype=complex)
+_NONE_CC = np.zeros((1, 1), dtype=complex)
 
 # Local channels in a fixed order: (model rate name, dj); the collective ones come first.
 _LOCAL_KINDS = [(p, dj) for p in ("gamma_s", "dephasing", "pumping") for dj in (-1, 0, 1)]
@@ -137,6 +146,23 @@ class SectorTables:
                 self.amp[i] = amps[dj]
                 self.rate[i] = rate
         self.nbytes = 16 * 3 * d + 8 * (n + 2) * d
+        self._model = model
+        self._eig = {}
+
+    def eig(self, beta: complex):
+        """(lam, V, V^-1) of -i H_eff(beta), or None if V is too ill-conditioned to trust (cond > 1e8)."""
+        if beta not in self._eig:
+            import scipy.linalg as sla
+
+            diag, up, low = h_eff_bands(self._model, self.j, beta)
+            A = -1j * (np.diag(diag) + np.diag(up, 1) + np.diag(low, -1))
+            lam, V = sla.eig(A)
+            out = None
+            if np.linalg.cond(V) < 1e8:
+                out = (np.ascontiguousarray(lam), np.ascontiguousarray(V), np.ascontiguousarray(np.linalg.inv(V)))
+                self.nbytes += 3 * V.nbytes
+            self._eig[beta] = out
+        return self._eig[beta]
 
 
 _CACHE: OrderedDict = OrderedDict()
@@ -199,13 +225,20 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
     b = 0j if adaptive else complex(beta)
     m_dim = KRYLOV_DIM if krylov_dim is None else int(krylov_dim)
     tol = KRYLOV_TOL if tol is None else float(tol)
+    b_small = default_beta(model) if adaptive else b
     while True:
         tab = sector(model, j)
         k0 = istate[0]
         newpsi = np.empty(tab.d + 2, dtype=complex)
-        status = advance(psi, tab.diag0, tab.up, tab.low0, tab.c, tab.m, tab.rates3, tab.amp, tab.rate,
-                         tab.shift, tab.dj, tab.dnew, adaptive, b, fstate, istate, times, outbuf, u, jt, jk,
-                         newpsi, m_dim, tol)
+        eig = tab.eig(b_small) if model.N + 1 <= SMALL_DIM else None
+        if eig is None:
+            status = advance(psi, tab.diag0, tab.up, tab.low0, tab.c, tab.m, tab.rates3, tab.amp, tab.rate,
+                             tab.shift, tab.dj, tab.dnew, adaptive, b, fstate, istate, times, outbuf, u, jt, jk,
+                             newpsi, m_dim, tol, False, _NONE_C, _NONE_CC, _NONE_CC)
+        else:
+            status = advance(psi, tab.diag0, tab.up, tab.low0, tab.c, tab.m, tab.rates3, tab.amp, tab.rate,
+                             tab.shift, tab.dj, tab.dnew, False, b_small, fstate, istate, times, outbuf, u, jt,
+                             jk, newpsi, m_dim, tol, True, *eig)
         out_j[k0:istate[0]] = j
         nj = istate[2]
         if status == STATUS_REFILL or status == STATUS_DONE or nj >= _NJ:
