@@ -106,10 +106,11 @@ def main():
     dev = max(abs(table[k][i] - rows[i][k]) / max(abs(rows[i][k]), 1e-300)
               for i in range(n) for k in ("final_xi2", "min_transient_xi2"))
     ratio = best["sweep_2w"] / best["direct"]
+    paired = [a / b for a, b in zip(rec["sweep_2w"], rec["direct"])]  # same moment, same load
     res = {
         "method": args.method, "points": n, "chunks": len(chunks), "chunk_size": len(chunks[0]),
         "times": {"t_end": args.t_end, "num": args.num_t}, "N": 10000, "repeat": args.repeat,
-        "seconds_best": best, "seconds_all": rec, "ratio_sweep_2w_over_direct": ratio,
+        "seconds_best": best, "seconds_all": rec, "ratio_sweep_2w_over_direct": ratio, "paired_ratios": paired,
         "target_ratio": 1.2, "meets_target": ratio <= 1.2, "max_rel_dev_summaries": dev,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with "
                    "other engineers' jobs: timings are noisy (best of repeats, interleaved)",
@@ -133,8 +134,15 @@ def main():
     for k, lab in labels.items():
         md.append(f"| {lab} | {best[k]:.3f} | {best[k] / best['direct']:.2f} |")
     md += ["", f"Target sweep(2 workers) / direct <= 1.2: **{ratio:.2f}** "
-           f"({'met' if ratio <= 1.2 else 'NOT met'}). Largest relative difference of the summaries "
-           f"between the sweep (chunked batches) and the single batch: {dev:.1e}.", ""]
+           f"({'met' if ratio <= 1.2 else 'NOT met'}); ratio of each interleaved pair: "
+           f"{', '.join(f'{r:.2f}' for r in paired)}. Largest relative difference of the summaries "
+           f"between the sweep (chunked batches) and the single batch: {dev:.1e} (the cumulant "
+           "integrator takes its own adaptive steps per model, so batching does not change numbers).", "",
+           "Timings on this shared 2-core machine scatter widely from run to run (other engineers' jobs); "
+           "the best of the interleaved repeats is the fairer estimate. The sweep can even beat the direct "
+           "call: its workers take chunks dynamically, while one numba batch splits the 2000 models "
+           "statically over its threads (stiffness varies across the map). The first sweep of a session "
+           "pays the fork server start and imports (the worker pool is kept warm afterwards).", ""]
     (OUT / "sweep.md").write_text("\n".join(md))
     print("\n".join(md))
 
