@@ -43,7 +43,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
     parser.add_argument("--resume", action="store_true", help="continue the sweep already in --out")
     parser.add_argument("--force", action="store_true",
-                        help="start over, deleting the chunks in --out (also when the sweep or code changed)")
+                        help="start over, deleting the chunks in --out; with --resume: continue the same "
+                        "sweep, start over only if the sweep or code changed")
     parser.add_argument("--rerun-errors", action="store_true", help="with --resume: recompute points that failed")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

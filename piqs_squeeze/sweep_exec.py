@@ -253,7 +253,9 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
         Continue a sweep whose chunks are already in ``out`` (finished chunks are loaded, not
         recomputed). False makes existing chunks an error.
     force : bool
-        Start over when ``out`` holds a different sweep (changed spec or code) or old chunks.
+        Start over (delete the old chunks) when ``out`` holds a different sweep (changed spec or
+        code), or chunks of this one while ``resume`` is False. With ``resume=True`` the same
+        sweep is still resumed.
     progress : bool or None
         tqdm progress bar; None shows it only on a terminal.
     rerun_errors : bool

@@ -84,9 +84,10 @@ class SweepStore:
     def check_or_create(self, spec_dict, spec_hash, n_points, fingerprints, *, resume=True, force=False):
         """Make sure the directory holds this sweep; return the number of chunk files present.
 
-        A different spec hash, package version or method source is an error unless ``force``
-        (which deletes the previous chunks and results first). Finished chunks of the same sweep
-        are an error when ``resume`` is False.
+        A different spec hash, package version or code is an error unless ``force`` (which
+        deletes the previous chunks and results first). Finished chunks of the same sweep are
+        resumed with ``resume``; without it they are an error, or deleted with ``force``.
+        So ``resume=True, force=True`` continues the same sweep and restarts a changed one.
         """
         self.root.mkdir(parents=True, exist_ok=True)
         old = self.manifest()
@@ -108,7 +109,8 @@ class SweepStore:
                 f"{self.root} holds a different sweep ({n_chunks} chunk files): " + " | ".join(problems)
                 + ". Use another directory, or force=True (--force) to delete them and start over."
             )
-        if force:
+        restart = bool(problems) or (n_chunks and not resume)
+        if restart and force:
             self.clear()
             n_chunks = 0
         elif n_chunks and not resume:
@@ -116,7 +118,7 @@ class SweepStore:
                 f"{self.root} already holds {n_chunks} finished chunks of this sweep; "
                 "resume=True (--resume) to continue it or force=True (--force) to start over"
             )
-        if old is None or problems or force:
+        if old is None or problems or (restart and force):
             atomic_write(self.root / MANIFEST, json.dumps(new, indent=1).encode())
         self.chunks.mkdir(exist_ok=True)
         for tmp in self.chunks.glob("*.tmp"):  # left by a killed run: never complete, never read

@@ -264,6 +264,12 @@ def test_resume_loads_and_changes_are_detected(tmp_path):
         run_sweep(toy_spec(save_results=True), out, workers=1, progress=False)
     forced = run_sweep(toy_spec(), out, workers=1, force=True, progress=False)
     assert forced.stats["points_computed"] == 6 and not list((out / "results").glob("*.npz"))
+    # resume + force: the same sweep is continued, a changed one restarted
+    assert run_sweep(toy_spec(), out, workers=1, force=True, progress=False).stats["points_computed"] == 0
+    changed = run_sweep(toy_spec(grid={"omega": [3.0], "theta": [1.0]}), out, workers=1, force=True, progress=False)
+    assert changed.stats["points_computed"] == 1 and len(list((out / "chunks").glob("*.json"))) == 1
+    assert run_sweep(toy_spec(), out, workers=1, resume=False, force=True,
+                     progress=False).stats["points_computed"] == 6
 
 
 def test_sigkill_mid_run_then_resume(tmp_path):
