@@ -24,20 +24,24 @@ __all__ = ["Result", "provenance", "jsonable"]
 
 
 def provenance() -> dict:
-    """Package and library versions and the UTC date, attached to every result."""
-    import scipy
+    """Package and library versions and the UTC date, attached to every result.
 
-    try:
-        import qutip
+    Versions come from the installed metadata, so that a fresh worker process does not pay for
+    importing qutip just to label a result.
+    """
+    from importlib import metadata
 
-        qv = qutip.__version__
-    except Exception:  # pragma: no cover - qutip is a hard dependency
-        qv = None
+    def version(dist):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
     return {
         "piqs_squeeze": __version__,
         "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "qutip": qv,
+        "scipy": version("scipy"),
+        "qutip": version("qutip"),
         "python": platform.python_version(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
