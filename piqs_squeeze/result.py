@@ -68,8 +68,6 @@ def jsonable(obj):
     return repr(obj)
 
 
-_jsonable = jsonable  # old private name, kept for modules not yet updated
-
 
 @dataclass
 class Result:

@@ -44,7 +44,7 @@ import numpy as np
 
 from . import api
 from .model import Model, check_times
-from .result import _jsonable
+from .result import jsonable
 from .states import CoherentSpinState
 
 __all__ = ["SweepSpec", "Point", "load_config", "method_module", "is_batched"]
@@ -56,7 +56,7 @@ PARAM_NAMES = MODEL_FIELDS + ("ratio", "upsilon") + INITIAL_PARAMS
 
 
 def _hash(obj) -> str:
-    text = json.dumps(_jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=True)
+    text = json.dumps(jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -230,7 +230,7 @@ class Point:
         """Points with equal group can share one batched call."""
         tkey = None if self.times is None else hashlib.sha1(self.times.tobytes()).hexdigest()
         init = None if self.initial is None else (self.initial.theta, self.initial.phi)
-        return (self.method, self.kind, json.dumps(_jsonable(self.options), sort_keys=True), tkey, init)
+        return (self.method, self.kind, json.dumps(jsonable(self.options), sort_keys=True), tkey, init)
 
 
 @dataclass
@@ -307,7 +307,7 @@ class SweepSpec:
 
     def to_dict(self) -> dict:
         """Canonical JSON-able form (grid axes expanded to lists); its hash identifies the sweep."""
-        return _jsonable({f.name: getattr(self, f.name) for f in fields(self)})
+        return jsonable({f.name: getattr(self, f.name) for f in fields(self)})
 
     @property
     def hash(self) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .model import Model
-from .result import Result, _jsonable
+from .result import Result, jsonable
 from .sweep_store import atomic_write
 
 __all__ = ["SweepTable", "load_sweep"]
@@ -55,8 +55,8 @@ class SweepTable:
         for m in spec.methods:
             option_axes += [k for k in m["option_grid"] if k not in option_axes]
         for k in option_axes:
-            cols["opt_" + k] = [json.dumps(_jsonable(p.options.get(k))) for p in points]
-        cols["options"] = [json.dumps(_jsonable(p.options), sort_keys=True) for p in points]
+            cols["opt_" + k] = [json.dumps(jsonable(p.options.get(k))) for p in points]
+        cols["options"] = [json.dumps(jsonable(p.options), sort_keys=True) for p in points]
         summary_names = []
         for r in records.values():
             summary_names += [s for s in r.get("summaries", {}) if s not in summary_names]
