@@ -42,7 +42,8 @@ def transient_window(xi2, rise: float = 1e-3):
     xi^2 rises above it by the relative amount ``rise``; the maximum after the dip is the
     running maximum, recognised once xi^2 falls below it by ``rise``. The window starts at that
     maximum. The threshold keeps integration ripples from counting as extrema. Returns None
-    when there is no dip or no maximum after it. Non-finite values (no mean spin) are skipped.
+    when there is no dip; when xi^2 never turns down after the dip, the window is the last
+    output time (what the dip relaxes to). Non-finite values (no mean spin) are skipped.
     """
     x = np.asarray(xi2, float)
     idx = np.flatnonzero(np.isfinite(x))
@@ -61,7 +62,7 @@ def transient_window(xi2, rise: float = 1e-3):
             hi, i_hi = x[idx[k]], idx[k]
         k += 1
     if k == idx.size:
-        return None
+        return int(idx[-1])
     return int(i_hi)
 
 
@@ -71,8 +72,9 @@ def min_transient_xi2(result, rise: float = 1e-3):
     Definition: find the first local minimum of xi^2(t) (the early collective dip), then the
     first local maximum after it, and return the minimum of xi^2 from that maximum on (see
     :func:`transient_window`; extrema must be more pronounced than the relative ``rise``).
-    Fallback when there is no dip, or xi^2 never turns down again after it: there is no separate
-    later transient and the global minimum is returned.
+    When xi^2 never turns down again after the dip (e.g. gamma_s = 0: it relaxes monotonically to
+    the steady state, or loses its squeezing above Upsilon_c), the transient value is the last one,
+    what the dip relaxes to within the run. When there is no dip at all, it is the global minimum.
 
     Returns ``(xi2_min, t_at)``.
     """

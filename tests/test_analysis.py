@@ -63,8 +63,11 @@ def test_min_transient_fallbacks_and_ripples():
     t = np.linspace(0, 1, 201)
     mono = _result(t, 1 - 0.5 * t)  # no dip at all
     assert analysis.min_transient_xi2(mono) == analysis.min_xi2(mono)
-    rising = _result(t, 1 + (t - 0.3) ** 2)  # dip, never turns down again
-    assert analysis.min_transient_xi2(rising) == analysis.min_xi2(rising)
+    rising = _result(t, 1 + (t - 0.3) ** 2)  # dip, never turns down again: what it relaxes to
+    assert analysis.min_transient_xi2(rising) == (rising.xi2[-1], 1.0)
+    relax = _result(t, 0.6 - 0.3 * np.exp(-((t - 0.1) / 0.03) ** 2))  # gamma_s = 0 below Upsilon_c
+    assert analysis.min_transient_xi2(relax)[0] == pytest.approx(0.6, rel=1e-9)
+    assert analysis.min_xi2(relax)[0] == pytest.approx(0.3, rel=1e-3)
     # ripples of relative size 2e-5 < rise = 1e-3 on a plateau are not extrema -> global minimum
     ripple = _result(t, np.maximum(1 - t, 0.5) + 1e-5 * np.sin(40 * t))
     assert analysis.min_transient_xi2(ripple) == analysis.min_xi2(ripple)
