@@ -208,8 +208,33 @@ def main():
     p.add_argument("--stepper-N", type=int, default=40)
     p.add_argument("--format-N", type=int, nargs="*", default=[40, 100])
     p.add_argument("--no-tight", action="store_true", help="skip the tight reference above N = 60")
+    p.add_argument("--only-scaling", action="store_true",
+                   help="re-measure only the scaling table, keeping the rest of results/exact.json")
+    p.add_argument("--only-formats", action="store_true",
+                   help="re-measure only the operator-format table, keeping the rest of results/exact.json")
     args = p.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.only_formats:
+        data = json.loads((RESULTS / "exact.json").read_text())
+        data["formats_load_avg_start"] = os.getloadavg()
+        data["formats"] = [bench_formats(N) for N in args.format_N]
+        data["formats_load_avg_end"] = os.getloadavg()
+        (RESULTS / "exact.json").write_text(json.dumps(data, indent=1))
+        write_md(data)
+        return
+    exact.evolve(reference_model(4), TIMES[:3], progress=False)  # imports (qutip, tqdm) out of the timings
+    if args.only_scaling:
+        data = json.loads((RESULTS / "exact.json").read_text())
+        data["scaling_load_avg_start"] = os.getloadavg()
+        data["scaling"] = []
+        for N in args.N:
+            row, _ = run_ours(N, tight=not (args.no_tight and N > 60))
+            data["scaling"].append(row)
+            print("scaling", row)
+        data["scaling_load_avg_end"] = os.getloadavg()
+        (RESULTS / "exact.json").write_text(json.dumps(data, indent=1))
+        write_md(data)
+        return
     data = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                         "load_avg_start": os.getloadavg(),
                         "note": "2 cores shared with other engineers running at the same time: timings are noisy "
@@ -253,6 +278,9 @@ def write_md(data):
     L += ["", "Errors: max over times and components of |mean - ref| / (N/2) and |second - ref| / (N/2)^2, "
           "ref = our Krylov run at rtol 1e-12, m = 30.", "",
           "## Scaling of the default run (Krylov m = 16, rtol 1e-8)", "",
+          (f"Measured separately (load average {data['scaling_load_avg_start'][0]:.1f} at start, "
+           f"{data['scaling_load_avg_end'][0]:.1f} at end)." if "scaling_load_avg_start" in data else
+           "Measured in the same run as above."), "",
           "| N | packed size | wall (s) | mat-vec products | peak traced memory (MiB) | error vs tight | min xi^2 (dB) |",
           "|---|---|---|---|---|---|---|"]
     for r in data["scaling"]:
@@ -266,10 +294,31 @@ def write_md(data):
         L.append(f"| {r['stepper']} | {r['wall_s']:.2f} | {r['products'] if r['products'] is not None else '-'} | "
                  f"{r['err_vs_tight']:.1e} |")
     L += ["", "## Operator formats (one product)", "",
+          (f"Measured separately (load average {data['formats_load_avg_start'][0]:.1f} at start, "
+           f"{data['formats_load_avg_end'][0]:.1f} at end)." if "formats_load_avg_start" in data else
+           "Measured in the same run as the qutip.piqs comparison."), "",
           "| N | size | packed real CSR (ms) | full complex CSR (ms) | matrix-free numpy (ms) |", "|---|---|---|---|---|"]
     for r in data["formats"]:
         L.append(f"| {r['N']} | {r['n']} | {r['packed_real_csr_ms']:.3f} | {r['full_complex_csr_ms']:.3f} | "
                  f"{r['matrix_free_numpy_ms']:.3f} |")
+    L += ["", "## Against the issue's targets", ""]
+    for r in data["piqs"]:
+        L.append(f"- N = {r['N']}: {r['speedup']:.0f}x faster than stock qutip.piqs (target >= 100x); "
+                 f"qutip.piqs' float32 rate coefficients leave it {r['piqs_err_vs_tight']:.0e} off, ours "
+                 f"{r['ours_err_vs_tight']:.0e} (target 1e-8).")
+    big = max(data["scaling"], key=lambda r: r["N"])
+    L.append(f"- N = {big['N']}: {big['wall_s']:.0f} s (target <= 20 s at N = 100 on 2 idle cores).")
+    scale = (200 / big["N"]) ** 5
+    L.append(f"- N = 200 not run: the polynomial Krylov stepper needs ~N^2 t products of cost ~N^3, so "
+             f"~{scale:.0f}x the N = {big['N']} time, about {big['wall_s'] * scale / 60:.0f} min at this load "
+             "(target 8 min). Memory would be ~0.9 GB (peak of the generator build, ~640 B per packed real, "
+             "n = 1.37e6).")
+    L += ["- Why: the generator's spectral radius is ~1.2 N^2, dominated (1.0 N^2) by the drive Omega [Jx, .] "
+          "(imaginary eigenvalues; measured by dense eigvals at N = 20), so every polynomial method needs "
+          "~N^2 t products. Krylov needs 1.0-1.2 N^2 t here, fewer than RK45/DOP853 (2-2.5x) and about the same wall "
+          "time as scipy's expm_multiply. Beating N^5 needs an implicit / shift-invert scheme with a block "
+          "solver; a plain sparse LU of the whole system fills in like a 3-D grid (10^7 entries at N = 40, "
+          "2 s), and a per-block 2-D LU fills ~d^3 per block (~3 GB at N = 200), so neither was adopted."]
     (RESULTS / "exact.md").write_text("\n".join(L) + "\n")
 
 

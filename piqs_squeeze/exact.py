@@ -195,9 +195,11 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     initial : None, CoherentSpinState, list of blocks rho_j, or qutip.Qobj in qutip.piqs' Dicke basis
     rtol : float
         Error target relative to the norm of the state over the whole run (Krylov error estimate).
-    stepper : {"krylov", "DOP853", "RK45", "BDF", ...}
-        "krylov" (default, fastest measured, see benchmarks/results/exact.md) or a
-        scipy ``solve_ivp`` method (atol = 1e-3 rtol).
+    stepper : {"krylov", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA"}
+        "krylov" (default): adaptive Arnoldi propagation of exp(t L), 2-2.5x fewer products than
+        RK45/DOP853 and as fast as scipy's expm_multiply (benchmarks/results/exact.md); or a
+        scipy ``solve_ivp`` method (atol = 1e-3 rtol). The generator is stiff (spectral radius
+        ~1.2 N^2, mostly the imaginary spectrum of Omega [Jx, .]), so the cost grows like N^5.
     krylov_dim : int
         Krylov space dimension per step.
     return_state : bool

@@ -7,7 +7,9 @@ stored as one vector. Two layouts are used:
   :func:`dicke.j_values` (``n_full = sum_j (2j+1)^2`` complex numbers);
 * **packed**: a real vector of the same length holding, per block, ``Re rho[k, l]`` for
   ``k >= l`` followed by ``Im rho[k, l]`` for ``k > l``. Hermiticity is exact by construction
-  and the generator becomes a real matrix (a quarter of the complex flops per non-zero).
+  and the generator becomes a real matrix (a quarter of the complex flops per non-zero; one
+  product is ~2x faster than with the full complex CSR and 9-20x faster than a matrix-free
+  numpy product over the blocks, measured at N = 40 and 100 in benchmarks/bench_exact.py).
 
 In block j with k = j - m the generator reads (qutip.piqs' rate conventions, see
 :class:`~piqs_squeeze.model.Model`)
