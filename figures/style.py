@@ -7,10 +7,15 @@ figure is written as a vector PDF and a 300 dpi PNG. Quick (reduced) versions ca
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from pathlib import Path
 
 import numpy as np
+
+# Subsetting the mathtext fonts into the PDF makes fontTools log harmless warnings about the
+# fonts' own time stamps on every save.
+logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 __all__ = [
     "SINGLE", "DOUBLE", "LABELS", "COLORS", "DPI", "rc", "new_figure", "save",
