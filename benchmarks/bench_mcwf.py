@@ -3,7 +3,7 @@
 Run:  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_mcwf.py [section ...]
 Sections: mcsolve, jumps, cost, s2 (default: all; s2 takes ~10-20 min on 2 cores). Each section updates
 benchmarks/results/mcwf.json; mcwf.md is rewritten from it. Timings are wall-clock on a 2-core
-machine shared with other engineers (load average 6-10 during these runs): expect 2-4x slower
+machine shared with other engineers (load average 2-10 during these runs): expect up to 2-4x slower
 and +-30% noisy absolute numbers; ratios are taken within one process.
 """
 from __future__ import annotations
@@ -24,8 +24,8 @@ from piqs_squeeze import Model, mcwf  # noqa: E402
 from piqs_squeeze.mcwf_sector import clear_cache, run_trajectory  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
-NOTE = ("2-core machine shared with other engineers (load average 6-10 while these ran): absolute "
-        "timings are pessimistic by 2-4x and noisy (+-30%); ratios are within one process")
+NOTE = ("2-core machine shared with other engineers (load average 2-10 while these ran): absolute "
+        "timings are pessimistic by up to 2-4x and noisy (+-30%); ratios are within one process")
 
 
 def s2_model(N):
@@ -88,7 +88,7 @@ def jumps(Ns=(50, 100, 200), ntraj=8):
     return rows
 
 
-def cost(Ns=(100, 200, 500, 1000), ntraj=(8, 6, 4, 2)):
+def cost(Ns=(100, 200, 500, 1000, 2000), ntraj=(8, 6, 4, 3, 2)):
     """Krylov steps, window and time per trajectory vs N (default unravelling), single process."""
     _warm()
     rows = []
@@ -109,7 +109,7 @@ def cost(Ns=(100, 200, 500, 1000), ntraj=(8, 6, 4, 2)):
     return rows
 
 
-def fig_s2(ntraj=10, workers=2):
+def fig_s2(ntraj=16, workers=2):
     """The paper's Fig. S2 run (N = 2000, t in [0, 1]) with `ntraj` real trajectories on `workers` cores."""
     model = s2_model(2000)
     times = np.linspace(0.0, 1.0, 101)
@@ -132,7 +132,8 @@ def write_md(res):
     lines = ["# MCWF benchmarks", "", NOTE + ".", "",
              "Method: state-following displacement beta = -<J-> (re-chosen every step and jump), numba Krylov "
              "(Arnoldi, m = 16, per-step error bound 1e-8) restricted to the window of m where psi is "
-             "non-negligible; see piqs_squeeze/mcwf_krylov.py.", ""]
+             "non-negligible; see piqs_squeeze/mcwf_krylov.py. Models with N + 1 <= 64 use cached exact "
+             "eigenbases with the fixed point displacement instead (so N = 50 'adaptive' = 'fixed_point').", ""]
     v = res.get("vs_mcsolve")
     if v:
         lines += [f"## vs qutip.mcsolve (2^N space), N = {v['N']}, {v['ntraj']} trajectories, Fig. S2 model scaled", "",

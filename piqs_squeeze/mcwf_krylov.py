@@ -9,16 +9,21 @@ and uses
 
 (the residual bound; exp(s A) is a contraction because A + A^+ <= 0), with the step chosen so the
 bound stays below ``tol``. exp(s A_m) e_1 = W (exp(s lam) * W^-1 e_1) from the eigendecomposition of
-the small A_m, so the norm ||psi(t + s)||^2 = ||exp(s A_m) e_1||^2 is available at any s in the
+the small A_m (a Taylor scaling-and-squaring exponential if that eigenbasis is ill-conditioned),
+so the norm ||psi(t + s)||^2 = ||exp(s A_m) e_1||^2 is available at any s in the
 step for O(m^2): the jump time (waiting-time algorithm, ||psi||^2 = r) is found by the Illinois
 method on log ||psi||^2 - log r. Only a window of m indices where psi is non-negligible is
 touched (psi is localized in m; each product with the tridiagonal A widens the support by one on
-each side, so the Krylov space is exact inside window +- m). The state is renormalised after every
+each side, so the Krylov space is exact inside window +- m); after each step the tails holding less than
+(1e-2 tol)^2 of ||psi||^2 are cut off. The state is renormalised after every
 step (r is rescaled by the same factor: the waiting time is conditioned on survival so far).
 
 With ``adaptive`` the collective-emission displacement is beta = -<J->_psi, re-chosen at the start
 of every step (a constant during the step, so each step is an exact unravelling of the same master
 equation; the rate of the displaced jumps is Gamma (<J+J-> - |<J->|^2) = O(N)).
+
+With ``small`` the propagation is instead exact, psi(t + s) = V diag(exp(s lam)) V^-1 psi(t), with
+a cached eigendecomposition of -i H_eff (small models, fixed beta); the jump logic is shared.
 """
 from __future__ import annotations
 
@@ -214,6 +219,7 @@ def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift
                 anext = hn
             As = Am[:mm, :mm].copy()
             lam, W = np.linalg.eig(As)
+            W = np.ascontiguousarray(W)
             e1 = np.zeros(mm, dtype=np.complex128)
             e1[0] = 1.0
             z = np.linalg.solve(W, e1)

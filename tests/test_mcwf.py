@@ -296,3 +296,16 @@ def test_adaptive_unravelling_needs_fewer_collective_jumps():
     n_fp = (fp.extras["jump_kinds"] == 0).sum()
     # measured: ~40 vs ~350 collective jumps per trajectory; a factor 3 leaves room for the seed
     assert 3 * n_ad < n_fp
+
+
+def test_krylov_path_bit_identical_whatever_workers():
+    model = ps.Model(N=70, omega=70.0, chi=1.0, gamma=1.0, gamma_s=2.0, dephasing=0.3)
+    times = np.linspace(0.0, 0.2, 5)
+    kw = dict(ntraj=6, seed=77, keep_trajectories=True)
+    a = mcwf.evolve(model, times, workers=1, **kw)
+    b = mcwf.evolve(model, times, workers=2, chunk=2, **kw)
+    assert a.extras["njumps"].sum() > 20
+    for name in ("mean", "second"):
+        assert np.array_equal(getattr(a, name), getattr(b, name))
+    for key in ("jump_times", "jump_kinds", "traj_j"):
+        assert np.array_equal(a.extras[key], b.extras[key])
