@@ -45,10 +45,23 @@ def resolve_params(full: dict, quick_changes: dict, quick: bool, overrides: dict
 
 
 def method_fingerprint(*modules: str) -> str:
-    """Hash of the source of the given modules (e.g. ``"piqs_squeeze.cumulant"``): cached data
-    computed by an older version of a method is not reused."""
+    """Hash of the source of the methods behind a figure: cached data computed by an older version
+    of a method is not reused.
+
+    A method spans several modules (``mcwf`` -> ``mcwf_sector``, ``mcwf_krylov``, ``dicke``; ``cumulant``
+    -> ``moment_ode``, ``derivation``), so the whole ``piqs_squeeze`` package source is hashed,
+    together with the named modules that live outside it.
+    """
+    import piqs_squeeze
+
     h = hashlib.sha256(__version__.encode())
+    root = Path(piqs_squeeze.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
     for name in modules:
+        if name.split(".")[0] == "piqs_squeeze":
+            continue
         try:
             h.update(inspect.getsource(importlib.import_module(name)).encode())
         except (ImportError, OSError, TypeError):
