@@ -14,13 +14,12 @@ import importlib
 import inspect
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from piqs_squeeze import __version__
+from piqs_squeeze.fileio import atomic_write
 from piqs_squeeze.result import jsonable
 
 __all__ = ["resolve_params", "cached", "method_fingerprint", "require_methods", "CACHE_FORMAT"]
@@ -94,16 +93,7 @@ def _save(path: Path, data: dict) -> None:
     arrays["__meta__"] = np.array(json.dumps({"format": CACHE_FORMAT, "values": meta}))
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, buf.getvalue())
 
 
 def _load(path: Path) -> dict:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
-import os
 import platform
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ import numpy as np
 
 from . import observables
 from ._version import __version__
+from .fileio import atomic_write
 from .model import Model
 
 __all__ = ["Result", "provenance", "jsonable"]
@@ -184,21 +183,9 @@ class Result:
             "extras": json_extras,
         }
         arrays["meta"] = np.array(json.dumps(meta))
-        path.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(buf.getvalue())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        return atomic_write(path, buf.getvalue())
 
     @classmethod
     def load(cls, path) -> "Result":

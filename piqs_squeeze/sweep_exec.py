@@ -6,6 +6,7 @@ resumed sweep recomputes exactly the chunks that were lost: the numbers are iden
 """
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import inspect
 import math
@@ -182,15 +183,19 @@ def _local_pool(n, preload):
     if ex is None:
         ex = _POOL["pool"] = cf.ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(preload))
         _POOL["n"] = n
+        if not _POOL.get("atexit"):
+            # stop the warm pool before the interpreter tears down the modules its callbacks use
+            atexit.register(shutdown_pool, wait=True)
+            _POOL["atexit"] = True
     return ex
 
 
-def shutdown_pool():
+def shutdown_pool(wait: bool = False):
     """Stop the local worker processes that sweeps keep warm between calls (they also stop at exit)."""
     ex = _POOL.pop("pool", None)
     _POOL.pop("n", None)
     if ex is not None:
-        ex.shutdown(wait=False, cancel_futures=True)
+        ex.shutdown(wait=wait, cancel_futures=True)
 
 
 def _executor(executor, workers, scheduler, preload=()):

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 from ._version import __version__
+from .fileio import atomic_write
 
 __all__ = ["SweepStore", "SweepMismatchError", "atomic_write"]
 
@@ -31,21 +30,6 @@ CHUNK_FORMAT = "piqs_squeeze.sweep-chunk/1"
 
 class SweepMismatchError(ValueError):
     """The sweep directory holds a different sweep (grid, options or code version)."""
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same directory and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _diff(old: dict, new: dict, prefix="") -> list[str]:
