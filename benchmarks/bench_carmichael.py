@@ -20,7 +20,7 @@ import platform  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import mpmath  # noqa: E402
+from validation.highprec import carmichael_bands  # noqa: E402
 import numpy as np  # noqa: E402
 import qutip  # noqa: E402
 
@@ -59,19 +59,8 @@ def dense_closed_form(model):
 
 
 def mp_moments(model, dps=40):
-    """Moments from the plain recursion p_k = 1 + r_k p_{k-1} in 40-digit arithmetic."""
-    mpmath.mp.dps = dps
-    N = model.N
-    a = mpmath.mpf(model.omega) / mpmath.mpc(2 * model.chi, -model.gamma)
-    p = [mpmath.mpf(1)]
-    for k in range(1, N + 1):
-        p.append(1 + k * (N - k + 1) / abs(a) ** 2 * p[-1])
-    Z = mpmath.fsum(p)
-    p = [x / Z for x in p]
-    c = [mpmath.sqrt((i + 1) * (N - i)) for i in range(N)]
-    b1 = np.array([complex(-c[k] / a * p[k]) for k in range(N)])
-    b2 = np.array([complex(c[k] * c[k + 1] / a**2 * p[k]) for k in range(N - 1)])
-    return moments_from_bands(N / 2, np.array([float(x) for x in p]), b1, b2)
+    """Moments from the 40-digit recursion of :mod:`validation.highprec`."""
+    return moments_from_bands(model.N / 2, *carmichael_bands(model, dps))
 
 
 def main(argv=None):

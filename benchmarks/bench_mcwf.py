@@ -159,7 +159,7 @@ def write_md(res):
         lines.append("")
     s = res.get("fig_s2")
     if s:
-        lines += [f"## Fig. S2 run: N = 2000, Omega = 2000, chi = 1, Gamma = 1, gamma_s = 2, CSS along -x, t in [0, 1]", "",
+        lines += ["## Fig. S2 run: N = 2000, Omega = 2000, chi = 1, Gamma = 1, gamma_s = 2, CSS along -x, t in [0, 1]", "",
                   "| trajectories | workers | wall (s) | core-s/traj | jumps/traj (collective / local) | <j>(t=1) | "
                   "500 traj on 2 cores (min, extrapolated) |", "|---|---|---|---|---|---|---|",
                   f"| {s['ntraj']} | {s['workers']} | {s['wall_s']:.0f} | {s['core_s_per_traj']:.1f} | "

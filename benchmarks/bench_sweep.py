@@ -27,7 +27,6 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
 
 import piqs_squeeze as ps  # noqa: E402
 from piqs_squeeze.sweep import SweepSpec, make_chunks, run_sweep  # noqa: E402

@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dicke import jplus_elements, m_values, moments_from_bands
+from .dicke import moments_from_bands
 from .model import Model, check_N
 from .result import Result
 

@@ -1,12 +1,12 @@
 """Analytic (Carmichael / Puri-Lawande with chi) steady state against independent references."""
 import importlib.util
 
-import mpmath
 import numpy as np
 import pytest
 import qutip
 
 import piqs_squeeze as ps
+from validation.highprec import carmichael_bands
 from piqs_squeeze import carmichael as cm
 from piqs_squeeze.dicke import moments_from_bands
 
@@ -84,27 +84,11 @@ def test_zero_drive_is_ground_state():
     np.testing.assert_allclose(cm.density_matrix(model).full(), rho_ref.full(), atol=1e-12)
 
 
-def _mp_bands(model, dps=40):
-    """Populations and bands by the plain recursion p_k = 1 + r_k p_{k-1} in 40-digit arithmetic."""
-    mpmath.mp.dps = dps
-    N = model.N
-    a = mpmath.mpf(model.omega) / mpmath.mpc(2 * model.chi, -model.gamma)
-    p = [mpmath.mpf(1)]
-    for k in range(1, N + 1):
-        p.append(1 + k * (N - k + 1) / abs(a) ** 2 * p[-1])
-    Z = mpmath.fsum(p)
-    p = [x / Z for x in p]
-    c = [mpmath.sqrt((i + 1) * (N - i)) for i in range(N)]
-    band1 = np.array([complex(-c[k] / a * p[k]) for k in range(N)])
-    band2 = np.array([complex(c[k] * c[k + 1] / a**2 * p[k]) for k in range(N - 1)])
-    return np.array([float(x) for x in p]), band1, band2
-
-
 @pytest.mark.parametrize("ratio, chi", [(0.9, 1.0), (0.5, 0.0), (1.2, -1.0)])
 def test_large_n_against_high_precision(ratio, chi):
     """N = 2000: the naive sum overflows float64; log-space result vs 40-digit arithmetic."""
     model = ps.Model.from_upsilon_ratio(2000, ratio, chi=chi)
-    diag, band1, band2 = _mp_bands(model)
+    diag, band1, band2 = carmichael_bands(model)
     mean, second = moments_from_bands(1000.0, diag, band1, band2)
     res = cm.steady_state(model)
     # populations carry ~1e-16 * N * |log r| relative rounding (module docstring) ~ 1e-12 here

@@ -85,7 +85,7 @@ def test_paper_s12_s14_reproduced():
     model = ps.Model(N, omega=om, chi=chi, gamma=G, gamma_s=gs)
     y = rng.normal(size=9)
     f = moment_ode.coefficient_matrices([model], "cumulant")[0] @ moment_ode.closure(y, "cumulant")
-    s, (cxx, cxy, cxz, cyy, cyz, czz) = y[:3], y[3:]
+    s, (cxx, _, cxz, cyy, cyz, _) = y[:3], y[3:]
     u, z, zu = (s[0] + 1j * s[1]) / 2, s[2], (cxz + 1j * cyz) / 2
     s12 = -(G + gs) / 2 * u + 0.5 * (N - 1) * (G - 2j * chi) * zu - 0.5j * om * z + 1j * chi * u
     pm = (cxx + cyy) / 4  # <s+_a s-_b> = <s-_a s+_b> for a symmetric state

@@ -3,7 +3,6 @@ import pytest
 import qutip
 from scipy.optimize import minimize_scalar
 
-import piqs_squeeze as ps
 from piqs_squeeze import observables as obs
 from piqs_squeeze.states import css_amplitudes, css_moments
 

@@ -83,7 +83,6 @@ def carmichael_phase_boundary(ctx):
     chi = 1.0
     order = {}
     dev = []
-    peak = []
     for N in Ns:
         jz = np.array([ps.steady_state(ps.Model.from_upsilon_ratio(N, r, chi=chi), method="carmichael").jz_over_j[0]
                        for r in ratios])
