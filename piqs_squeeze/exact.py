@@ -182,7 +182,8 @@ def _progress(progress, total, desc):
 
 # --------------------------------------------------------------------------- evolve
 def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_dim=16,
-           return_state=False, progress=None, max_memory=None, checkpoint=None) -> Result:
+           return_state=False, progress=None, max_memory=None, checkpoint=None,
+           restrict_blocks=True) -> Result:
     """Exact evolution of the permutation-invariant density matrix.
 
     Integrates d rho_j/dt = (L rho)_j (generator in :mod:`piqs_squeeze.exact_ops`) from
@@ -211,6 +212,11 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         Save the Result there: the partial one every minute of a long run and when the run is
         interrupted (KeyboardInterrupt; the partial Result, ``extras["interrupted"]``, is also
         returned), the complete one at the end.
+    restrict_blocks : bool
+        Collective models (no local rate) conserve J^2, so no weight moves between blocks: evolve
+        (and build the generator for) only the blocks with a non-zero initial entry (a CSS lives in
+        j = N/2 alone: (N+1)^2 reals instead of ~N^3/6). The others stay exactly zero and are
+        reported as such. No effect when a local rate is on.
 
     Returns
     -------
@@ -226,17 +232,34 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         raise ValueError(f"krylov_dim must be an integer in [2, 200], got {krylov_dim!r}")
     if stepper not in STEPPERS:
         raise ValueError(f"stepper must be one of {STEPPERS}, got {stepper!r}")
-    _check_memory(memory_needed(model.N, "evolve", krylov_dim), max_memory, "evolution")
     t0 = _time.perf_counter()
-    layout = ops.Layout(model.N)
-    x0 = ops.pack(layout, ops.blocks_to_full(layout, initial_blocks(model, initial)))
+    full_layout = ops.Layout(model.N)
+    restrict = bool(restrict_blocks) and model.is_collective
+    if restrict and (initial is None or isinstance(initial, CoherentSpinState)):
+        layout = ops.Layout(model.N, blocks=[0])  # a CSS lives in j = N/2
+    else:
+        layout = full_layout
+    # memory checked before any block is built (the blocks of a CSS at N = 5000 would not fit)
+    _check_memory(int(memory_needed(model.N, "evolve", krylov_dim) * layout.n / full_layout.n), max_memory,
+                  "evolution")
+    if layout.complete or not restrict:
+        blocks = initial_blocks(model, initial)
+        if restrict:
+            layout = ops.Layout(model.N, blocks=[b for b, B in enumerate(blocks) if np.any(B != 0)])
+        x0 = ops.pack(layout, ops.blocks_to_full(layout, [blocks[b] for b in layout.block_index]))
+        del blocks
+    else:
+        a = (css() if initial is None else initial).amplitudes(model.N)
+        x0 = ops.pack(layout, ops.blocks_to_full(layout, [np.outer(a, a.conj())]))
     A = ops.generator_packed(model, layout)
     options = {"rtol": rtol, "stepper": stepper, "krylov_dim": krylov_dim}
 
     def partial(T, **more):
-        mean, second, pops = rec.moments(T)
-        extras = {"j_populations": pops, "j_values": layout.j.copy(), "wall_time": _time.perf_counter() - t0,
-                  "packed_size": layout.n, **more}
+        mean, second, sub_pops = rec.moments(T)
+        pops = np.zeros((T, full_layout.nblocks))
+        pops[:, layout.block_index] = sub_pops
+        extras = {"j_populations": pops, "j_values": full_layout.j.copy(), "wall_time": _time.perf_counter() - t0,
+                  "packed_size": layout.n, "evolved_blocks": layout.block_index.copy(), **more}
         return Result(times[:T], mean, second, model, "exact", options=options, extras=extras)
 
     last_save = [_time.perf_counter()]
@@ -265,7 +288,11 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
             bar.close()
     res = partial(rec.filled, products=int(stats.get("products", -1)), steps=int(stats.get("steps", -1)))
     if return_state and rec.last is not None:
-        res.extras["final_state"] = ops.unpack(layout, rec.last)
+        sub = ops.full_to_blocks(layout, ops.unpack(layout, rec.last))
+        out = [np.zeros((d, d), complex) for d in full_layout.dims]
+        for b, B in zip(layout.block_index, sub):
+            out[b] = B
+        res.extras["final_state"] = ops.blocks_to_full(full_layout, out)
     if interrupted:
         res.extras["interrupted"] = True
     if checkpoint is not None:

@@ -39,10 +39,20 @@ __all__ = ["Layout", "generator_full", "generator_packed", "pack", "unpack", "bl
 class Layout:
     """Offsets of the blocks of N atoms in the full and packed vectors."""
 
-    def __init__(self, N: int, nblocks: int | None = None):
+    def __init__(self, N: int, nblocks: int | None = None, blocks=None):
+        """``nblocks``: keep the first blocks only; ``blocks``: keep these block indices (sorted)."""
         self.N = int(N)
-        self.j = dicke.j_values(self.N)[:nblocks]
-        self.dims = dicke.block_dims(self.N)[:nblocks]
+        nall = len(dicke.j_values(self.N))
+        if blocks is None:
+            self.block_index = np.arange(nall)[:nblocks]
+        else:
+            self.block_index = np.unique(np.asarray(blocks, dtype=int))
+            if self.block_index.size == 0 or self.block_index[0] < 0 or self.block_index[-1] >= nall:
+                raise ValueError(f"blocks must be a non-empty subset of range({nall}), got {blocks!r}")
+        self.j = dicke.j_values(self.N)[self.block_index]
+        self.dims = dicke.block_dims(self.N)[self.block_index]
+        #: True when the layout holds every block j = N/2 ... j_min
+        self.complete = self.block_index.size == nall
         self.offsets = np.concatenate([[0], np.cumsum(self.dims**2)]).astype(np.int64)
         self.n = int(self.offsets[-1])
         self._pack_index = None
@@ -125,7 +135,7 @@ def generator_full(model: Model, layout: Layout | None = None) -> sp.csr_matrix:
                 continue
             for dj, amp in dicke.local_channels(model.N, float(j), proc).items():
                 bt = b - dj  # target block index (j + dj)
-                if bt >= layout.nblocks:
+                if not layout.complete:
                     raise ValueError("a truncated Layout cannot hold the local processes")
                 dt_ = layout.dims[bt]
                 shift = dj - dm

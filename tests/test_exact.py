@@ -198,8 +198,10 @@ def test_initial_state_representations_agree():
 def test_bad_input():
     model = ps.Model(4, omega=1.0)
     t = [0.0, 1.0]
-    with pytest.raises(MemoryError, match="GiB"):
-        exact.evolve(ps.Model(5000, omega=1.0), t)
+    with pytest.raises(MemoryError, match="GiB"):  # all blocks: ~N^3/6 packed reals
+        exact.evolve(ps.Model(5000, omega=1.0), t, restrict_blocks=False)
+    with pytest.raises(MemoryError, match="GiB"):  # j = N/2 alone: (N+1)^2 packed reals
+        exact.evolve(ps.Model(30000, omega=1.0), t)
     with pytest.raises(MemoryError, match="max_memory"):
         exact.evolve(model, t, max_memory=1000)
     with pytest.raises(MemoryError, match="GiB"):
@@ -249,3 +251,33 @@ def test_dispatch_and_memory_estimate():
     assert r.method == "exact" and r.extras["residual"] < 1e-12
     ratio = exact.memory_needed(200) / exact.memory_needed(100)
     assert 7 < ratio < 9
+
+
+def test_collective_block_restriction_is_identical_and_smaller():
+    """Collective model: evolving only j = N/2 (restrict_blocks, default) gives the same moments
+    as evolving every block (other blocks carry no weight and no term feeds them; both runs
+    differ only by Krylov error, rtol 1e-10 -> 1e-9 of the O(N^2) moments). The packed size
+    drops from sum_j (2j+1)^2 to (N+1)^2. A mixed initial state keeps its two sectors."""
+    N = 12
+    model = ps.Model.from_upsilon_ratio(N, 0.9, chi=1.0, collective_dephasing=0.2, collective_pumping=0.1)
+    t = np.linspace(0, 1, 5)
+    a = exact.evolve(model, t, rtol=1e-10, return_state=True)
+    b = exact.evolve(model, t, rtol=1e-10, restrict_blocks=False, return_state=True)
+    assert a.extras["packed_size"] == (N + 1) ** 2 < b.extras["packed_size"]
+    assert list(a.extras["evolved_blocks"]) == [0]
+    assert np.abs(a.mean - b.mean).max() < 1e-9 * N
+    assert np.abs(a.second - b.second).max() < 1e-9 * N**2
+    assert a.extras["j_populations"].shape == b.extras["j_populations"].shape
+    for x, y in zip(exact.final_blocks(a), exact.final_blocks(b)):
+        assert np.abs(x - y).max() < 1e-9
+    blocks = [np.zeros((d, d), complex) for d in dicke.block_dims(N)]
+    blocks[0][3, 3] = 0.6
+    blocks[2][1, 1] = 0.4
+    c = exact.evolve(model, t, blocks, rtol=1e-10)
+    d = exact.evolve(model, t, blocks, rtol=1e-10, restrict_blocks=False)
+    assert list(c.extras["evolved_blocks"]) == [0, 2]
+    assert np.abs(c.second - d.second).max() < 1e-9 * N**2
+    np.testing.assert_allclose(c.extras["j_populations"][:, [0, 2]], [[0.6, 0.4]] * 5, atol=1e-9)
+    # with a local rate every block is kept
+    local = exact.evolve(ps.Model(N, omega=1.0, gamma_s=0.5), t[:2])
+    assert local.extras["packed_size"] == ops.Layout(N).n
