@@ -17,6 +17,7 @@ import numpy as np
 
 from . import dicke
 from . import exact_ops as ops
+from .exact_sai import BlockSolver, sai_propagate
 from .exact_stepper import ivp_propagate, krylov_propagate
 from .model import Model, check_times
 from .result import Result
@@ -30,7 +31,7 @@ _BYTES_GENERATOR = 700
 #: bytes per packed real of the finished generator (CSR, ~8.3 non-zeros x 12 B)
 _BYTES_OPERATOR = 110
 _GIB = 2.0**30
-STEPPERS = ("krylov", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
+STEPPERS = ("krylov", "sai", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
 
 
 def unsupported(model: Model):
@@ -183,7 +184,7 @@ def _progress(progress, total, desc):
 # --------------------------------------------------------------------------- evolve
 def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_dim=16,
            return_state=False, progress=None, max_memory=None, checkpoint=None,
-           restrict_blocks=True) -> Result:
+           restrict_blocks=True, sai_shift=None) -> Result:
     """Exact evolution of the permutation-invariant density matrix.
 
     Integrates d rho_j/dt = (L rho)_j (generator in :mod:`piqs_squeeze.exact_ops`) from
@@ -201,8 +202,13 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         RK45/DOP853 and as fast as scipy's expm_multiply (benchmarks/results/exact.md); or a
         scipy ``solve_ivp`` method (atol = 1e-3 rtol). The generator is stiff (spectral radius
         ~1.2 N^2, mostly the imaginary spectrum of Omega [Jx, .]), so the cost grows like N^5.
+        "sai": shift-and-invert Krylov (:mod:`piqs_squeeze.exact_sai`), solves with
+        (I - sai_shift L) by GMRES preconditioned with per-block sparse LUs. Its steps follow the
+        solution's own time scale (~1/N here, the drive rotation), not the spectral radius, but
+        each step costs ~20 solves of ~7 preconditioned iterations: 2-5x slower than "krylov" at
+        N = 20-40 (benchmarks/results/exact.md), so it is an option, not the default.
     krylov_dim : int
-        Krylov space dimension per step.
+        Krylov space dimension per step (with "sai": at least 20 is used).
     return_state : bool
         Keep the final blocks in ``extras["final_state"]`` (full complex vector; see :func:`final_blocks`).
     progress : None (bar on a terminal after 2 s), True or False
@@ -217,11 +223,14 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         (and build the generator for) only the blocks with a non-zero initial entry (a CSS lives in
         j = N/2 alone: (N+1)^2 reals instead of ~N^3/6). The others stay exactly zero and are
         reported as such. No effect when a local rate is on.
+    sai_shift : float or None
+        Shift g of the "sai" stepper (default 0.04 / N, measured for rates ~ 1 at N = 20-40).
 
     Returns
     -------
     Result with ``extras["j_populations"]`` (T, number of blocks) = tr rho_j(t),
-    ``extras["products"]`` (matrix-vector products) and ``extras["wall_time"]``.
+    ``extras["products"]`` (matrix-vector products; with "sai" the preconditioned GMRES
+    iterations, and ``extras["solves"]``) and ``extras["wall_time"]``.
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
@@ -274,7 +283,17 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     interrupted = False
     stats = {}
     try:
-        if stepper == "krylov":
+        if stepper == "sai":
+            g = 0.04 / model.N if sai_shift is None else float(sai_shift)
+            if not g > 0:
+                raise ValueError(f"sai_shift must be > 0, got {sai_shift!r}")
+            slices = [slice(layout.offsets[b], layout.offsets[b + 1]) for b in range(layout.nblocks)]
+            solver = BlockSolver(A, slices, g, tol=1e-13)
+            stats = sai_propagate(A, x0, times, solver=solver, rtol=rtol, m=max(int(krylov_dim), 20),
+                                  on_output=rec, progress=bar)
+            stats["products"] = stats["iterations"]
+            options["sai_shift"] = g
+        elif stepper == "krylov":
             stats = krylov_propagate(A, x0, times, rtol=rtol, m=int(krylov_dim), on_output=rec, progress=bar)
         else:
             stats = ivp_propagate(A, x0, times, method=stepper, rtol=rtol, atol=1e-3 * rtol, on_output=rec,
@@ -287,6 +306,8 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         if bar is not None:
             bar.close()
     res = partial(rec.filled, products=int(stats.get("products", -1)), steps=int(stats.get("steps", -1)))
+    if "solves" in stats:
+        res.extras["solves"] = int(stats["solves"])
     if return_state and rec.last is not None:
         sub = ops.full_to_blocks(layout, ops.unpack(layout, rec.last))
         out = [np.zeros((d, d), complex) for d in full_layout.dims]
