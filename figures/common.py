@@ -120,6 +120,7 @@ def cached(figure: str, params: dict, compute, cache_dir=None, modules=()) -> di
             try:
                 data = _load(path)
                 data["cache"] = str(path)
+                data["cache_hit"] = True
                 return data
             except (ValueError, OSError, KeyError, json.JSONDecodeError):
                 pass
@@ -129,6 +130,7 @@ def cached(figure: str, params: dict, compute, cache_dir=None, modules=()) -> di
     if path is not None:
         _save(path, data)
     data["cache"] = str(path) if path is not None else ""
+    data["cache_hit"] = False
     return data
 
 

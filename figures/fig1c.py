@@ -9,8 +9,10 @@ j = N/2 sector (MCWF where the exact solver is not available); the Carmichael st
 drawn as dotted lines. Times scale as 1/(N Gamma) in the collective model: the window is
 t in [0, ``n_gamma_t`` / (N Gamma)].
 
-Quick version: MCWF at N = 200 (the exact solver needs minutes at N = 200 on 2 cores); with
-fewer trajectories the ensemble xi^2 is noisy once the mean spin has relaxed.
+Quick version: the exact solver at N = 100 (only the j = N/2 block evolves for gamma_s = 0).
+MCWF with a handful of trajectories is not used here: near the threshold the collective jumps of the
+state-following unravelling are rare and carry large changes, so small ensembles are unreliable
+(at N = 200, Upsilon/Upsilon_c = 0.95, 16 trajectories gave -5.2 dB against the exact -3.97 dB).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ FULL = {
     "ntraj": 50,
     "seed": 1,
 }
-QUICK = {"N": 200, "n_times": 101, "ntraj": 8, "method": "mcwf"}
+QUICK = {"N": 100, "n_times": 101, "method": "exact"}
 
 
 def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:

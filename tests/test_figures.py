@@ -94,16 +94,15 @@ def test_fig1a_order_parameter_vanishes_above_threshold(tmp_path):
 
 
 def test_fig1c_squeezed_below_not_above(tmp_path):
-    _needs("mcwf")
-    # chi = 0, gamma_s = 0: no jumps break the j sector; MCWF with few trajectories is already
-    # close to the density matrix (N = 100 keeps this ~10 s).
-    d = _make("fig1c", tmp_path, N=100, ntraj=4, n_times=41, method="mcwf", ratios=[0.9, 1.3])
+    _needs("exact")
+    # chi = 0, gamma_s = 0: the exact solver evolves only the j = N/2 block
+    d = _make("fig1c", tmp_path, N=60, n_times=41, method="exact", ratios=[0.9, 1.3])
     late = np.asarray(d["xi2"])[:, -10:].mean(axis=1)  # average over the last quarter of the window
     assert late[0] < 1 < late[1]
     assert d["xi2_ss"][0] < 1 < d["xi2_ss"][1]
-    # below threshold the dynamics relax to the analytic steady state: 4 trajectories,
-    # observed spread a few %, tolerance 15 %
-    assert late[0] == pytest.approx(d["xi2_ss"][0], rel=0.15)
+    # below threshold the density matrix relaxes to the analytic steady state; over the last
+    # quarter of the window N Gamma t = 75..100 the remaining transient is below 1 %
+    assert late[0] == pytest.approx(d["xi2_ss"][0], rel=0.01)
 
 
 def test_fig2a_early_collective_squeezing(tmp_path):
