@@ -28,6 +28,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 
+from .exact_stepper import _arnoldi
+
 __all__ = ["BlockSolver", "sai_propagate"]
 
 
@@ -89,31 +91,6 @@ class BlockSolver:
         return y
 
 
-def _arnoldi_inverse(solver, v, m):
-    """Arnoldi on Z = (I - g A)^{-1}: V (m+1, n), H (m+1, m), beta, dimension, breakdown."""
-    n = v.size
-    V = np.empty((m + 1, n))
-    H = np.zeros((m + 1, m))
-    beta = np.linalg.norm(v)
-    V[0] = v / beta
-    for k in range(m):
-        w = solver.solve(V[k])
-        wnorm = np.linalg.norm(w)
-        for _ in range(2):
-            h = V[: k + 1] @ w
-            w -= h @ V[: k + 1]
-            H[: k + 1, k] += h
-            new = np.linalg.norm(w)
-            if new > 0.7 * wnorm:
-                break
-            wnorm = new
-        H[k + 1, k] = new
-        if H[k + 1, k] <= 1e-14 * max(1.0, np.abs(H[: k + 1, k]).max()):
-            return V[: k + 1], H[: k + 1, : k + 1], beta, k + 1, True
-        V[k + 1] = w / H[k + 1, k]
-    return V, H, beta, m, False
-
-
 def _exp_phi(T, s, c):
     """(exp(s T) e_1, c^T s phi_1(s T) e_1) with one expm of the augmented matrix."""
     m = T.shape[0]
@@ -156,7 +133,7 @@ def sai_propagate(A, x0, times, *, solver, rtol=1e-8, m=12, on_output=None, prog
     h = None
     tol_rate = rtol * np.linalg.norm(x) / T
     while i < times.size:
-        V, H, beta, mk, breakdown = _arnoldi_inverse(solver, x, m)
+        V, H, beta, mk, breakdown = _arnoldi(solver.solve, x, m)
         steps += 1
         Hm = H[:mk, :mk]
         Hinv = np.linalg.inv(Hm)

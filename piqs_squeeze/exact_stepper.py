@@ -21,15 +21,16 @@ import scipy.linalg as sla
 __all__ = ["krylov_propagate", "ivp_propagate"]
 
 
-def _arnoldi(A, v, m):
-    """Arnoldi with classical Gram-Schmidt and DGKS re-orthogonalization: V (m+1, n), H (m+1, m), products, breakdown."""
+def _arnoldi(apply, v, m):
+    """Arnoldi for the operator ``apply`` (a product A @ x, or a solve), classical Gram-Schmidt with DGKS
+    re-orthogonalization: V (m+1, n), H (m+1, m), beta = |v|, dimension, breakdown."""
     n = v.size
     V = np.empty((m + 1, n))
     H = np.zeros((m + 1, m))
     beta = np.linalg.norm(v)
     V[0] = v / beta
     for k in range(m):
-        w = A @ V[k]
+        w = apply(V[k])
         wnorm = np.linalg.norm(w)
         for _ in range(2):  # classical Gram-Schmidt, repeated when cancellation was strong (DGKS)
             h = V[: k + 1] @ w
@@ -40,7 +41,7 @@ def _arnoldi(A, v, m):
                 break
             wnorm = new
         H[k + 1, k] = new
-        if H[k + 1, k] <= 1e-14 * beta * max(1.0, np.abs(H[: k + 1, k]).max()):
+        if H[k + 1, k] <= 1e-14 * max(1.0, np.abs(H[: k + 1, k]).max()):  # V is orthonormal: scale-free
             return V[: k + 1], H[: k + 1, : k + 1], beta, k + 1, True
         V[k + 1] = w / H[k + 1, k]
     return V, H, beta, m, False
@@ -87,7 +88,7 @@ def krylov_propagate(A, x0, times, *, rtol=1e-8, m=30, on_output=None, progress=
     h = None
     scale = np.linalg.norm(x)
     while i < times.size:
-        V, H, beta, mk, breakdown = _arnoldi(A, x, m)
+        V, H, beta, mk, breakdown = _arnoldi(A.dot, x, m)
         products += mk
         steps += 1
         Hm = H[:mk, :mk]
