@@ -4,14 +4,12 @@ A figure module is DATA plus a PLOT: ``FULL`` (the paper's parameters), ``QUICK`
 ``--quick``), ``compute(quick, cache_dir, **overrides) -> dict`` calling the public API, and
 ``plot(data, out) -> paths``. The data dict holds numpy arrays and JSON-able values; ``cached``
 stores it as ``<cache_dir>/<figure>-<hash>.npz`` where the hash covers the parameters, the
-package version and the source of the method modules used, so a re-plot with the same
+package version and the source of the piqs_squeeze package, so a re-plot with the same
 parameters takes seconds and a changed method recomputes.
 """
 from __future__ import annotations
 
 import hashlib
-import importlib
-import inspect
 import io
 import json
 from pathlib import Path
@@ -43,14 +41,10 @@ def resolve_params(full: dict, quick_changes: dict, quick: bool, overrides: dict
     return params
 
 
-def method_fingerprint(*modules: str) -> str:
-    """Hash of the source of the methods behind a figure: cached data computed by an older version
-    of a method is not reused.
-
-    A method spans several modules (``mcwf`` -> ``mcwf_sector``, ``mcwf_krylov``, ``dicke``; ``cumulant``
-    -> ``moment_ode``, ``derivation``), so the whole ``piqs_squeeze`` package source is hashed,
-    together with the named modules that live outside it.
-    """
+def method_fingerprint() -> str:
+    """Hash of the ``piqs_squeeze`` source: cached data computed by an older version of any method
+    is not reused. A method spans several modules (``mcwf`` -> ``mcwf_sector``, ``mcwf_krylov``,
+    ``dicke``; ``cumulant`` -> ``moment_ode``, ``derivation``), so the whole package is hashed."""
     import piqs_squeeze
 
     h = hashlib.sha256(__version__.encode())
@@ -58,13 +52,6 @@ def method_fingerprint(*modules: str) -> str:
     for path in sorted(root.rglob("*.py")):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
-    for name in modules:
-        if name.split(".")[0] == "piqs_squeeze":
-            continue
-        try:
-            h.update(inspect.getsource(importlib.import_module(name)).encode())
-        except (ImportError, OSError, TypeError):
-            h.update(f"missing:{name}".encode())
     return h.hexdigest()[:16]
 
 
@@ -77,9 +64,9 @@ def require_methods(*methods: str, kind: str = "evolve") -> None:
         raise RuntimeError(f"this figure needs method(s) {missing} ({kind}), not available in this version")
 
 
-def _key(figure: str, params: dict, modules) -> str:
+def _key(figure: str, params: dict) -> str:
     text = json.dumps(jsonable({"format": CACHE_FORMAT, "figure": figure, "params": params,
-                                 "code": method_fingerprint(*modules)}), sort_keys=True)
+                                 "code": method_fingerprint()}), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -106,7 +93,7 @@ def _load(path: Path) -> dict:
     return data
 
 
-def cached(figure: str, params: dict, compute, cache_dir=None, modules=()) -> dict:
+def cached(figure: str, params: dict, compute, cache_dir=None) -> dict:
     """``compute(params) -> dict`` through the disk cache ``<cache_dir>/<figure>-<hash>.npz``.
 
     Without ``cache_dir`` nothing is read or written. The returned dict always carries
@@ -115,7 +102,7 @@ def cached(figure: str, params: dict, compute, cache_dir=None, modules=()) -> di
     """
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / f"{figure}-{_key(figure, params, modules)}.npz"
+        path = Path(cache_dir) / f"{figure}-{_key(figure, params)}.npz"
         if path.is_file():
             try:
                 data = _load(path)

@@ -37,7 +37,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
         return {"ratio": ratios, "Ns": np.asarray(p["Ns"], dtype=np.int64), "jz": d["jz_over_j"],
                 "xi2": d["xi2"], "jz_tl": np.asarray(order_parameter_tl(ratios)), "method": "carmichael"}
 
-    return cached("fig1a", p, run, cache_dir, modules=("piqs_squeeze.carmichael",))
+    return cached("fig1a", p, run, cache_dir)
 
 
 def plot(data, out) -> list:

@@ -56,7 +56,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
         out.update(t=times, xi2=np.array(xi2), xi2_err=np.array(err), xi2_ss=np.array(ss))
         return out
 
-    return cached("fig1c", p, run, cache_dir, modules=(f"piqs_squeeze.{method}", "piqs_squeeze.carmichael"))
+    return cached("fig1c", p, run, cache_dir)
 
 
 def plot(data, out) -> list:

@@ -33,7 +33,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
         res = ps.evolve(m, times, method=method, **method_options(method, p))
         return {"method": method, **trace(res), "xi2_ss": ps.steady_state(m, method="carmichael").xi2[0]}
 
-    return cached("fig2a", p, run, cache_dir, modules=(f"piqs_squeeze.{method}", "piqs_squeeze.carmichael"))
+    return cached("fig2a", p, run, cache_dir)
 
 
 def plot(data, out) -> list:

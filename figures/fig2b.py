@@ -47,8 +47,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
                 **{k: np.asarray(v, float) for k, v in rows.items()},
                 "xi2_ss": ps.steady_state(m0, method="carmichael").xi2[0], "n_c": m0.n_c}
 
-    mods = tuple(sorted({f"piqs_squeeze.{m}" for m in methods})) + ("piqs_squeeze.carmichael",)
-    return cached("fig2b", p, run, cache_dir, modules=mods)
+    return cached("fig2b", p, run, cache_dir)
 
 
 def plot(data, out) -> list:

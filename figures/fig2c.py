@@ -31,7 +31,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
         return {"t": times, "traj_xi2": x, "traj_n_eff": n, "n_c": m.n_c,
                 "t_cross": np.array([first_crossing(times, ni, m.n_c) for ni in n])}
 
-    return cached("fig2c", p, run, cache_dir, modules=("piqs_squeeze.mcwf", "piqs_squeeze.mcwf_sector"))
+    return cached("fig2c", p, run, cache_dir)
 
 
 def plot(data, out) -> list:

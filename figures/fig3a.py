@@ -40,7 +40,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
         return {"ratio": xs, "gamma_s": ys, "min_xi2": v, "min_xi2_strip": v0,
                 "errors": int((~t_map.ok).sum() + (~t_strip.ok).sum())}
 
-    return cached("fig3a", p, run, cache_dir, modules=("piqs_squeeze.cumulant", "piqs_squeeze.analysis"))
+    return cached("fig3a", p, run, cache_dir)
 
 
 def plot(data, out) -> list:

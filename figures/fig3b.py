@@ -53,8 +53,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
         return {"chi": xs, "min_xi2": v, "t": times, "inset_chi": np.asarray(p["inset_chi"], float),
                 "inset_xi2": np.asarray(inset)}
 
-    return cached("fig3b", p, run, cache_dir,
-                  modules=("piqs_squeeze.cumulant", "piqs_squeeze.analysis", "piqs_squeeze.meanfield"))
+    return cached("fig3b", p, run, cache_dir)
 
 
 def plot(data, out) -> list:

@@ -57,8 +57,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
         return {"chi": chi, "upsilon": ups, "min_xi2": v, "t": times, "points": np.asarray(p["points"], float),
                 **{k: np.asarray(val, float) for k, val in cmp_.items() if val}}
 
-    return cached("figS1", p, run, cache_dir,
-                  modules=("piqs_squeeze.cumulant", "piqs_squeeze.analysis", "piqs_squeeze.mcwf"))
+    return cached("figS1", p, run, cache_dir)
 
 
 def plot(data, out) -> list:

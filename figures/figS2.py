@@ -32,7 +32,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
         return {**trace(res), "traj_xi2": res.extras["traj_xi2"][:k], "traj_n_eff": res.extras["traj_n_eff"][:k],
                 "n_c": m.n_c, "t_cross": crossing_time(res, m.n_c), "ratio": m.ratio}
 
-    return cached("figS2", p, run, cache_dir, modules=("piqs_squeeze.mcwf", "piqs_squeeze.mcwf_sector"))
+    return cached("figS2", p, run, cache_dir)
 
 
 def plot(data, out) -> list:
