@@ -59,20 +59,24 @@ def available_memory() -> int:
     return 8 * 2**30
 
 
-def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks: bool = True) -> int:
+def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks: bool = True,
+                  stepper: str = "krylov") -> int:
     """Estimated peak bytes of an exact run.
 
-    ``n = sum_j (2j+1)^2`` packed reals (~N^3/6): the generator costs ~``_BYTES_GENERATOR n``
-    while it is built, then ``_BYTES_OPERATOR n`` next to the Krylov basis ``8 (m+1) n`` and a few
-    work vectors; the steady-state sparse LU of all blocks
-    fills about ``0.5 n N^2`` entries (measured at N = 20, 40), 12 bytes each, while the
-    collective steady state (j = N/2 only) needs a 2-D LU of ~(N+1)^3 entries.
+    ``n = sum_j (2j+1)^2`` packed reals (~N^3/6). The Krylov stepper is matrix-free: its basis
+    ``8 (m+1) n`` and a few work vectors. The other steppers build the CSR generator, ~
+    ``_BYTES_GENERATOR n`` while it is built, then ``_BYTES_OPERATOR n``; the steady-state sparse
+    LU of all blocks fills about ``0.5 n N^2`` entries (measured at N = 20, 40), 12 bytes each,
+    while the collective steady state (j = N/2 only) needs a 2-D LU of ~(N+1)^3 entries.
     """
     dims = dicke.block_dims(N).astype(float)
     n = float((dims**2).sum()) if all_blocks else float(dims[0] ** 2)
+    vectors = 8.0 * (krylov_dim + 6) * n
+    if kind == "evolve" and stepper == "krylov":
+        return int(vectors)
     gen = _BYTES_GENERATOR * n
     if kind == "evolve":
-        return int(max(gen, (_BYTES_OPERATOR + 8.0 * (krylov_dim + 6)) * n))
+        return int(max(gen, _BYTES_OPERATOR * n + vectors))
     fill = 0.5 * n * N**2 if all_blocks else 2.0 * (N + 1.0) ** 3
     return int(gen + 12.0 * fill)
 
@@ -251,8 +255,8 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     else:
         layout = full_layout
     # memory checked before any block is built (the blocks of a CSS at N = 5000 would not fit)
-    _check_memory(int(memory_needed(model.N, "evolve", krylov_dim) * layout.n / full_layout.n), max_memory,
-                  "evolution")
+    need = memory_needed(model.N, "evolve", krylov_dim, stepper=stepper) * layout.n / full_layout.n
+    _check_memory(int(need), max_memory, "evolution")
     if layout.complete or not restrict:
         blocks = initial_blocks(model, initial)
         if restrict:

@@ -91,31 +91,48 @@ def _local_basis(A, x, m, q=2, max_cond=1e6):
     return Z, R, Hbar, beta
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(cache=True)
 def _orth_last(Z, lo, k, c):
     """Orthogonalise Z[k] against Z[lo:k] (classical Gram-Schmidt, coefficients into c) and
-    normalise it; returns its norm before normalisation. Three threaded passes over the vector."""
+    normalise it; returns its norm before normalisation. Three threaded passes over the vector,
+    summed per fixed chunk so the result does not depend on the number of threads."""
     n = Z.shape[1]
     nq = k - lo
     nch = 64
     step = (n + nch - 1) // nch
     part = np.zeros((nch, nq))
-    for ch in prange(nch):
+    _chunk_dots(Z, lo, k, part, step)
+    for i in range(nq):
+        c[i] = part[:, i].sum()
+    sq = np.zeros(nch)
+    _chunk_update(Z, lo, k, c, sq, step)
+    s = np.sqrt(sq.sum())
+    if s > 0.0 and np.isfinite(s):
+        _chunk_scale(Z[k], 1.0 / s, step, nch)
+    return s
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _chunk_dots(Z, lo, k, part, step):
+    n = Z.shape[1]
+    for ch in prange(part.shape[0]):
         a, b = ch * step, min(n, (ch + 1) * step)
-        for i in range(nq):
+        for i in range(part.shape[1]):
             zi = Z[lo + i, a:b]
             zk = Z[k, a:b]
             acc = 0.0
             for t in range(b - a):
                 acc += zi[t] * zk[t]
             part[ch, i] = acc
-    for i in range(nq):
-        c[i] = part[:, i].sum()
-    sq = np.zeros(nch)
-    for ch in prange(nch):
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _chunk_update(Z, lo, k, c, sq, step):
+    n = Z.shape[1]
+    for ch in prange(sq.size):
         a, b = ch * step, min(n, (ch + 1) * step)
         zk = Z[k, a:b]
-        for i in range(nq):
+        for i in range(c.size):
             zi = Z[lo + i, a:b]
             ci = c[i]
             for t in range(b - a):
@@ -124,15 +141,14 @@ def _orth_last(Z, lo, k, c):
         for t in range(b - a):
             acc += zk[t] * zk[t]
         sq[ch] = acc
-    s = np.sqrt(sq.sum())
-    if s > 0.0 and np.isfinite(s):
-        inv = 1.0 / s
-        for ch in prange(nch):
-            a, b = ch * step, min(n, (ch + 1) * step)
-            zk = Z[k, a:b]
-            for t in range(b - a):
-                zk[t] *= inv
-    return s
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _chunk_scale(z, f, step, nch):
+    n = z.size
+    for ch in prange(nch):
+        for t in range(ch * step, min(n, (ch + 1) * step)):
+            z[t] *= f
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -140,8 +156,8 @@ def _gram(Z):
     """Z Z^T, threaded over column chunks (numba, not BLAS: BLAS threads spinning next to numba's
     made the whole run 4x slower on 2 cores)."""
     p, n = Z.shape
-    nch = 64
-    step = (n + nch - 1) // nch
+    step = 2048  # p rows of a chunk stay in L2 while every pair is summed
+    nch = (n + step - 1) // step
     part = np.zeros((nch, p, p))
     for ch in prange(nch):
         a, b = ch * step, min(n, (ch + 1) * step)
