@@ -5,8 +5,9 @@ The state is kept only as the blocks rho_j (j = N/2, N/2 - 1, ...; total-weight 
 ``sum_j (2j+1)^2`` numbers (Hermitian lower triangles). The generator of the master equation of
 :class:`~piqs_squeeze.model.Model` (every rate; qutip.piqs' conventions) is a real sparse matrix
 on that vector (:mod:`piqs_squeeze.exact_ops`), never qutip.piqs' nds x nds matrix nor its
-nds^2 Liouvillian. Time stepping: adaptive Krylov propagation of exp(t L) (default) or scipy's
-``solve_ivp`` (:mod:`piqs_squeeze.exact_stepper`). Moments come from the three lowest bands of
+nds^2 Liouvillian; the default Krylov stepper applies it matrix-free
+(:mod:`piqs_squeeze.exact_kernel`). Time stepping: adaptive Krylov propagation of exp(t L)
+(default) or scipy's ``solve_ivp`` (:mod:`piqs_squeeze.exact_stepper`). Moments come from the three lowest bands of
 each block (:func:`piqs_squeeze.dicke.moments_from_bands`).
 """
 from __future__ import annotations
@@ -317,6 +318,8 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         if bar is not None:
             bar.close()
     res = partial(rec.filled, products=int(stats.get("products", -1)), steps=int(stats.get("steps", -1)))
+    if "local_steps" in stats:
+        res.extras["local_steps"] = int(stats["local_steps"])
     if "solves" in stats:
         res.extras["solves"] = int(stats["solves"])
     if return_state and rec.last is not None:

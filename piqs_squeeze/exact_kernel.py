@@ -16,7 +16,6 @@ inner loop over l reads contiguous rows, so it vectorises and splits over thread
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
@@ -76,9 +75,11 @@ def _entry(x, o, nre, d, k, l, dre, dim, w, cl1, cl, ck1, ck, gk, gp):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, trate, aoff, amp, rb, rk, cuts):
+def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, trate, aoff, amp, rb, rk, cuts,
+           dots):
     w, gam, cpump, cdeph = scal[0], scal[1], scal[2], scal[3]
     dmax = bd.max()
+    dots[:, :] = 0.0
     for ch in prange(cuts.size - 1):
         bre = np.empty(dmax)
         bim = np.empty(dmax)
@@ -153,16 +154,24 @@ def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, t
                     si = x[is_ + l0:is_ + k]
                     br = bre[l0:k]
                     bi = bim[l0:k]
+                    for i in range(k - l0):  # one output stream per loop: vectorises
+                        br[i] += gks * ampv[i] * sr[i]
                     for i in range(k - l0):
-                        g = gks * ampv[i]
-                        br[i] += g * sr[i]
-                        bi[i] += g * si[i]
+                        bi[i] += gks * ampv[i] * si[i]
                 if k >= l0:  # l = k: the source diagonal (real)
                     bre[k] += gks * amp[ao + ks] * x[rs + k]
+            xy = 0.0
+            yy = 0.0
             for l in range(k + 1):
                 y[rk0 + l] = bre[l]
+                xy += bre[l] * x[rk0 + l]
+                yy += bre[l] * bre[l]
             for l in range(k):
                 y[ik0 + l] = bim[l]
+                xy += bim[l] * x[ik0 + l]
+                yy += bim[l] * bim[l]
+            dots[ch, 0] += xy
+            dots[ch, 1] += yy
 
 
 class PackedGenerator:
@@ -213,16 +222,20 @@ class PackedGenerator:
         rb = np.repeat(np.arange(dims.size), dims)
         rk = np.concatenate([np.arange(d) for d in dims])
         work = np.cumsum(rk + 1.0)
-        nchunk = 8 * max(1, numba.get_num_threads())
+        nchunk = 64  # fixed, not per thread: the per-chunk sums of ``dots`` are then thread-independent
         cuts = np.searchsorted(work, np.linspace(0, work[-1], nchunk + 1)[1:-1])
         self._rows = (rb.astype(np.int64), rk.astype(np.int64),
                       np.unique(np.concatenate([[0], cuts, [rb.size]])).astype(np.int64))
 
     supports_out = True
 
-    def dot(self, x, out=None):
+    def dot(self, x, out=None, dots=None):
+        """y = L x (into ``out``); with ``dots`` (array (2,)) also (x . y, y . y) from the same pass."""
         y = np.empty(self.shape[0]) if out is None else out
-        _apply(np.ascontiguousarray(x, dtype=float), y, *self._args, *self._rows)
+        part = np.empty((self._rows[2].size - 1, 2))
+        _apply(np.ascontiguousarray(x, dtype=float), y, *self._args, *self._rows, part)
+        if dots is not None:
+            dots[:] = part.sum(axis=0)
         return y
 
     __matmul__ = dot
