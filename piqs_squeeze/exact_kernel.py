@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import dicke
+from .exact_stepper import FASTMATH
 from .model import Model
 
 __all__ = ["PackedGenerator"]
@@ -74,7 +75,7 @@ def _entry(x, o, nre, d, k, l, dre, dim, w, cl1, cl, ck1, ck, gk, gp):
     return ore, oim
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, trate, aoff, amp, rb, rk, cuts,
            dots):
     w, gam, cpump, cdeph = scal[0], scal[1], scal[2], scal[3]

@@ -24,6 +24,11 @@ from numba import njit, prange
 
 __all__ = ["krylov_propagate", "ivp_propagate"]
 
+#: LLVM flags of the threaded kernels: reassociation (vectorised sums) and FMA contraction only;
+#: with numba's full ``fastmath=True`` a freshly compiled kernel and its cached copy differed in
+#: the last bit, which broke bit-identical sweeps across processes
+FASTMATH = {"reassoc", "contract"}
+
 
 def _arnoldi(apply, v, m):
     """Arnoldi for the operator ``apply`` (a product A @ x, or a solve), classical Gram-Schmidt with DGKS
@@ -134,7 +139,7 @@ def _orth_last(Z, lo, k, c):
     return s
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _chunk_dots(Z, lo, k, part, step):
     n = Z.shape[1]
     for ch in prange(part.shape[0]):
@@ -148,7 +153,7 @@ def _chunk_dots(Z, lo, k, part, step):
             part[ch, i] = acc
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _chunk_update(Z, lo, k, c, sq, step):
     n = Z.shape[1]
     for ch in prange(sq.size):
@@ -165,7 +170,7 @@ def _chunk_update(Z, lo, k, c, sq, step):
         sq[ch] = acc
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _chunk_scale(z, f, step, nch):
     n = z.size
     for ch in prange(nch):
@@ -173,7 +178,7 @@ def _chunk_scale(z, f, step, nch):
             z[t] *= f
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _axpy_scale(w, z, c, f):
     """w = (w - c z) f, one threaded pass."""
     n = w.size
@@ -183,7 +188,7 @@ def _axpy_scale(w, z, c, f):
             w[t] = (w[t] - c * z[t]) * f
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _gram(Z):
     """Z Z^T, threaded over column chunks (numba, not BLAS: BLAS threads spinning next to numba's
     made the whole run 4x slower on 2 cores)."""
@@ -210,7 +215,7 @@ def _gram(Z):
     return G
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _combine(Z, c):
     """sum_k c_k Z[k] (threaded)."""
     p, n = Z.shape
