@@ -228,6 +228,7 @@ class PackedGenerator:
         self._rows = (rb.astype(np.int64), rk.astype(np.int64),
                       np.unique(np.concatenate([[0], cuts, [rb.size]])).astype(np.int64))
 
+    #: ``dot`` takes ``out`` and ``dots`` (used by :func:`piqs_squeeze.exact_stepper._local_basis`)
     supports_out = True
 
     def dot(self, x, out=None, dots=None):

@@ -11,7 +11,7 @@ size h, which is chosen as large as the a-posteriori error estimate allows,
 ``rtol * max(|x|, atol_scale) * h / T``. Every output time inside a step is read off the same
 space, so outputs cost no extra products. The orthonormal basis comes from
 :func:`_local_basis` (local Gram-Schmidt while the vectors are built, one Cholesky of their Gram
-matrix per step: 3 passes over the data per product, threaded numba kernels), with full
+matrix per step: 2 passes over the data per product, threaded numba kernels), with full
 Gram-Schmidt (:func:`_arnoldi`) as the fallback when that basis is ill-conditioned.
 
 ``solve_ivp:<method>``: scipy's integrators on the same sparse operator (for comparison).
@@ -64,9 +64,10 @@ def _local_basis(A, x, m, q=1, max_cond=1e6, work=None):
     q = 1, ~10-100 for q = 2; q = 1 gives the same steps and errors at N = 60, 100 and is 8 %
     faster), so A Z_m = Z_{m+1} B with B known exactly. With Z_{m+1}^T Z_{m+1} = R^T R
     (Cholesky), Q = Z R^-1 is an orthonormal basis of the same Krylov space and
-    A Q_m = Q_{m+1} Hbar, Hbar = R B R_m^-1: the Arnoldi relation with 2q + 1 passes over the
-    vectors per product and one Gram matrix (BLAS-3) per step, instead of the m passes of full
-    Gram-Schmidt. The relation holds whatever the rounding in R, so the residual error estimate of
+    A Q_m = Q_{m+1} Hbar, Hbar = R B R_m^-1: the Arnoldi relation with one Gram matrix per step
+    and, per product, the product pass (which for an operator with ``supports_out``, such as
+    :class:`~piqs_squeeze.exact_kernel.PackedGenerator`, also returns z_k . w and w . w) plus one
+    update pass when q = 1 (2q + 1 passes otherwise), instead of the ~m passes of full Gram-Schmidt. The relation holds whatever the rounding in R, so the residual error estimate of
     :func:`krylov_propagate` stays valid; only the orthogonality of Q depends on cond(Z), which is
     checked. Returns None when cond(Z) exceeds ``max_cond`` or the space is (nearly) invariant:
     use :func:`_arnoldi` then.
