@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import dicke
+from .exact_ops import block_coefficients
 from .exact_stepper import FASTMATH
 from .model import Model
 
@@ -100,8 +101,9 @@ def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, t
             aki = a_im[co + k]
             dmk = cdeph * mv[co + k]
             # edges: l = 0, k - 1, k (bounds and the diagonal / upper triangle)
-            for l in (0, k - 1, k):
-                if l < 0 or (l == 0 and k >= 2 and l != 0):
+            for e in range(3):  # l = k, k - 1, 0 (each once)
+                l = k - e if e < 2 else 0
+                if l < 0 or (e == 2 and k < 2):
                     continue
                 dre = akr + a_re[co + l] + dmk * mv[co + l]
                 dim = aki - a_im[co + l]
@@ -184,18 +186,12 @@ class PackedGenerator:
         dims = np.asarray(layout.dims, np.int64)
         coff = np.concatenate([[0], np.cumsum(dims)]).astype(np.int64)
         a_re, a_im, mv, cp = [], [], [], []
-        h = model.N / 2.0
-        for j, d in zip(layout.j, dims):
-            m = dicke.m_values(j)
-            jpjm = j * (j + 1) - m * (m - 1)
-            jmjp = j * (j + 1) - m * (m + 1)
-            decay = (model.gamma * jpjm + model.collective_pumping * jmjp + model.collective_dephasing * m * m
-                     + model.gamma_s * (m + h) + model.pumping * (h - m) + model.dephasing * h / 2)
-            a = -1j * model.chi * jpjm - 0.5 * decay
+        for j in layout.j:
+            m, c, a = block_coefficients(model, j)
             a_re.append(a.real)
             a_im.append(a.imag)
             mv.append(m)
-            cp.append(np.concatenate([[0.0], np.asarray(dicke.jplus_elements(j), float), [0.0]]))
+            cp.append(np.concatenate([[0.0], c, [0.0]]))
         terms = [[] for _ in dims]  # per target block: (source block, shift, rate, amplitudes)
         for proc, dm in dicke.LOCAL_PROCESSES.items():
             rate = float(getattr(model, proc))

@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from . import dicke
 from .model import Model
 
-__all__ = ["Layout", "generator_full", "generator_packed", "pack", "unpack", "blocks_to_full",
+__all__ = ["Layout", "block_coefficients", "generator_full", "generator_packed", "pack", "unpack", "blocks_to_full",
            "full_to_blocks", "band_index"]
 
 
@@ -85,16 +85,22 @@ class Layout:
         return out
 
 
-def _collective_terms(model: Model, j: float, d: int):
-    """(target (k, l), source (k, l), coefficient) lists of the in-block terms of block j."""
+def block_coefficients(model: Model, j: float):
+    """(m, c, a) of block j: the m values, the J+ elements c[k-1] = <k-1|J+|k> and the diagonal
+    ``a`` of A (module docstring), shared by the CSR build and the matrix-free kernel."""
     m = dicke.m_values(j)
-    c = np.asarray(dicke.jplus_elements(j))  # c[k-1] = <k-1|J+|k>
+    c = np.asarray(dicke.jplus_elements(j), dtype=float)
     h = model.N / 2.0
     jpjm = j * (j + 1) - m * (m - 1)
     jmjp = j * (j + 1) - m * (m + 1)
     decay = (model.gamma * jpjm + model.collective_pumping * jmjp + model.collective_dephasing * m * m
              + model.gamma_s * (m + h) + model.pumping * (h - m) + model.dephasing * h / 2)
-    a = -1j * model.chi * jpjm - 0.5 * decay
+    return m, c, -1j * model.chi * jpjm - 0.5 * decay
+
+
+def _collective_terms(model: Model, j: float, d: int):
+    """(target (k, l), source (k, l), coefficient) lists of the in-block terms of block j."""
+    m, c, a = block_coefficients(model, j)
     K, L = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
     terms = []
     diag = a[:, None] + np.conj(a)[None, :] + model.collective_dephasing * m[:, None] * m[None, :]
