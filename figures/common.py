@@ -149,30 +149,6 @@ def trace(result, prefix: str = "") -> dict:
             prefix + "xi2_err": err}
 
 
-def crossing_time(result, n_c: float) -> float:
-    """First time the ensemble N_eff(t) reaches N_c (NaN if never), from
-    :func:`piqs_squeeze.analysis.neff_crossing_time` when available; otherwise the first sampled
-    time with N_eff <= N_c, linearly interpolated."""
-    try:
-        from piqs_squeeze.analysis import neff_crossing_time
-    except ImportError:
-        return first_crossing(result.times, result.n_eff, n_c)
-    return float(neff_crossing_time(result, n_c=n_c))
-
-
-def first_crossing(t, y, level) -> float:
-    """First time the sampled curve y(t) falls to ``level`` (linear interpolation; NaN if never)."""
-    t, y = np.asarray(t, float), np.asarray(y, float)
-    below = np.nonzero(y <= level)[0]
-    if below.size == 0:
-        return float("nan")
-    i = int(below[0])
-    if i == 0:
-        return float(t[0])
-    y0, y1 = y[i - 1], y[i]
-    return float(t[i - 1] + (t[i] - t[i - 1]) * (y0 - level) / (y0 - y1))
-
-
 def sweep_table(name: str, spec: dict, cache_dir, workers=None):
     """Run a sweep (the sweep layer, :func:`piqs_squeeze.sweep.run_sweep`) and return its table.
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 import piqs_squeeze as ps
+from piqs_squeeze.analysis import neff_crossing_time
 
 from . import style
-from .common import cached, crossing_time, evolution_method, method_options, resolve_params, trace
+from .common import cached, evolution_method, method_options, resolve_params, trace
 
 FULL = {"N": 2000, "chi": 1.0, "ratio": 0.9, "gamma_s": [0.0, 1.0, 2.0, 4.0], "t_end": 0.5,
         "n_times": 501, "method": "auto", "exact_max_n": 300, "exact_max_n_collective": 4000,
@@ -41,7 +42,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
             tr = trace(res)
             for k in ("xi2", "n_eff", "xi2_err"):
                 rows[k].append(tr[k])
-            rows["t_cross"].append(crossing_time(res, m.n_c))
+            rows["t_cross"].append(neff_crossing_time(res, n_c=m.n_c))
         m0 = ps.Model.from_upsilon_ratio(p["N"], p["ratio"], chi=p["chi"])
         return {"t": times, "methods": methods, "gamma_s": np.asarray(p["gamma_s"], float),
                 **{k: np.asarray(v, float) for k, v in rows.items()},

@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 import piqs_squeeze as ps
+from piqs_squeeze.analysis import first_crossing
 
 from . import style
-from .common import cached, first_crossing, resolve_params
+from .common import cached, resolve_params
 
 FULL = {"N": 2000, "chi": 1.0, "ratio": 0.9, "gamma_s": 4.0, "t_end": 0.25, "n_times": 501,
         "ntraj": 2, "seed": 4}

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 import piqs_squeeze as ps
+from piqs_squeeze.analysis import neff_crossing_time
 
 from . import style
-from .common import cached, crossing_time, resolve_params, trace
+from .common import cached, resolve_params, trace
 
 FULL = {"N": 2000, "upsilon": 2.0, "chi": 1.0, "gamma_s": 2.0, "t_end": 0.3, "n_times": 301,
         "ntraj": 100, "n_show": 10, "seed": 5}
@@ -30,7 +31,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
                         keep_trajectories=True)
         k = int(p["n_show"])
         return {**trace(res), "traj_xi2": res.extras["traj_xi2"][:k], "traj_n_eff": res.extras["traj_n_eff"][:k],
-                "n_c": m.n_c, "t_cross": crossing_time(res, m.n_c), "ratio": m.ratio}
+                "n_c": m.n_c, "t_cross": neff_crossing_time(res, n_c=m.n_c), "ratio": m.ratio}
 
     return cached("figS2", p, run, cache_dir)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .result import Result
 
-__all__ = ["min_xi2", "min_transient_xi2", "transient_window", "neff_crossing_time"]
+__all__ = ["min_xi2", "min_transient_xi2", "transient_window", "neff_crossing_time", "first_crossing"]
 
 
 def _check(result):
@@ -93,11 +93,21 @@ def neff_crossing_time(result, n_c=None):
     n_c = result.model.n_c if n_c is None else n_c
     if isinstance(n_c, bool) or not isinstance(n_c, (int, float, np.floating)) or math.isnan(n_c):
         raise TypeError(f"n_c must be a real number, got {n_c!r}")
-    d = np.asarray(result.n_eff, float) - n_c
+    if not math.isfinite(n_c):
+        return math.nan
+    return first_crossing(t, result.n_eff, n_c)
+
+
+def first_crossing(t, y, level) -> float:
+    """First time the sampled curve y(t) crosses ``level``: linear interpolation between the two
+    samples that bracket the first sign change of y - level; ``t[0]`` if y starts at the level,
+    NaN if it never crosses (also used per trajectory, on MCWF's traj_n_eff)."""
+    t = np.asarray(t, float)
+    d = np.asarray(y, float) - level
     if d[0] == 0:
         return float(t[0])
     change = np.flatnonzero(np.sign(d[1:]) != np.sign(d[:-1]))
-    if change.size == 0 or not math.isfinite(n_c):
+    if change.size == 0:
         return math.nan
     i = change[0]
     return float(t[i] + (t[i + 1] - t[i]) * d[i] / (d[i] - d[i + 1]))

@@ -9,7 +9,8 @@ import pytest
 
 import piqs_squeeze as ps
 from figures import cli as fcli
-from figures.common import cached, first_crossing, resolve_params
+from figures.common import cached, resolve_params
+from piqs_squeeze.analysis import first_crossing
 
 
 def _needs(*methods):
