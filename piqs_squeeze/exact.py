@@ -319,8 +319,9 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         if bar is not None:
             bar.close()
     res = partial(rec.filled, products=int(stats.get("products", -1)), steps=int(stats.get("steps", -1)))
-    if "local_steps" in stats:
-        res.extras["local_steps"] = int(stats["local_steps"])
+    for key in ("local_steps", "shifted_steps"):
+        if key in stats:
+            res.extras[key] = int(stats[key])
     if "solves" in stats:
         res.extras["solves"] = int(stats["solves"])
     if return_state and rec.last is not None:

@@ -78,7 +78,7 @@ def _entry(x, o, nre, d, k, l, dre, dim, w, cl1, cl, ck1, ck, gk, gp):
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, trate, aoff, amp, rb, rk, cuts,
-           dots):
+           dots, shift, scale, tiny):
     w, gam, cpump, cdeph = scal[0], scal[1], scal[2], scal[3]
     dmax = bd.max()
     dots[:, :] = 0.0
@@ -97,7 +97,7 @@ def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, t
             ck = cp[cpb + k + 1]  # c_k
             gk = gam * ck1
             gp = cpump * ck
-            akr = a_re[co + k] 
+            akr = a_re[co + k] - shift
             aki = a_im[co + k]
             dmk = cdeph * mv[co + k]
             # edges: l = 0, k - 1, k (bounds and the diagonal / upper triangle)
@@ -166,13 +166,17 @@ def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, t
             xy = 0.0
             yy = 0.0
             for l in range(k + 1):
-                y[rk0 + l] = bre[l]
-                xy += bre[l] * x[rk0 + l]
-                yy += bre[l] * bre[l]
+                v = scale * bre[l]
+                v = v if abs(v) >= tiny else 0.0
+                y[rk0 + l] = v
+                xy += v * x[rk0 + l]
+                yy += v * v
             for l in range(k):
-                y[ik0 + l] = bim[l]
-                xy += bim[l] * x[ik0 + l]
-                yy += bim[l] * bim[l]
+                v = scale * bim[l]
+                v = v if abs(v) >= tiny else 0.0
+                y[ik0 + l] = v
+                xy += v * x[ik0 + l]
+                yy += v * v
             dots[ch, 0] += xy
             dots[ch, 1] += yy
 
@@ -224,14 +228,17 @@ class PackedGenerator:
         self._rows = (rb.astype(np.int64), rk.astype(np.int64),
                       np.unique(np.concatenate([[0], cuts, [rb.size]])).astype(np.int64))
 
-    #: ``dot`` takes ``out`` and ``dots`` (used by :func:`piqs_squeeze.exact_stepper._local_basis`)
+    #: ``dot`` takes ``out``, ``dots``, ``shift``, ``scale`` and ``tiny`` (used by the Krylov bases of
+    #: :mod:`piqs_squeeze.exact_stepper`)
     supports_out = True
 
-    def dot(self, x, out=None, dots=None):
-        """y = L x (into ``out``); with ``dots`` (array (2,)) also (x . y, y . y) from the same pass."""
+    def dot(self, x, out=None, dots=None, shift=0.0, scale=1.0, tiny=0.0):
+        """y = scale (L x - shift x) (into ``out``), entries below ``tiny`` in modulus set to 0; with
+        ``dots`` (array (2,)) also (x . y, y . y) from the same pass."""
         y = np.empty(self.shape[0]) if out is None else out
         part = np.empty((self._rows[2].size - 1, 2))
-        _apply(np.ascontiguousarray(x, dtype=float), y, *self._args, *self._rows, part)
+        _apply(np.ascontiguousarray(x, dtype=float), y, *self._args, *self._rows, part, float(shift), float(scale),
+               float(tiny))
         if dots is not None:
             dots[:] = part.sum(axis=0)
         return y

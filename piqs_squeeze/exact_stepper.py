@@ -56,40 +56,43 @@ def _arnoldi(apply, v, m):
     return V, H, beta, m, False
 
 
-def _local_basis(A, x, m, max_cond=1e6, work=None):
-    """Krylov basis orthogonalised locally while it is built and globally once, from its Gram matrix.
+def _product(A, z, out, dots, nz2, shift=0.0, scale=1.0):
+    """out = scale (A z - shift z) and dots = (z . out, out . out): one fused pass for an operator
+    with ``supports_out`` (:class:`~piqs_squeeze.exact_kernel.PackedGenerator`, which also sets
+    entries below ``FLUSH |z|`` to 0), numpy otherwise; ``nz2`` = |z|^2."""
+    if getattr(A, "supports_out", False):
+        A.dot(z, out=out, dots=dots, shift=shift, scale=scale, tiny=FLUSH * np.sqrt(nz2))
+    else:
+        out[:] = A.dot(z)
+        if shift != 0.0:
+            out -= shift * z
+        if scale != 1.0:
+            out *= scale
+        dots[:] = z @ out, out @ out
 
-    z_0 = x / |x|; z_{k+1} = (A z_k - b_kk z_k) / b_{k+1,k} with b_kk = z_k . A z_k / z_k . z_k
+
+def _local_basis(A, Z, m, nx2, max_cond=1e6):
+    """Krylov basis of x = Z[0] orthogonalised locally while it is built and globally once, from its Gram matrix.
+
+    z_0 = x; z_{k+1} = (A z_k - b_kk z_k) / b_{k+1,k} with b_kk = z_k . A z_k / z_k . z_k
     (Gram-Schmidt against the previous vector only: cond(Z) ~ 1e4 measured at N = 40, and the same
     steps and errors as against the last two vectors at N = 60, 100), so A Z_m = Z_{m+1} B with B
-    known exactly. With Z_{m+1}^T Z_{m+1} = R^T R (Cholesky), Q = Z R^-1 is an orthonormal basis of
-    the same Krylov space and A Q_m = Q_{m+1} Hbar, Hbar = R B R_m^-1: the Arnoldi relation with
-    one Gram matrix per step and, per product, the product pass plus one update pass (an operator
-    with ``supports_out``, such as :class:`~piqs_squeeze.exact_kernel.PackedGenerator`, returns
-    z_k . A z_k and |A z_k|^2 from its product pass), instead of the ~m passes of full
-    Gram-Schmidt. The relation holds whatever the rounding in R, so the residual error estimate of
-    :func:`krylov_propagate` stays valid; only the orthogonality of Q depends on cond(Z), which is
-    checked. Returns None when cond(Z) exceeds ``max_cond`` or the space is (nearly) invariant:
-    use :func:`_arnoldi` then.
+    known exactly; :func:`_orthonormalize` then gives the Arnoldi relation. Per product: the product
+    pass (which returns z_k . A z_k and |A z_k|^2 for an operator with ``supports_out``) plus one
+    update pass, instead of the ~m passes of full Gram-Schmidt. ``nx2`` = |x|^2.
+
+    Returns ``(Z, R, Hbar, beta, coef)`` as :func:`_orthonormalize`, ``coef`` being the recurrence
+    (shifts, residual norms of the normalised vectors) for :func:`_shifted_basis`; None when the
+    basis is ill-conditioned or (nearly) invariant (use :func:`_arnoldi` then).
     """
-    n = x.size
-    if work is None or work.shape != (m + 1, n):
-        work = np.empty((m + 1, n))
-    Z = work  # reused across steps: a fresh 8 (m+1) n bytes per step costs its page faults
     B = np.zeros((m + 1, m))
-    beta = np.linalg.norm(x)
-    np.multiply(x, 1.0 / beta, out=Z[0])
-    into = getattr(A, "supports_out", False)
     dots = np.zeros(2)
-    nz2 = float(Z[0] @ Z[0])
+    shifts, res = np.empty(m), np.empty(m)
+    nz2 = nx2
     for k in range(m):
-        if into:
-            A.dot(Z[k], out=Z[k + 1], dots=dots)
-        else:
-            Z[k + 1] = A.dot(Z[k])
-            dots[:] = Z[k] @ Z[k + 1], Z[k + 1] @ Z[k + 1]
+        _product(A, Z[k], Z[k + 1], dots, nz2)
         # |w - c z_k|^2 = w.w - (z_k.w)^2 / z_k.z_k. Where that cancels badly the stored vector is
-        # not quite of unit norm, which the Gram matrix below accounts for exactly.
+        # not quite of unit norm, which the Gram matrix accounts for exactly.
         c = dots[0] / nz2
         s2 = dots[1] - c * dots[0]
         if not (np.isfinite(s2) and s2 > 1e-16 * dots[1]):
@@ -98,16 +101,66 @@ def _local_basis(A, x, m, max_cond=1e6, work=None):
         _axpy_scale(Z[k + 1], Z[k], c, 1.0 / s)
         B[k, k] = c
         B[k + 1, k] = s
+        shifts[k], res[k] = c, s / np.sqrt(nz2)
         nz2 = 1.0
+    out = _orthonormalize(Z, B, m, max_cond)
+    return None if out is None else out + ((shifts, res),)
+
+
+def _shifted_basis(A, Z, m, nx2, coef, max_cond=1e6):
+    """Krylov basis of x = Z[0] from a recurrence fixed in advance: one pass per product.
+
+    z_{k+1} = f_k (A z_k - c_k z_k), f_k = 1 / (r_k |z_k|), with the shifts c_k and residual norms
+    r_k of the previous step's basis (:func:`_local_basis` or this function), so A Z_m = Z_{m+1} B
+    with B[k, k] = c_k, B[k+1, k] = 1 / f_k exactly and the product pass is the only pass over the
+    data (the shift and scale are applied inside it). The propagated vector changes little over one
+    step, so the previous step's locally optimal recurrence keeps the basis about as well
+    conditioned as :func:`_local_basis`; the Rayleigh quotients z_k . A z_k / |z_k|^2 and residual
+    norms measured in the same passes give the recurrence for the next step. Same returns as
+    :func:`_local_basis`.
+    """
+    shifts, res = coef
+    B = np.zeros((m + 1, m))
+    dots = np.zeros(2)
+    new_shifts, new_res = np.empty(m), np.empty(m)
+    nz2 = nx2
+    for k in range(m):
+        f = 1.0 / (res[k] * np.sqrt(nz2))
+        _product(A, Z[k], Z[k + 1], dots, nz2, shifts[k], f)
+        # A z_k = z_{k+1} / f + c_k z_k, so z_k . A z_k = z_k . z_{k+1} / f + c_k |z_k|^2
+        rq = shifts[k] + dots[0] / (f * nz2)
+        r2 = dots[1] / (f * f * nz2) - (rq - shifts[k]) ** 2
+        if not (np.isfinite(r2) and r2 > 1e-16 * dots[1] / (f * f * nz2)):
+            return None
+        B[k, k] = shifts[k]
+        B[k + 1, k] = 1.0 / f
+        new_shifts[k], new_res[k] = rq, np.sqrt(r2)
+        nz2 = dots[1]
+    out = _orthonormalize(Z, B, m, max_cond)
+    return None if out is None else out + ((new_shifts, new_res),)
+
+
+def _orthonormalize(Z, B, m, max_cond):
+    """From A Z_m = Z_{m+1} B: (Z, R, Hbar, beta) with Z_{m+1}^T Z_{m+1} = R^T R (Cholesky of the
+    Gram matrix, columns scaled to unit norm first), so that Q = Z R^-1 is an orthonormal basis of
+    the same Krylov space, A Q_m = Q_{m+1} Hbar with Hbar = R B R_m^-1, and x = z_0 = beta q_0.
+    The relation holds whatever the rounding in R, so the residual error estimate of
+    :func:`krylov_propagate` stays valid; only the orthogonality of Q depends on cond(Z), which is
+    checked (None when the scaled Cholesky factor's diagonal spans more than ``max_cond``)."""
+    G = _gram(Z)
+    dg = np.sqrt(np.diag(G))
+    if not (np.all(np.isfinite(dg)) and dg.min() > 0):
+        return None
     try:
-        R = np.linalg.cholesky(_gram(Z)).T
+        Rs = np.linalg.cholesky(G / np.outer(dg, dg)).T
     except np.linalg.LinAlgError:
         return None
-    d = np.abs(np.diag(R))
-    if not np.all(np.isfinite(R)) or d.min() * max_cond < d.max():
+    d = np.abs(np.diag(Rs))
+    if not np.all(np.isfinite(Rs)) or d.min() * max_cond < d.max():
         return None
+    R = Rs * dg
     Hbar = R @ B @ sla.solve_triangular(R[:m, :m], np.eye(m), lower=False)
-    return Z, R, Hbar, beta
+    return Z, R, Hbar, R[0, 0]
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
@@ -120,27 +173,76 @@ def _axpy_scale(w, z, c, f):
             w[t] = (w[t] - c * z[t]) * f
 
 
+@njit(inline="always")
+def _dots44(x0, x1, x2, x3, y0, y1, y2, y3):
+    """The 16 dot products x_a . y_b in one pass (register-blocked: 8 loads per 16 multiply-adds)."""
+    a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = 0.0
+    for t in range(x0.size):
+        u0, u1, u2, u3 = x0[t], x1[t], x2[t], x3[t]
+        v0, v1, v2, v3 = y0[t], y1[t], y2[t], y3[t]
+        a00 += u0 * v0
+        a01 += u0 * v1
+        a02 += u0 * v2
+        a03 += u0 * v3
+        a10 += u1 * v0
+        a11 += u1 * v1
+        a12 += u1 * v2
+        a13 += u1 * v3
+        a20 += u2 * v0
+        a21 += u2 * v1
+        a22 += u2 * v2
+        a23 += u2 * v3
+        a30 += u3 * v0
+        a31 += u3 * v1
+        a32 += u3 * v2
+        a33 += u3 * v3
+    return (a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33)
+
+
+@njit(inline="always")
+def _dots14(x, y0, y1, y2, y3):
+    a0 = a1 = a2 = a3 = 0.0
+    for t in range(x.size):
+        u = x[t]
+        a0 += u * y0[t]
+        a1 += u * y1[t]
+        a2 += u * y2[t]
+        a3 += u * y3[t]
+    return (a0, a1, a2, a3)
+
+
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _gram(Z):
-    """Z Z^T, threaded over column chunks (numba, not BLAS: BLAS threads spinning next to numba's
-    made the whole run 4x slower on 2 cores)."""
+    """Z Z^T, threaded over column chunks that stay in L2 while 4 x 4 blocks of row pairs are
+    summed (numba, not BLAS: BLAS threads spinning next to numba's made the whole run 4x slower
+    on 2 cores). Memory-bound at N = 300 (17 rows of 35 MB: 42 ms; one pair at a time: 78 ms)."""
     p, n = Z.shape
-    step = 2048  # p rows of a chunk stay in L2 while every pair is summed
+    step = 4096
     nch = (n + step - 1) // step
+    q = p - p % 4
     part = np.zeros((nch, p, p))
     for ch in prange(nch):
         a, b = ch * step, min(n, (ch + 1) * step)
-        for i in range(p):
-            zi = Z[i, a:b]
-            for j in range(i, p):
-                zj = Z[j, a:b]
-                acc = 0.0
-                for t in range(b - a):
-                    acc += zi[t] * zj[t]
-                part[ch, i, j] = acc
+        P = part[ch]
+        for ib in range(0, q, 4):
+            for jb in range(ib, q, 4):
+                acc = _dots44(Z[ib, a:b], Z[ib + 1, a:b], Z[ib + 2, a:b], Z[ib + 3, a:b],
+                              Z[jb, a:b], Z[jb + 1, a:b], Z[jb + 2, a:b], Z[jb + 3, a:b])
+                for u in range(4):
+                    for v in range(4):
+                        P[ib + u, jb + v] = acc[4 * u + v]
+        for r in range(q, p):  # the rows left over: against every row up to themselves
+            x = Z[r, a:b]
+            for jb in range(0, r + 1, 4):
+                acc4 = _dots14(x, Z[jb, a:b], Z[min(jb + 1, r), a:b], Z[min(jb + 2, r), a:b],
+                               Z[min(jb + 3, r), a:b])
+                for v in range(min(4, r + 1 - jb)):
+                    P[jb + v, r] = acc4[v]
     G = np.zeros((p, p))
     for ch in range(nch):
-        G += part[ch]
+        for i in range(p):
+            for j in range(i, p):
+                G[i, j] += part[ch, i, j]
     for i in range(p):
         for j in range(i):
             G[i, j] = G[j, i]
@@ -148,23 +250,37 @@ def _gram(Z):
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def _combine(Z, c):
-    """sum_k c_k Z[k] (threaded)."""
+def _combine(Z, c, out, tiny=0.0):
+    """out = sum_k c_k Z[k] (threaded; ``out`` may be a row of ``Z``), entries below ``tiny`` in
+    modulus set to 0; returns |out|^2."""
     p, n = Z.shape
-    out = np.empty(n)
     nch = 64
     step = (n + nch - 1) // nch
+    part = np.zeros(nch)
     for ch in prange(nch):
         a, b = ch * step, min(n, (ch + 1) * step)
-        for t in range(a, b):
-            out[t] = 0.0
+        buf = np.zeros(max(b - a, 0))
         for k in range(p):
             ck = c[k]
             zk = Z[k, a:b]
-            o = out[a:b]
             for t in range(b - a):
-                o[t] += ck * zk[t]
-    return out
+                buf[t] += ck * zk[t]
+        acc = 0.0
+        for t in range(b - a):
+            v = buf[t] if abs(buf[t]) >= tiny else 0.0
+            out[a + t] = v
+            acc += v * v
+        part[ch] = acc
+    return part.sum()
+
+
+#: entries of the propagated vector and of the Krylov vectors below this fraction of their norm
+#: are set to zero. The far tails of a state (the j blocks many spontaneous emissions away at early
+#: times, the extremes of a coherent state) hold entries of 1e-200 and less, whose products in the
+#: Gram matrix underflow; arithmetic with subnormal results is ~100x slower (the Gram matrix took
+#: 4x longer at N = 300). Entries of 1e-150 |x| or more keep every product above 1e-300, and a
+#: change of 1e-150 of the norm is far below any tolerance.
+FLUSH = 1e-150
 
 
 def _exp_and_err(Hm, hnext, beta, s):
@@ -194,39 +310,55 @@ def krylov_propagate(A, x0, times, *, rtol=1e-8, m=30, on_output=None, progress=
         Called at every output time (including ``times[0]``).
     progress : tqdm-like object with ``update(dt)`` or None
     local : bool
-        Build the basis with :func:`_local_basis` (default) rather than full Gram-Schmidt.
+        Build the basis with :func:`_shifted_basis` / :func:`_local_basis` (default) rather than
+        full Gram-Schmidt.
 
     Returns
     -------
     dict with ``products`` (matrix-vector products), ``steps``, ``local_steps`` (steps whose basis
-    came from :func:`_local_basis`).
+    came from :func:`_local_basis` or :func:`_shifted_basis`), ``shifted_steps`` (from
+    :func:`_shifted_basis`: one pass per product).
     """
     times = np.asarray(times, float)
     T = max(times[-1] - times[0], 1e-300)
-    x = np.array(x0, dtype=float)
+    work = np.empty((m + 1, np.size(x0)))  # reused across steps: fresh arrays cost their page faults
+    x = work[0]  # the current state lives in the basis' first row
+    nx2 = _combine(np.asarray(x0, float)[None, :], np.ones(1), x, FLUSH * np.linalg.norm(x0))
     t = times[0]
-    on_output(0, t, x)
+    on_output(0, t, x.copy())
     i = 1
-    products = steps = local_steps = 0
+    products = steps = local_steps = shifted_steps = 0
     h = None
-    scale = np.linalg.norm(x)
-    work = np.empty((m + 1, x.size)) if local else None
+    coef = None
+    scale = np.sqrt(nx2)
     while i < times.size:
-        basis = _local_basis(A, x, m, work=work) if local else None
+        basis = None
+        if local and coef is not None:
+            basis = _shifted_basis(A, work, m, nx2, coef)
+            if basis is None:
+                products += m  # spent on the rejected basis
+            else:
+                shifted_steps += 1
         if local and basis is None:
-            products += m  # spent on the rejected basis
+            basis = _local_basis(A, work, m, nx2)
+            if basis is None:
+                products += m
         if basis is not None:
-            Z, R, H, beta = basis
+            Z, R, H, beta, coef = basis
             mk, breakdown = m, False
             local_steps += 1
 
-            def combine(y, Z=Z, Rm=R[:m, :m], beta=beta):
-                return _combine(Z[:m], sla.solve_triangular(Rm, beta * y, lower=False))
+            def combine(y, out=None, Z=Z, Rm=R[:m, :m], beta=beta):
+                out = np.empty(Z.shape[1]) if out is None else out
+                return out, _combine(Z[:m], sla.solve_triangular(Rm, beta * y, lower=False), out,
+                                     FLUSH * beta * np.linalg.norm(y))
         else:
-            V, H, beta, mk, breakdown = _arnoldi(A.dot, x, m)
+            coef = None
+            V, H, beta, mk, breakdown = _arnoldi(A.dot, x.copy(), m)
 
-            def combine(y, V=V, mk=mk, beta=beta):
-                return V[:mk].T @ (beta * y)
+            def combine(y, out=None, V=V, mk=mk, beta=beta):
+                out = np.empty(V.shape[1]) if out is None else out
+                return out, _combine(V[:mk], beta * y, out, FLUSH * beta * np.linalg.norm(y))
         products += mk
         steps += 1
         Hm = H[:mk, :mk]
@@ -244,18 +376,18 @@ def krylov_propagate(A, x0, times, *, rtol=1e-8, m=30, on_output=None, progress=
         # outputs inside the step (an output within 1e-13 of t_end counts as reached)
         while i < times.size and times[i] <= t_end * (1 + 1e-13) + 1e-300:
             y, _ = _exp_and_err(Hm, 0.0, beta, times[i] - t)
-            on_output(i, times[i], combine(y))
+            on_output(i, times[i], combine(y)[0])
             i += 1
         if i >= times.size:
             if progress is not None:
                 progress.update(times[-1] - t)
             break
         y, _ = _exp_and_err(Hm, 0.0, beta, h)
-        x = combine(y)
+        nx2 = combine(y, out=x)[1]  # in place: row k of the chunk is read before it is written
         if progress is not None:
             progress.update(h)
         t = t_end
-    return {"products": products, "steps": steps, "local_steps": local_steps}
+    return {"products": products, "steps": steps, "local_steps": local_steps, "shifted_steps": shifted_steps}
 
 
 def _largest_step(Hm, hnext, beta, h, remaining, tol_rate):

@@ -26,6 +26,15 @@ def test_matrix_free_equals_csr(N, rates):
         assert np.abs(G.dot(v) - ref).max() <= 1e-13 * max(np.abs(ref).max(), 1.0)
     out = np.empty(layout.n)
     assert G.dot(x[0], out=out) is out
+    # shift, scale, flush of tiny entries and the dot products of the same pass
+    dots = np.zeros(2)
+    ref = 0.5 * (A @ x[1] - 2.0 * x[1])
+    tiny = np.quantile(np.abs(ref), 0.2)
+    y = G.dot(x[1], dots=dots, shift=2.0, scale=0.5, tiny=tiny)
+    kept = np.abs(ref) >= tiny * (1 + 1e-12)
+    assert np.all(y[np.abs(ref) < tiny * (1 - 1e-12)] == 0) and np.count_nonzero(y == 0) >= 0.15 * y.size
+    assert np.abs(y - ref)[kept].max() <= 1e-13 * max(np.abs(ref).max(), 1.0)
+    assert np.allclose(dots, [x[1] @ y, y @ y], rtol=1e-12)
 
 
 def test_matrix_free_restricted_layout():
@@ -39,16 +48,30 @@ def test_matrix_free_restricted_layout():
 
 
 @pytest.mark.parametrize("fused", [True, False])
-def test_local_basis_arnoldi_relation(fused):
-    """A Q_m = Q_{m+1} Hbar with Q = Z R^-1 orthonormal, as from full Gram-Schmidt; with the
-    matrix-free operator the product pass returns the dot products (fused), with a CSR matrix
-    numpy computes them."""
+@pytest.mark.parametrize("shifted", [False, True])
+def test_basis_arnoldi_relation(fused, shifted):
+    """A Q_m = Q_{m+1} Hbar with Q = Z R^-1 orthonormal, as from full Gram-Schmidt, for the locally
+    orthogonalised basis and for the one-pass basis that reuses its recurrence on a nearby vector
+    (as the next step does); with the matrix-free operator the product pass applies the shift and
+    scale and returns the dot products (fused), with a CSR matrix numpy does."""
     model = Model(N=10, **ALL_RATES)
     layout = ops.Layout(10)
     A = ops.generator_packed(model, layout)
-    x = np.random.default_rng(1).standard_normal(layout.n)
+    op = PackedGenerator(model, layout) if fused else A
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(layout.n)
     m = 12
-    Z, R, Hbar, beta = st._local_basis(PackedGenerator(model, layout) if fused else A, x, m)
+    Z = np.empty((m + 1, layout.n))
+    Z[0] = x
+    Z, R, Hbar, beta, coef = st._local_basis(op, Z, m, x @ x)
+    if shifted:
+        x = 3.0 * (x + 0.01 * rng.standard_normal(layout.n))
+        Z = np.empty((m + 1, layout.n))
+        Z[0] = x
+        Z, R, Hbar, beta, coef2 = st._shifted_basis(op, Z, m, x @ x, coef)
+        # the recurrence measured in the passes: Rayleigh quotients of the (nearly unchanged) vectors
+        assert np.allclose(coef2[0], coef[0], rtol=0.05, atol=0.05 * np.abs(coef[0]).max())
+    assert np.all(Z[0] == x)
     Q = np.linalg.solve(R.T, Z).T  # columns q_k
     assert np.abs(Q.T @ Q - np.eye(m + 1)).max() < 1e-10
     assert np.abs(A @ Q[:, :m] - Q @ Hbar).max() < 1e-10 * np.abs(A @ Q[:, :m]).max()
@@ -58,7 +81,23 @@ def test_local_basis_arnoldi_relation(fused):
     signs = np.sign(np.sum(V[:m].T * Q[:, :m], axis=0))
     assert np.allclose(np.abs(np.linalg.eigvals(H[:m, :m])).sum(), np.abs(np.linalg.eigvals(Hbar[:m])).sum(),
                        rtol=1e-8)
+    assert b2 == pytest.approx(beta, rel=1e-12)
     assert np.all(np.abs(signs) == 1)
+
+
+@pytest.mark.parametrize("p", [1, 3, 4, 7, 17])
+def test_gram_and_combine(p):
+    Z = np.random.default_rng(p).standard_normal((p, 10007))
+    G = st._gram(Z)
+    assert np.allclose(G, Z @ Z.T, rtol=0, atol=1e-12 * np.abs(G).max())
+    assert np.all(G == G.T)
+    c = np.linspace(1.0, 2.0, p)
+    ref = c @ Z
+    out = np.empty(Z.shape[1])
+    assert st._combine(Z, c, out) == pytest.approx(ref @ ref, rel=1e-12)
+    assert np.allclose(out, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    st._combine(Z, c, Z[0])  # into its own first row
+    assert np.allclose(Z[0], ref, rtol=0, atol=1e-12 * np.abs(ref).max())
 
 
 @pytest.mark.parametrize("local", [True, False])
