@@ -10,9 +10,11 @@ size h, which is chosen as large as the a-posteriori error estimate allows,
 (the norm of the exactly known residual integrated over the step) kept below
 ``rtol * max(|x|, atol_scale) * h / T``. Every output time inside a step is read off the same
 space, so outputs cost no extra products. The orthonormal basis comes from
-:func:`_local_basis` (local Gram-Schmidt while the vectors are built, one Cholesky of their Gram
-matrix per step: 2 passes over the data per product, threaded numba kernels), with full
-Gram-Schmidt (:func:`_arnoldi`) as the fallback when that basis is ill-conditioned.
+:func:`_shifted_basis` (the previous step's recurrence applied inside the product pass: one pass
+over the data per product) or, on the first step and when that basis is ill-conditioned,
+:func:`_local_basis` (local Gram-Schmidt: 2 passes per product); both are orthonormalised by one
+Cholesky of their Gram matrix per step (threaded numba kernels). Full Gram-Schmidt
+(:func:`_arnoldi`) is the last fallback.
 
 ``solve_ivp:<method>``: scipy's integrators on the same sparse operator (for comparison).
 """

@@ -100,17 +100,28 @@ def test_gram_and_combine(p):
     assert np.allclose(Z[0], ref, rtol=0, atol=1e-12 * np.abs(ref).max())
 
 
-@pytest.mark.parametrize("local", [True, False])
-def test_krylov_bases_agree(local):
+def test_krylov_paths_agree(monkeypatch):
+    """The one-pass basis (every step after the first), the local basis (when the one-pass basis is
+    rejected) and full Gram-Schmidt Arnoldi propagate to the same states."""
     model = Model(N=8, **ALL_RATES)
     layout = ops.Layout(8)
     A = PackedGenerator(model, layout)
     x0 = np.zeros(layout.n)
     x0[0] = 1.0  # |j = 4, m = 4><..| (packed: first real of block j = N/2)
     times = np.linspace(0, 1.0, 6)
-    outs = {}
-    for loc in (local, not local):
+
+    def run(local=True):
         rec = []
-        st.krylov_propagate(A, x0, times, rtol=1e-11, m=12, local=loc, on_output=lambda i, t, x: rec.append(x.copy()))
-        outs[loc] = np.array(rec)
-    assert np.abs(outs[True] - outs[False]).max() < 1e-9
+        stats = st.krylov_propagate(A, x0, times, rtol=1e-11, m=12, local=local,
+                                    on_output=lambda i, t, x: rec.append(x.copy()))
+        return np.array(rec), stats
+
+    ref, s_ref = run(local=False)
+    assert s_ref["local_steps"] == 0
+    out, s = run()
+    assert s["steps"] > 5 and s["shifted_steps"] == s["steps"] - 1 and s["local_steps"] == s["steps"]
+    assert np.abs(out - ref).max() < 1e-9
+    monkeypatch.setattr(st, "_shifted_basis", lambda *a, **k: None)
+    out, s = run()
+    assert s["shifted_steps"] == 0 and s["local_steps"] == s["steps"]
+    assert np.abs(out - ref).max() < 1e-9
