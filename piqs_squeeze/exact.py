@@ -98,8 +98,9 @@ def initial_blocks(model: Model, initial=None) -> list:
     """The initial state as a list of blocks rho_j (total weight), one per j = N/2, N/2 - 1, ...
 
     ``initial`` is None (CSS along -x), a :class:`CoherentSpinState`, a list of (2j+1) x (2j+1)
-    blocks, or a ``qutip.Qobj`` density matrix in qutip.piqs' Dicke basis (nds x nds; converted by
-    :func:`piqs_squeeze.dicke.blocks_from_piqs`).
+    blocks for j = N/2, N/2 - 1, ... (blocks left off the end are zero, so the single block of a
+    collective model's :func:`final_blocks` is accepted), or a ``qutip.Qobj`` density matrix in
+    qutip.piqs' Dicke basis (nds x nds; converted by :func:`piqs_squeeze.dicke.blocks_from_piqs`).
     """
     N = model.N
     dims = dicke.block_dims(N)
@@ -117,11 +118,12 @@ def initial_blocks(model: Model, initial=None) -> list:
             "initial must be None, a CoherentSpinState, a list of Dicke blocks rho_j or a qutip.Qobj in "
             f"qutip.piqs' Dicke basis; got {type(initial).__name__}"
         )
-    if len(blocks) != len(dims) or any(B.shape != (d, d) for B, d in zip(blocks, dims)):
+    if not 1 <= len(blocks) <= len(dims) or any(B.shape != (d, d) for B, d in zip(blocks, dims)):
         raise ValueError(
-            f"initial: expected {len(dims)} blocks of shapes {[(int(d), int(d)) for d in dims[:4]]}... "
+            f"initial: expected up to {len(dims)} blocks of shapes {[(int(d), int(d)) for d in dims[:4]]}... "
             f"for N = {N}, got shapes {[B.shape for B in blocks[:4]]}..."
         )
+    blocks += [np.zeros((d, d), complex) for d in dims[len(blocks):]]
     scale = max(max(np.abs(B).max() for B in blocks), 1e-300)
     if any(np.abs(B - B.conj().T).max() > 1e-10 * scale for B in blocks):
         raise ValueError("initial: the blocks must be Hermitian")

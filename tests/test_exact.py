@@ -116,6 +116,10 @@ def test_collective_steady_state_in_symmetric_sector(N):
     second = np.array([[qutip.expect(0.5 * (J[a] * J[b] + J[b] * J[a]), rho) for b in range(3)] for a in range(3)])
     np.testing.assert_allclose(ours.mean[0], mean, atol=1e-9 * N)
     np.testing.assert_allclose(ours.second[0], second, atol=1e-9 * N**2)
+    # evolving the steady state (its single block; the blocks below are zero) leaves it in place
+    later = exact.evolve(model, [0.0, 0.5, 2.0], initial=exact.final_blocks(ours), progress=False)
+    np.testing.assert_allclose(later.mean, np.repeat(ours.mean, 3, axis=0), atol=1e-9 * N)
+    np.testing.assert_allclose(later.second, np.repeat(ours.second, 3, axis=0), atol=1e-9 * N**2)
     (block,) = exact.final_blocks(ours)
     assert np.abs(block - rho.full()).max() < 1e-9
 
@@ -210,7 +214,7 @@ def test_bad_input():
         exact.evolve(model, t, initial="up")
     blocks = exact.initial_blocks(model, None)
     with pytest.raises(ValueError, match="blocks of shapes"):
-        exact.evolve(model, t, initial=blocks[:2])
+        exact.evolve(model, t, initial=blocks[1:3])
     with pytest.raises(ValueError, match="trace 1"):
         exact.evolve(model, t, initial=[2 * B for B in blocks])
     bad = [B.copy() for B in blocks]
