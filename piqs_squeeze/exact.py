@@ -65,8 +65,9 @@ def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks
     """Estimated peak bytes of an exact run.
 
     ``n = sum_j (2j+1)^2`` packed reals (~N^3/6). The Krylov stepper is matrix-free: its basis
-    ``8 (m+1) n`` plus the initial blocks, packing indices and work vectors, ~``8 (m + 24) n`` in
-    all (tracemalloc peak at N = 200, m = 16: 441 MiB). The other steppers build the CSR generator, ~
+    ``8 (m+1) n`` plus the initial blocks, packing indices and work vectors: tracemalloc peak
+    ~``8 (m + 8) n`` (N = 200, m = 16: 253 MiB; N = 300: 1093 MiB max RSS), estimated with a margin
+    as ``8 (m + 24) n``. The other steppers build the CSR generator, ~
     ``_BYTES_GENERATOR n`` while it is built, then ``_BYTES_OPERATOR n``; the steady-state sparse
     LU of all blocks fills about ``0.5 n N^2`` entries (measured at N = 20, 40), 12 bytes each,
     while the collective steady state (j = N/2 only) needs a 2-D LU of ~(N+1)^3 entries.
