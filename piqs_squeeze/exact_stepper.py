@@ -323,8 +323,10 @@ def krylov_propagate(A, x0, times, *, rtol=1e-8, m=30, on_output=None, progress=
     """
     times = np.asarray(times, float)
     T = max(times[-1] - times[0], 1e-300)
-    work = np.empty((m + 1, np.size(x0)))  # reused across steps: fresh arrays cost their page faults
-    x = work[0]  # the current state lives in the basis' first row
+    # the basis lives in one workspace (fresh arrays per step cost their page faults), the current
+    # state in its first row
+    work = np.empty((m + 1 if local else 1, np.size(x0)))
+    x = work[0]
     nx2 = _combine(np.asarray(x0, float)[None, :], np.ones(1), x, FLUSH * np.linalg.norm(x0))
     t = times[0]
     on_output(0, t, x.copy())
@@ -385,7 +387,7 @@ def krylov_propagate(A, x0, times, *, rtol=1e-8, m=30, on_output=None, progress=
                 progress.update(times[-1] - t)
             break
         y, _ = _exp_and_err(Hm, 0.0, beta, h)
-        nx2 = combine(y, out=x)[1]  # in place: row k of the chunk is read before it is written
+        nx2 = combine(y, out=x)[1]  # in place: _combine reads each chunk of every row before writing it
         if progress is not None:
             progress.update(h)
         t = t_end
