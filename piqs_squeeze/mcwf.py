@@ -65,11 +65,11 @@ def initial_state(N: int, initial):
     return j, psi / nrm
 
 
-def _run_chunk(model, times, j0, psi0, beta, seeds, keep):
+def _run_chunk(model, times, j0, psi0, beta, seeds, keep, tol=None):
     """Worker task: trajectories for a list of SeedSequences (module-level so it pickles)."""
     out = []
     for ss in seeds:
-        rec = run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(ss))
+        rec = run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(ss), tol=tol)
         if not keep:
             rec = {"mean": rec["mean"], "second": rec["second"], "j": rec["j"],
                    "njumps": len(rec["jump_times"])}
@@ -116,7 +116,7 @@ def _check_int(value, name, minimum=1):
 def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, workers=None,
            executor: Executor | None = None, progress=None, keep_trajectories: bool = False,
            target_xi2_err: float | None = None, batch: int | None = None,
-           displacement="adaptive", chunk: int | None = None) -> Result:
+           displacement="adaptive", chunk: int | None = None, krylov_tol: float | None = None) -> Result:
     """Ensemble of MCWF trajectories, reduced to a Result.
 
     Solves d rho/dt = -i[H, rho] + sum_k D[L_k] rho (the Model's master equation) as the average
@@ -152,6 +152,11 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         (for N + 1 <= mcwf_sector.SMALL_DIM it means the fixed point beta, see there).
     chunk : int, optional
         Trajectories per worker task.
+    krylov_tol : float, optional
+        Error bound per Krylov step of the no-jump propagation in sectors larger than
+        ``mcwf_sector.SMALL_DIM`` (default ``mcwf_sector.KRYLOV_TOL`` = 1e-8; the state's tails below
+        about 1e-2 ``krylov_tol`` are cut). Looser bounds trade an error far below the statistical
+        one for speed: 1e-6 / 1e-4 ran the Fig. S2 model at N = 1000 1.4x / 1.9x faster.
 
     Returns
     -------
@@ -174,6 +179,11 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     batch = _check_int(batch, "batch") if batch is not None else (min(ntraj, 100) if target_xi2_err else ntraj)
     if chunk is not None:
         chunk = _check_int(chunk, "chunk")
+    if krylov_tol is not None:
+        if isinstance(krylov_tol, bool) or not isinstance(krylov_tol, numbers.Real) \
+                or not (0 < krylov_tol < 1e-2):
+            raise ValueError(f"krylov_tol must be a number in (0, 1e-2), got {krylov_tol!r}")
+        krylov_tol = float(krylov_tol)
     beta = resolve_beta(model, displacement)
     if beta is None and model.N + 1 <= mcwf_sector.SMALL_DIM:
         beta = default_beta(model)  # small models: exact cached propagation needs a fixed beta
@@ -202,10 +212,10 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
                 parts = [seeds[i:i + size] for i in range(0, n_new, size)]
                 if ex is None or n_new == 1:
                     for p in parts:
-                        records += _run_chunk(model, times, j0, psi0, beta, p, keep_trajectories)
+                        records += _run_chunk(model, times, j0, psi0, beta, p, keep_trajectories, krylov_tol)
                         bar.update(len(p))
                 else:
-                    futs = [ex.submit(_run_chunk, model, times, j0, psi0, beta, p, keep_trajectories)
+                    futs = [ex.submit(_run_chunk, model, times, j0, psi0, beta, p, keep_trajectories, krylov_tol)
                             for p in parts]
                     for f in futs:  # trajectory order, whatever order they finish in
                         records += f.result()
@@ -220,7 +230,8 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
             pool.shutdown()
     return _reduce(model, times, records, beta, keep_trajectories, dict(
         ntraj=ntraj, seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
-        target_xi2_err=target_xi2_err, batch=batch, displacement=str(displacement), beta=_beta_pair(beta)))
+        target_xi2_err=target_xi2_err, batch=batch, displacement=str(displacement), beta=_beta_pair(beta),
+        krylov_tol=mcwf_sector.KRYLOV_TOL if krylov_tol is None else krylov_tol))
 
 
 def _beta_pair(beta):

@@ -215,12 +215,27 @@ def test_krylov_adaptive_matches_bruteforce(krylov_everywhere, case):
     _assert_within(res, bruteforce.evolve(model, TIMES, css()))
 
 
-def test_krylov_adaptive_matches_exact_n30(krylov_everywhere):
+@pytest.mark.parametrize("krylov_tol", [None, 1e-4])
+def test_krylov_adaptive_matches_exact_n30(krylov_everywhere, krylov_tol):
+    """Also with a per-step bound 1e-4: its error stays far below the statistical one."""
     exact = pytest.importorskip("piqs_squeeze.exact")
     model = ps.Model(N=30, omega=30.0, chi=1.0, gamma=1.0, gamma_s=2.0, dephasing=0.5)
     times = np.linspace(0.0, 0.6, 7)
-    res = mcwf.evolve(model, times, ntraj=400, seed=8, workers=1)
+    res = mcwf.evolve(model, times, ntraj=400, seed=8, workers=1, krylov_tol=krylov_tol)
+    assert res.options["krylov_tol"] == (krylov_tol or mcwf_sector.KRYLOV_TOL)
     _assert_within(res, exact.evolve(model, times))
+
+
+def test_krylov_tol_reaches_the_kernel(krylov_everywhere):
+    model = ps.Model(N=30, omega=30.0, chi=1.0, gamma=1.0, gamma_s=2.0)
+    runs = [mcwf.evolve(model, [0.0, 0.2], ntraj=2, seed=3, workers=1, krylov_tol=tol) for tol in (1e-10, 1e-4)]
+    assert not np.array_equal(runs[0].mean, runs[1].mean)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-6, 0.1, float("nan"), True, "1e-6"])
+def test_krylov_tol_rejected(bad):
+    with pytest.raises(ValueError, match="krylov_tol"):
+        mcwf.evolve(ps.Model(N=4, omega=1.0, gamma_s=1.0), [0.0, 0.1], ntraj=2, krylov_tol=bad)
 
 
 def _no_jump_run(model, j, psi0, beta, times, tol):
