@@ -7,8 +7,9 @@ The state is kept only as the blocks rho_j (j = N/2, N/2 - 1, ...; total-weight 
 on that vector (:mod:`piqs_squeeze.exact_ops`), never qutip.piqs' nds x nds matrix nor its
 nds^2 Liouvillian; the default Krylov stepper applies it matrix-free
 (:mod:`piqs_squeeze.exact_kernel`). Time stepping: adaptive Krylov propagation of exp(t L)
-(default) or scipy's ``solve_ivp`` (:mod:`piqs_squeeze.exact_stepper`). Moments come from the three lowest bands of
-each block (:func:`piqs_squeeze.dicke.moments_from_bands`).
+(default) or scipy's ``solve_ivp`` (:mod:`piqs_squeeze.exact_stepper`), or shift-and-invert
+Krylov (:mod:`piqs_squeeze.exact_sai`). Moments come from the three lowest bands of each block
+(:func:`piqs_squeeze.dicke.moments_from_bands`).
 """
 from __future__ import annotations
 
@@ -301,7 +302,7 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
                 raise ValueError(f"sai_shift must be > 0, got {sai_shift!r}")
             slices = [slice(layout.offsets[b], layout.offsets[b + 1]) for b in range(layout.nblocks)]
             solver = BlockSolver(A, slices, g, tol=1e-13)
-            stats = sai_propagate(A, x0, times, solver=solver, rtol=rtol, m=max(int(krylov_dim), 20),
+            stats = sai_propagate(x0, times, solver=solver, rtol=rtol, m=max(int(krylov_dim), 20),
                                   on_output=rec, progress=bar)
             stats["products"] = stats["iterations"]
             options["sai_shift"] = g
