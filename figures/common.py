@@ -43,7 +43,7 @@ def resolve_params(full: dict, quick_changes: dict, quick: bool, overrides: dict
 
 def method_fingerprint() -> str:
     """Hash of the ``piqs_squeeze`` source: cached data computed by an older version of any method
-    is not reused. A method spans several modules (``mcwf`` -> ``mcwf_sector``, ``mcwf_krylov``,
+    is not reused. A method spans several modules (``mcwf`` -> ``mcwf_sector``, ``mcwf_kernel``, ``mcwf_rational``,
     ``dicke``; ``cumulant`` -> ``moment_ode``, ``derivation``), so the whole package is hashed."""
     import piqs_squeeze
 

@@ -25,13 +25,14 @@ Local processes jump with the channels K_dj of :func:`piqs_squeeze.dicke.local_c
 
 Propagation
 -----------
-Krylov (Arnoldi) steps with an a-posteriori error bound, restricted to the window of m where psi
-is non-negligible, and waiting-time jumps (draw r in U(0, 1); the jump happens when ||psi(t)||^2 = r,
-monotone in t because H_eff - H_eff^+ <= 0), located on the small Krylov matrix: see
-:mod:`piqs_squeeze.mcwf_krylov` (numba). Python only switches sectors and refills random numbers.
-Small models (N + 1 <= SMALL_DIM) instead propagate exactly with a cached eigendecomposition of
-H_eff per sector, with the fixed point displacement (the per-step cost, not the jump count,
-matters there).
+Waiting-time jumps (draw r in U(0, 1); the jump happens when ||psi(t)||^2 = r, monotone in t
+because H_eff - H_eff^+ <= 0) with the no-jump equation stepped under a per-step error bound,
+restricted to the window of m where psi is non-negligible, in the numba kernel
+:mod:`piqs_squeeze.mcwf_kernel`: by default Pade steps of the shifted generator with tridiagonal
+solves (:mod:`piqs_squeeze.mcwf_rational`), or Krylov (Arnoldi) steps. Python only switches
+sectors and refills random numbers. Small models (N + 1 <= SMALL_DIM) instead propagate exactly
+with a cached eigendecomposition of H_eff per sector, with the fixed point displacement (the
+per-step cost, not the jump count, matters there).
 """
 from __future__ import annotations
 
@@ -40,16 +41,21 @@ from collections import OrderedDict
 import numpy as np
 
 from . import dicke
-from .mcwf_krylov import STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
+from .mcwf_kernel import PAD_MIN, STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
+from .mcwf_rational import HIGH_ORDER, LOW_ORDER, pade_fractions
 
 __all__ = ["default_beta", "resolve_beta", "h_eff_bands", "SectorTables", "sector", "jump_kind_names",
-           "run_trajectory", "clear_cache", "KRYLOV_DIM", "KRYLOV_TOL"]
+           "run_trajectory", "clear_cache", "PROPAGATORS", "KRYLOV_DIM", "STEP_TOL"]
 
-#: Krylov dimension and per-step error bound on ||psi|| (= 1 at the start of a step)
-KRYLOV_DIM, KRYLOV_TOL = 16, 1e-8
+#: no-jump propagators: Pade steps (default) or Krylov (Arnoldi) steps of dimension KRYLOV_DIM
+PROPAGATORS = ("rational", "krylov")
+KRYLOV_DIM = 16
+#: per-step error bound on ||psi|| (= 1 at the start of a step)
+STEP_TOL = 1e-8
+_PADE = (*pade_fractions((HIGH_ORDER, LOW_ORDER)), HIGH_ORDER)
 #: models with N + 1 <= SMALL_DIM are propagated exactly with cached eigendecompositions of H_eff
 #: per sector (Python overhead, not jumps, dominates there), and the state-following displacement
-#: is replaced by the fixed point default_beta; larger models use the Krylov kernel in every sector
+#: is replaced by the fixed point default_beta; larger models use the step kernel in every sector
 SMALL_DIM = 64
 _NONE_C = np.zeros(1, dtype=complex)
 _NONE_CC = np.zeros((1, 1), dtype=complex)
@@ -192,7 +198,8 @@ def sector(model, j: float) -> SectorTables:
 _NU, _NJ = 512, 4096  # uniforms per refill, jump-record buffer
 
 
-def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_dim=None, tol=None):
+def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_dim=None, tol=None,
+                   propagator="rational"):
     """Simulate one trajectory; return a dict of per-output records.
 
     Parameters
@@ -203,7 +210,8 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
     beta : complex displacement of collective emission, or None for the state-following beta = -<J->
     rng : numpy Generator (one per trajectory); uniforms are drawn in blocks of 512, used in
         order (one per waiting time, one per channel choice), so results depend only on the seed
-    krylov_dim, tol : Krylov dimension and per-step error bound (default KRYLOV_DIM, KRYLOV_TOL)
+    krylov_dim, tol : Krylov dimension and per-step error bound (default KRYLOV_DIM, STEP_TOL)
+    propagator : "rational" or "krylov" (see :mod:`piqs_squeeze.mcwf_kernel`)
 
     Returns
     -------
@@ -218,13 +226,16 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
     out_j = np.empty(T)
     u = rng.random(_NU)
     fstate = np.array([times[0], u[0], 0.0])
-    istate = np.array([0, 1, 0, 0, psi.size, 0, 0, 0, 0, 0], dtype=np.int64)
+    istate = np.array([0, 1, 0, 0, psi.size, 0, 0, 0, 0, 0, PAD_MIN, 0, 0], dtype=np.int64)
     jt, jk = np.empty(_NJ), np.empty(_NJ, dtype=np.int64)
     times_out, kinds_out = [], []
     adaptive = beta is None
     b = 0j if adaptive else complex(beta)
     m_dim = KRYLOV_DIM if krylov_dim is None else int(krylov_dim)
-    tol = KRYLOV_TOL if tol is None else float(tol)
+    tol = STEP_TOL if tol is None else float(tol)
+    if propagator not in PROPAGATORS:
+        raise ValueError(f"propagator must be one of {PROPAGATORS}, got {propagator!r}")
+    rational = propagator == "rational"
     b_small = default_beta(model) if adaptive else b
     while True:
         tab = sector(model, j)
@@ -234,11 +245,11 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
         if eig is None:
             status = advance(psi, tab.diag0, tab.up, tab.low0, tab.c, tab.m, tab.rates3, tab.amp, tab.rate,
                              tab.shift, tab.dj, tab.dnew, adaptive, b, fstate, istate, times, outbuf, u, jt, jk,
-                             newpsi, m_dim, tol, False, _NONE_C, _NONE_CC, _NONE_CC)
+                             newpsi, rational, *_PADE, m_dim, tol, False, _NONE_C, _NONE_CC, _NONE_CC)
         else:
             status = advance(psi, tab.diag0, tab.up, tab.low0, tab.c, tab.m, tab.rates3, tab.amp, tab.rate,
                              tab.shift, tab.dj, tab.dnew, False, b_small, fstate, istate, times, outbuf, u, jt,
-                             jk, newpsi, m_dim, tol, True, *eig)
+                             jk, newpsi, rational, *_PADE, m_dim, tol, True, *eig)
         out_j[k0:istate[0]] = j
         nj = istate[2]
         if status == STATUS_REFILL or status == STATUS_DONE or nj >= _NJ:
@@ -261,7 +272,8 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
         mean[idx], second[idx] = dicke.moments_from_state(jj, outbuf[idx, :int(round(2 * jj)) + 1])
     out = {"mean": mean, "second": second, "j": out_j,
            "jump_times": np.concatenate(times_out), "jump_kinds": np.concatenate(kinds_out).astype(np.int16),
-           "krylov_steps": int(istate[8]), "mean_window": float(istate[9] / max(istate[8], 1))}
+           "steps": int(istate[8]), "mean_window": float(istate[9] / max(istate[8], 1)),
+           "rejected_steps": int(istate[11]), "pade_evaluations": int(istate[12])}
     if keep_states:
         out["final_state"] = (j, psi.copy())
     return out

@@ -195,66 +195,77 @@ def test_bad_input(kwargs, exc):
         mcwf.evolve("model", [0.0, 1.0])
 
 
-# ---- the Krylov path (sectors larger than SMALL_DIM) and the state-following displacement
+# ---- the step kernel (sectors larger than SMALL_DIM) and the state-following displacement
 
 from piqs_squeeze import mcwf_sector  # noqa: E402
-from piqs_squeeze.mcwf_krylov import advance  # noqa: E402
+from piqs_squeeze.mcwf_kernel import advance  # noqa: E402
 
 
 @pytest.fixture
-def krylov_everywhere(monkeypatch):
-    """Force the Krylov propagator even in small sectors (workers=1 runs in this process)."""
+def steps_everywhere(monkeypatch):
+    """Force the step kernel (rational or Krylov) even in small sectors (workers=1 runs in this process)."""
     monkeypatch.setattr(mcwf_sector, "SMALL_DIM", 0)
 
 
 @pytest.mark.parametrize("case", [0, 1])
-def test_krylov_adaptive_matches_bruteforce(krylov_everywhere, case):
+def test_rational_adaptive_matches_bruteforce(steps_everywhere, case):
     model = CASES[case][0]
     res = mcwf.evolve(model, TIMES, ntraj=1500, seed=21, workers=1)  # default: adaptive beta = -<J->
     assert np.all(np.isnan(res.extras["beta"]))
     _assert_within(res, bruteforce.evolve(model, TIMES, css()))
 
 
-@pytest.mark.parametrize("krylov_tol", [None, 1e-4])
-def test_krylov_adaptive_matches_exact_n30(krylov_everywhere, krylov_tol):
-    """Also with a per-step bound 1e-4: its error stays far below the statistical one."""
+@pytest.mark.parametrize("propagator,step_tol", [("rational", None), ("rational", 1e-4), ("krylov", None)])
+def test_step_kernel_adaptive_matches_exact_n30(steps_everywhere, propagator, step_tol):
+    """Both propagators, and a per-step bound 1e-4: its error stays far below the statistical one."""
     exact = pytest.importorskip("piqs_squeeze.exact")
     model = ps.Model(N=30, omega=30.0, chi=1.0, gamma=1.0, gamma_s=2.0, dephasing=0.5)
     times = np.linspace(0.0, 0.6, 7)
-    res = mcwf.evolve(model, times, ntraj=400, seed=8, workers=1, krylov_tol=krylov_tol)
-    assert res.options["krylov_tol"] == (krylov_tol or mcwf_sector.KRYLOV_TOL)
+    res = mcwf.evolve(model, times, ntraj=400, seed=8, workers=1, step_tol=step_tol, propagator=propagator)
+    assert res.options["step_tol"] == (step_tol or mcwf_sector.STEP_TOL)
+    assert res.options["propagator"] == propagator
     _assert_within(res, exact.evolve(model, times))
 
 
-def test_krylov_tol_reaches_the_kernel(krylov_everywhere):
+@pytest.mark.parametrize("propagator", mcwf_sector.PROPAGATORS)
+def test_step_tol_reaches_the_kernel(steps_everywhere, propagator):
     model = ps.Model(N=30, omega=30.0, chi=1.0, gamma=1.0, gamma_s=2.0)
-    runs = [mcwf.evolve(model, [0.0, 0.2], ntraj=2, seed=3, workers=1, krylov_tol=tol) for tol in (1e-10, 1e-4)]
+    runs = [mcwf.evolve(model, [0.0, 0.2], ntraj=2, seed=3, workers=1, step_tol=tol, propagator=propagator)
+            for tol in (1e-10, 1e-4)]
     assert not np.array_equal(runs[0].mean, runs[1].mean)
 
 
 @pytest.mark.parametrize("bad", [0.0, -1e-6, 0.1, float("nan"), True, "1e-6"])
-def test_krylov_tol_rejected(bad):
-    with pytest.raises(ValueError, match="krylov_tol"):
-        mcwf.evolve(ps.Model(N=4, omega=1.0, gamma_s=1.0), [0.0, 0.1], ntraj=2, krylov_tol=bad)
+def test_step_tol_rejected(bad):
+    with pytest.raises(ValueError, match="step_tol"):
+        mcwf.evolve(ps.Model(N=4, omega=1.0, gamma_s=1.0), [0.0, 0.1], ntraj=2, step_tol=bad)
 
 
-def _no_jump_run(model, j, psi0, beta, times, tol):
+@pytest.mark.parametrize("bad", ["pade", "", None])
+def test_propagator_rejected(bad):
+    with pytest.raises(ValueError, match="propagator"):
+        mcwf.evolve(ps.Model(N=4, omega=1.0, gamma_s=1.0), [0.0, 0.1], ntraj=2, propagator=bad)
+
+
+def _no_jump_run(model, j, psi0, beta, times, tol, propagator):
     """The kernel with r = 1e-300 (no jump can happen): normalised psi(t) at the output times."""
     tab = mcwf_sector.sector(model, j)
     T = len(times)
     out = np.empty((T, tab.d), dtype=complex)
     fstate = np.array([times[0], 1e-300, 0.0])
-    istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0], dtype=np.int64)
+    istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0], dtype=np.int64)
     z1, z2 = np.zeros(1, complex), np.zeros((1, 1), complex)
     status = advance(np.array(psi0, dtype=complex), tab.diag0, tab.up, tab.low0, tab.c, tab.m, tab.rates3,
                      tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, False, beta, fstate, istate,
                      np.asarray(times, float), out, np.full(8, 0.5), np.empty(8), np.empty(8, np.int64),
-                     np.empty(tab.d + 2, complex), 16, tol, False, z1, z2, z2)
-    assert status == 0 and istate[2] == 0 and istate[8] > len(times)  # several Krylov steps, no jump
+                     np.empty(tab.d + 2, complex), propagator == "rational", *mcwf_sector._PADE, 16, tol,
+                     False, z1, z2, z2)
+    assert status == 0 and istate[2] == 0 and istate[8] > len(times)  # several steps, no jump
     return out
 
 
-def test_krylov_propagation_matches_expm():
+@pytest.mark.parametrize("propagator", mcwf_sector.PROPAGATORS)
+def test_propagation_matches_expm(propagator):
     """No-jump evolution psi(t) ~ exp(-i H_eff t) psi0 against scipy's dense expm at N = 120 (d = 121).
 
     The kernel's per-step error bound is 1e-10 here; with O(100) steps the accumulated error is
@@ -265,7 +276,7 @@ def test_krylov_propagation_matches_expm():
     j, psi0 = mcwf.initial_state(120, None)
     beta = mcwf_sector.default_beta(model) * 0.7 + 3.0
     times = np.linspace(0.0, 0.05, 6)
-    got = _no_jump_run(model, j, psi0, beta, times, 1e-10)
+    got = _no_jump_run(model, j, psi0, beta, times, 1e-10, propagator)
     diag, up, low = mcwf_sector.h_eff_bands(model, j, beta)
     H = np.diag(diag) + np.diag(up, 1) + np.diag(low, -1)
     for k, t in enumerate(times):
@@ -275,7 +286,7 @@ def test_krylov_propagation_matches_expm():
 
 
 def test_first_jump_time_follows_no_jump_norm():
-    """Waiting times on the Krylov path: P(first jump > t) = ||exp(-i H_eff t) psi0||^2 (fixed beta, N = 80)."""
+    """Waiting times on the rational path: P(first jump > t) = ||exp(-i H_eff t) psi0||^2 (fixed beta, N = 80)."""
     import scipy.linalg as sla
     model = ps.Model(N=80, omega=80.0, chi=1.0, gamma=1.0, gamma_s=0.05)
     beta = mcwf_sector.default_beta(model)
@@ -313,7 +324,7 @@ def test_adaptive_unravelling_needs_fewer_collective_jumps():
     assert 3 * n_ad < n_fp
 
 
-def test_krylov_path_bit_identical_whatever_workers():
+def test_step_kernel_bit_identical_whatever_workers():
     model = ps.Model(N=70, omega=70.0, chi=1.0, gamma=1.0, gamma_s=2.0, dephasing=0.3)
     times = np.linspace(0.0, 0.2, 5)
     kw = dict(ntraj=6, seed=77, keep_trajectories=True)
