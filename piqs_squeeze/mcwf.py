@@ -14,10 +14,12 @@ block jackknife over trajectories (at most 64 blocks, in trajectory order).
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 import os
 import sys
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 import numpy as np
@@ -117,7 +119,7 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
            executor: Executor | None = None, progress=None, keep_trajectories: bool = False,
            target_xi2_err: float | None = None, batch: int | None = None,
            displacement="adaptive", chunk: int | None = None, step_tol: float | None = None,
-           propagator: str = "rational") -> Result:
+           propagator: str = "rational", checkpoint=None) -> Result:
     """Ensemble of MCWF trajectories, reduced to a Result.
 
     Solves d rho/dt = -i[H, rho] + sum_k D[L_k] rho (the Model's master equation) as the average
@@ -163,6 +165,13 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         shifted generator with tridiagonal solves (default; ~18x faster than Krylov at N = 2000,
         see :mod:`piqs_squeeze.mcwf_rational`) or Arnoldi steps. Both obey ``step_tol``; with a
         fixed displacement they give the same trajectory for the same seed (to ~step_tol).
+    checkpoint : path or None
+        File (a Result in the ``keep_trajectories`` layout) holding the finished trajectories:
+        written at most once a minute during the run, when it is interrupted and at the end. If it
+        exists, its trajectories are reused and the run goes on with the next seeds; it must come
+        from the same model, times, initial state, seed (None: the file's), displacement, step_tol
+        and propagator (else ValueError). Interrupting a run (KeyboardInterrupt) returns the
+        Result of the trajectories finished so far, with ``extras["interrupted"] = True``.
 
     Returns
     -------
@@ -196,19 +205,42 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     if beta is None and model.N + 1 <= mcwf_sector.SMALL_DIM:
         beta = default_beta(model)  # small models: exact cached propagation needs a fixed beta
     j0, psi0 = initial_state(model.N, initial)
+    old = Result.load(checkpoint) if checkpoint is not None and os.path.exists(checkpoint) else None
     if isinstance(seed, np.random.SeedSequence):
         root = seed
     else:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise ValueError(f"seed must be a non-negative integer, a SeedSequence or None, got {seed!r}")
+        if seed is None and old is not None:
+            seed = int(old.options["seed_entropy"])
         root = np.random.SeedSequence(seed)
+    run_key = _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator)
+    records = []
+    if old is not None:
+        if old.options.get("run_key") != run_key:
+            raise ValueError(f"checkpoint {checkpoint} was written by a different run (model, times, initial "
+                             "state, seed, displacement, step_tol or propagator differ)")
+        records = _records_from(old)[:ntraj]
+        root.spawn(len(records))  # their seeds are used: go on with the next ones
+    keep_run = keep_trajectories or checkpoint is not None
+    options = dict(
+        ntraj=ntraj, seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
+        target_xi2_err=target_xi2_err, batch=batch, displacement=str(displacement), beta=_beta_pair(beta),
+        step_tol=mcwf_sector.STEP_TOL if step_tol is None else step_tol, propagator=propagator, run_key=run_key)
 
     from tqdm.auto import tqdm
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    records = []
     pool = None
+    interrupted = False
+    saved = [time.perf_counter()]
+
+    def save(force=False):
+        if checkpoint is not None and records and (force or time.perf_counter() - saved[0] > 60.0):
+            _reduce(model, times, records, beta, True, options).save(checkpoint)
+            saved[0] = time.perf_counter()
+
     try:
-        with tqdm(total=ntraj, desc=f"mcwf N={model.N}", disable=not show, leave=False) as bar:
+        with tqdm(total=ntraj, initial=len(records), desc=f"mcwf N={model.N}", disable=not show, leave=False) as bar:
             while len(records) < ntraj:
                 n_new = min(batch, ntraj - len(records))
                 seeds = root.spawn(n_new)
@@ -220,26 +252,52 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
                 parts = [seeds[i:i + size] for i in range(0, n_new, size)]
                 if ex is None or n_new == 1:
                     for p in parts:
-                        records += _run_chunk(model, times, j0, psi0, beta, p, keep_trajectories, step_tol, propagator)
+                        records += _run_chunk(model, times, j0, psi0, beta, p, keep_run, step_tol, propagator)
                         bar.update(len(p))
+                        save()
                 else:
-                    futs = [ex.submit(_run_chunk, model, times, j0, psi0, beta, p, keep_trajectories, step_tol, propagator)
+                    futs = [ex.submit(_run_chunk, model, times, j0, psi0, beta, p, keep_run, step_tol, propagator)
                             for p in parts]
                     for f in futs:  # trajectory order, whatever order they finish in
                         records += f.result()
                         bar.update(len(f.result()))
+                        save()
                 if target_xi2_err is not None:
                     err = _xi2_err(records, model.N)
                     fin = err[1:][np.isfinite(err[1:])] if err.size > 1 else err[np.isfinite(err)]
                     if fin.size and fin.max() < target_xi2_err:
                         break
+    except KeyboardInterrupt:
+        if not records:
+            raise
+        interrupted = True
     finally:
         if pool is not None:
-            pool.shutdown()
-    return _reduce(model, times, records, beta, keep_trajectories, dict(
-        ntraj=ntraj, seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
-        target_xi2_err=target_xi2_err, batch=batch, displacement=str(displacement), beta=_beta_pair(beta),
-        step_tol=mcwf_sector.STEP_TOL if step_tol is None else step_tol, propagator=propagator))
+            pool.shutdown(cancel_futures=True)
+    save(force=True)
+    res = _reduce(model, times, records, beta, keep_trajectories, options)
+    if interrupted:
+        res.extras["interrupted"] = True
+    return res
+
+
+def _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator) -> str:
+    """Hash of everything that fixes the trajectories (checkpoints are reused only for the same run)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(times, dtype=float).tobytes())
+    h.update(np.ascontiguousarray(psi0, dtype=complex).tobytes())
+    h.update(repr((model.to_dict(), float(j0), str(root.entropy), tuple(root.spawn_key), str(displacement),
+                   step_tol, propagator)).encode())
+    return h.hexdigest()
+
+
+def _records_from(res: Result) -> list:
+    """Per-trajectory records back from a Result saved with the trajectory records."""
+    ex = res.extras
+    off = np.asarray(ex["jump_offsets"])
+    return [{"mean": ex["traj_mean"][i], "second": ex["traj_second"][i], "j": ex["traj_j"][i],
+             "njumps": int(ex["njumps"][i]), "jump_times": ex["jump_times"][off[i]:off[i + 1]],
+             "jump_kinds": ex["jump_kinds"][off[i]:off[i + 1]]} for i in range(int(ex["ntraj"]))]
 
 
 def _beta_pair(beta):

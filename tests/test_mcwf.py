@@ -335,3 +335,53 @@ def test_step_kernel_bit_identical_whatever_workers():
         assert np.array_equal(getattr(a, name), getattr(b, name))
     for key in ("jump_times", "jump_kinds", "traj_j"):
         assert np.array_equal(a.extras[key], b.extras[key])
+
+
+# ---- checkpoints and interruption
+
+def test_checkpoint_resume_equals_one_run(tmp_path):
+    """6 trajectories into a checkpoint, then 10 from it: the same ensemble, bit for bit, as 10 at once."""
+    model = ps.Model(N=70, omega=70.0, chi=1.0, gamma=1.0, gamma_s=2.0)
+    times = np.linspace(0.0, 0.2, 5)
+    path = tmp_path / "run.npz"
+    part = mcwf.evolve(model, times, ntraj=6, seed=5, workers=1, checkpoint=path)
+    assert path.exists() and part.extras["ntraj"] == 6
+    resumed = mcwf.evolve(model, times, ntraj=10, seed=5, workers=1, checkpoint=path)
+    direct = mcwf.evolve(model, times, ntraj=10, seed=5, workers=1)
+    assert resumed.extras["ntraj"] == 10
+    for name in ("mean", "second", "mean_err"):
+        assert np.array_equal(getattr(resumed, name), getattr(direct, name))
+    assert np.array_equal(resumed.extras["njumps"], direct.extras["njumps"])
+    # seed=None reuses the checkpoint's seed
+    again = mcwf.evolve(model, times, ntraj=10, workers=1, checkpoint=path)
+    assert np.array_equal(again.mean, direct.mean)
+    with pytest.raises(ValueError, match="different run"):
+        mcwf.evolve(model, times, ntraj=10, seed=6, workers=1, checkpoint=path)
+    with pytest.raises(ValueError, match="different run"):
+        mcwf.evolve(model, times[:-1], ntraj=10, seed=5, workers=1, checkpoint=path)
+
+
+def test_interrupt_returns_and_keeps_finished_trajectories(tmp_path, monkeypatch):
+    """Ctrl-C after 3 trajectories: the Result of those 3 comes back (flagged) and the checkpoint
+    holds them; the resumed run equals an uninterrupted one."""
+    model = ps.Model(N=70, omega=70.0, chi=1.0, gamma=1.0, gamma_s=2.0)
+    times = np.linspace(0.0, 0.2, 5)
+    path = tmp_path / "run.npz"
+    real = mcwf.run_trajectory
+    calls = []
+
+    def flaky(*args, **kwargs):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mcwf, "run_trajectory", flaky)
+    part = mcwf.evolve(model, times, ntraj=8, seed=9, workers=1, chunk=1, checkpoint=path)
+    assert part.extras["interrupted"] and part.extras["ntraj"] == 3
+    assert ps.Result.load(path).extras["ntraj"] == 3
+    monkeypatch.setattr(mcwf, "run_trajectory", real)
+    resumed = mcwf.evolve(model, times, ntraj=8, seed=9, workers=1, checkpoint=path)
+    direct = mcwf.evolve(model, times, ntraj=8, seed=9, workers=1)
+    assert "interrupted" not in resumed.extras
+    assert np.array_equal(resumed.mean, direct.mean) and np.array_equal(resumed.second, direct.second)
