@@ -17,7 +17,7 @@ from . import style
 from .common import cached, resolve_params, trace
 
 FULL = {"N": 2000, "upsilon": 2.0, "chi": 1.0, "gamma_s": 2.0, "t_end": 0.3, "n_times": 301,
-        "ntraj": 100, "n_show": 10, "seed": 5}
+        "ntraj": 500, "n_show": 10, "seed": 5}
 QUICK = {"N": 100, "n_times": 151, "ntraj": 24}
 
 

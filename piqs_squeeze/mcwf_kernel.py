@@ -85,8 +85,8 @@ def _ycol(As, lam, W, z, use_eig, s):
 
 
 @njit(cache=True)
-def _trim(psi, a, b, eps2):
-    """Smallest window [lo, hi) inside [a, b) whose tails each hold < eps2 of the norm^2; zero the rest."""
+def _extent(psi, a, b, eps2):
+    """(lo, hi, ||psi||^2): the smallest window [lo, hi) inside [a, b) whose tails each hold < eps2 of the norm^2."""
     tot = 0.0
     for k in range(a, b):
         tot += psi[k].real ** 2 + psi[k].imag ** 2
@@ -94,21 +94,28 @@ def _trim(psi, a, b, eps2):
     acc = 0.0
     lo = a
     while lo < b - 1:
-        x = psi[lo].real ** 2 + psi[lo].imag ** 2
-        if acc + x >= lim:
+        acc += psi[lo].real ** 2 + psi[lo].imag ** 2
+        if acc >= lim:
             break
-        acc += x
-        psi[lo] = 0j
         lo += 1
     acc = 0.0
     hi = b
     while hi > lo + 1:
-        x = psi[hi - 1].real ** 2 + psi[hi - 1].imag ** 2
-        if acc + x >= lim:
+        acc += psi[hi - 1].real ** 2 + psi[hi - 1].imag ** 2
+        if acc >= lim:
             break
-        acc += x
-        psi[hi - 1] = 0j
         hi -= 1
+    return lo, hi, tot
+
+
+@njit(cache=True)
+def _trim(psi, a, b, eps2):
+    """:func:`_extent`, and zero psi outside [lo, hi)."""
+    lo, hi, tot = _extent(psi, a, b, eps2)
+    for k in range(a, lo):
+        psi[k] = 0j
+    for k in range(hi, b):
+        psi[k] = 0j
     return lo, hi, tot
 
 
@@ -296,30 +303,6 @@ def _clamped(mu, h, poles):
 
 
 @njit(cache=True)
-def _extent(y, a, b, eps2):
-    """[lo, hi) inside [a, b) outside which each tail of y holds < eps2 of its norm^2 (as _trim, no change)."""
-    tot = 0.0
-    for k in range(a, b):
-        tot += y[k].real ** 2 + y[k].imag ** 2
-    lim = eps2 * tot
-    acc = 0.0
-    lo = a
-    while lo < b - 1:
-        acc += y[lo].real ** 2 + y[lo].imag ** 2
-        if acc >= lim:
-            break
-        lo += 1
-    acc = 0.0
-    hi = b
-    while hi > lo + 1:
-        acc += y[hi - 1].real ** 2 + y[hi - 1].imag ** 2
-        if acc >= lim:
-            break
-        hi -= 1
-    return lo, hi
-
-
-@njit(cache=True)
 def _rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_next, tol, poles, coef, rinf,
                    nhigh, ys, pv, tm, diag, low, istate):
     """One rational step (see :mod:`piqs_squeeze.mcwf_rational`) of the proposed size ``hprop``
@@ -333,21 +316,20 @@ def _rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_ne
     """
     d = psi.shape[0]
     eps2 = (1e-2 * tol) ** 2
-    khi = nhigh
     pad = istate[10]
     a, b = max(0, lo - pad), min(d, hi + pad)
     _bands(diag0, low0, c, gam, beta, a, b, diag, low)
     mu, var, _ = rayleigh(diag, up, low, a, b, psi)
     h = min(hprop, t_next - t) if hprop > 0 else min(t_next - t, 1.0 / max(np.sqrt(var), 1e-300))
     clipped = h == t_next - t
-    expo = 1.0 / (2 * (poles.shape[0] - khi) + 1)  # error of the low-order approximant ~ h^(2k + 1)
+    expo = 1.0 / (2 * (poles.shape[0] - nhigh) + 1)  # error of the low-order approximant ~ h^(2k + 1)
     err = 0.0
     yh = ys[0]
     for _ in range(200):
         ok = apply_rational(diag, up, low, a, b, _clamped(mu, h, poles), h, poles, coef, rinf, psi, ys, pv, tm)
         istate[12] += 1
         if ok:
-            lo2, hi2 = _extent(yh, a, b, eps2)
+            lo2, hi2, _ = _extent(yh, a, b, eps2)
             if (a > 0 and lo2 - a < PAD_MARGIN) or (b < d and b - hi2 < PAD_MARGIN):
                 pad = 2 * pad
                 a, b = max(0, lo - pad), min(d, hi + pad)
@@ -379,7 +361,7 @@ def _rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_ne
     jump = n_h <= r
     s = h
     if jump:
-        ph, ch, rh = poles[:khi], coef[:1, :khi], rinf[:1]
+        ph, ch, rh = poles[:nhigh], coef[:1, :nhigh], rinf[:1]
         la, lb = 0.0, h
         fa, fb = -np.log(r), np.log(max(n_h, 1e-300)) - np.log(r)
         mu1, _, _ = rayleigh(diag, up, low, a, b, yh)
