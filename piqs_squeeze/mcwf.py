@@ -159,7 +159,8 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         Error bound on ||psi|| per step of the no-jump propagation in sectors larger than
         ``mcwf_sector.SMALL_DIM`` (default ``mcwf_sector.STEP_TOL`` = 1e-8; the state's tails below
         about 1e-2 ``step_tol`` are cut). Looser bounds trade an error far below the statistical
-        one for speed.
+        one for speed. The rational propagator treats bounds below 1.4e-11 as 1.4e-11 (the
+        rounding of its partial fractions); "krylov" goes tighter.
     propagator : "rational" | "krylov"
         No-jump propagation in sectors larger than ``mcwf_sector.SMALL_DIM``: Pade steps of the
         shifted generator with tridiagonal solves (default; ~18x faster than Krylov at N = 2000,

@@ -323,6 +323,13 @@ def _rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_ne
     h = min(hprop, t_next - t) if hprop > 0 else min(t_next - t, 1.0 / max(np.sqrt(var), 1e-300))
     clipped = h == t_next - t
     expo = 1.0 / (2 * (poles.shape[0] - nhigh) + 1)  # error of the low-order approximant ~ h^(2k + 1)
+    # rounding in the partial-fraction sums, eps sum_i |c_i| / Re p_i ~ 1e-11 (||(h B - p)^-1|| <= 1 / Re p):
+    # an estimate below that is noise, so a tighter tol would shrink the steps without end
+    floor = 0.0
+    for r_ in range(coef.shape[0]):
+        for i in range(poles.shape[0]):
+            floor += abs(coef[r_, i]) / poles[i].real
+    tol_eff = max(tol, 4.0 * 2.2e-16 * floor)
     err = 0.0
     yh = ys[0]
     for _ in range(200):
@@ -340,19 +347,19 @@ def _rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_ne
                 e = ys[0, g] - ys[1, g]
                 err += e.real ** 2 + e.imag ** 2
             err = np.sqrt(err)
-            if err <= tol:
+            if err <= tol_eff:
                 break
-            fac = max(0.1, 0.9 * (tol / err) ** expo)
+            fac = max(0.1, 0.9 * (tol_eff / err) ** expo)
         else:
             fac = 0.5
         istate[11] += 1
         h *= min(0.5, fac)
         clipped = False
-    if not err <= tol:
+    if not err <= tol_eff:
         raise RuntimeError("MCWF: the rational step did not reach the error bound")
     istate[8] += 1
     istate[9] += b - a
-    hnext = h * min(4.0, 0.9 * (tol / max(err, 1e-300)) ** expo)
+    hnext = h * min(4.0, 0.9 * (tol_eff / max(err, 1e-300)) ** expo)
     if clipped:
         hnext = max(hnext, hprop)
     n_h = 0.0
@@ -373,7 +380,7 @@ def _rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_ne
             fs = np.log(max(n_h, 1e-300)) - np.log(r)
             # |fs| <= tol: jumping at norm^2 r (1 + fs) instead of r shifts the uniform r by a
             # relative tol, far below any statistical resolution
-            if abs(fs) <= tol or lb - la < 1e-15 * max(1.0, abs(t)):
+            if abs(fs) <= tol_eff or lb - la < 1e-15 * max(1.0, abs(t)):
                 break
             if fs > 0:
                 la, fa = s, fs

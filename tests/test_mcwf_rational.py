@@ -115,3 +115,17 @@ def test_trajectory_does_not_depend_on_the_output_grid(propagator):
     assert np.array_equal(a["jump_kinds"], b["jump_kinds"])
     assert np.abs(a["jump_times"] - b["jump_times"]).max() < 1e-6
     assert np.abs(a["mean"][-1] - b["mean"][-1]).max() < 1e-4
+
+
+def test_rational_tolerance_below_rounding_still_finishes():
+    """A bound below the partial fractions' rounding (~1.4e-11) acts as that floor instead of
+    shrinking the steps without end (it used to run for minutes); the result matches Krylov at 1e-12."""
+    from piqs_squeeze import Model, mcwf
+    model = Model(N=150, omega=150.0, chi=1.0, gamma=1.0, gamma_s=1.0, dephasing=0.5)
+    j0, psi0 = mcwf.initial_state(150, None)
+    beta = mcwf_sector.default_beta(model)
+    times = np.linspace(0.0, 0.1, 5)
+    a, b = (mcwf_sector.run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(4), tol=tol, propagator=p)
+            for p, tol in (("rational", 1e-14), ("krylov", 1e-12)))
+    assert a["steps"] < 10 * b["steps"]
+    assert np.array_equal(a["jump_kinds"], b["jump_kinds"]) and np.abs(a["jump_times"] - b["jump_times"]).max() < 1e-8
