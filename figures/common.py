@@ -43,8 +43,9 @@ def resolve_params(full: dict, quick_changes: dict, quick: bool, overrides: dict
 
 def method_fingerprint() -> str:
     """Hash of the ``piqs_squeeze`` source: cached data computed by an older version of any method
-    is not reused. A method spans several modules (``mcwf`` -> ``mcwf_sector``, ``mcwf_kernel``, ``mcwf_rational``,
-    ``dicke``; ``cumulant`` -> ``moment_ode``, ``derivation``), so the whole package is hashed."""
+    is not reused. A method spans several modules (``mcwf`` -> ``mcwf_sector``, ``mcwf_kernel``,
+    ``mcwf_rational``, ``mcwf_krylov``, ``mcwf_window``, ``dicke``; ``cumulant`` -> ``moment_ode``,
+    ``derivation``), so the whole package is hashed."""
     import piqs_squeeze
 
     h = hashlib.sha256(__version__.encode())
