@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .mcwf_window import bands, trim
+from .mcwf_window import bands, false_position, illinois_update, norm_inf, trim
 
 __all__ = ["krylov_step"]
 
@@ -31,12 +31,7 @@ __all__ = ["krylov_step"]
 def _expm_e1(As, s):
     """exp(s As) e_1 by Taylor series with scaling and squaring (fallback for non-diagonalisable As)."""
     n = As.shape[0]
-    nrm = 0.0
-    for i in range(n):
-        row = 0.0
-        for q in range(n):
-            row += abs(As[i, q])
-        nrm = max(nrm, row)
+    nrm = norm_inf(As)
     nsq = 0
     while nrm * abs(s) / 2.0 ** nsq > 0.5:
         nsq += 1
@@ -133,13 +128,7 @@ def krylov_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprev, t_next,
     if hprev > 0 or small:
         h = min(2.0 * hprev, t_next - t) if hprev > 0 else t_next - t
     else:  # first step: |h A_m| <= 1, so the bound below is not fooled by a decayed exp(h A_m)
-        nrm = 0.0
-        for i in range(mm):
-            row = 0.0
-            for q in range(mm):
-                row += abs(As[i, q])
-            nrm = max(nrm, row)
-        h = min(t_next - t, 1.0 / max(nrm, 1e-300))
+        h = min(t_next - t, 1.0 / max(norm_inf(As), 1e-300))
     clipped = h == t_next - t
     for _ in range(200):
         y = _ycol(As, lam, W, z, use_eig, h)
@@ -160,9 +149,7 @@ def krylov_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprev, t_next,
         fa, fb = -np.log(r), np.log(max(n_h, 1e-300)) - np.log(r)
         side = 0
         for _ in range(100):
-            s = (la * fb - lb * fa) / (fb - fa)
-            if not (la < s < lb):
-                s = 0.5 * (la + lb)
+            s = false_position(la, lb, fa, fb)
             y = _ycol(As, lam, W, z, use_eig, s)
             ns = 0.0
             for i in range(mm):
@@ -170,16 +157,7 @@ def krylov_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprev, t_next,
             fs = np.log(max(ns, 1e-300)) - np.log(r)
             if abs(fs) < 1e-13 or lb - la < 1e-15 * max(1.0, abs(t)):
                 break
-            if fs > 0:
-                la, fa = s, fs
-                if side == 1:
-                    fb *= 0.5
-                side = 1
-            else:
-                lb, fb = s, fs
-                if side == -1:
-                    fa *= 0.5
-                side = -1
+            la, lb, fa, fb, side = illinois_update(la, lb, fa, fb, s, fs, side)
         n_h = ns
     # psi(t + s) = V_m y over [A, B)
     if small:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .mcwf_window import bands, extent, trim
+from .mcwf_window import bands, extent, false_position, illinois_update, trim
 
 __all__ = ["pade_fractions", "apply_rational", "rayleigh", "rational_step", "HIGH_ORDER", "LOW_ORDER",
            "PAD_MIN", "PAD_MARGIN"]
@@ -175,24 +175,13 @@ def _hermite_root(f0, g0, f1, g1, h):
     s = 0.5
     side = 0
     for _ in range(60):
-        s = (la * fb - lb * fa) / (fb - fa)
-        if not (la < s < lb):
-            s = 0.5 * (la + lb)
+        s = false_position(la, lb, fa, fb)
         s2, s3 = s * s, s * s * s
         fs = (f0 * (2 * s3 - 3 * s2 + 1) + h * g0 * (s3 - 2 * s2 + s) + f1 * (3 * s2 - 2 * s3)
               + h * g1 * (s3 - s2))
         if abs(fs) < 1e-14 or lb - la < 1e-12:
             break
-        if fs > 0:
-            la, fa = s, fs
-            if side == 1:
-                fb *= 0.5
-            side = 1
-        else:
-            lb, fb = s, fs
-            if side == -1:
-                fa *= 0.5
-            side = -1
+        la, lb, fa, fb, side = illinois_update(la, lb, fa, fb, s, fs, side)
     return s * h
 
 
@@ -286,12 +275,8 @@ def rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_nex
                 la, fa = s, fs
             else:
                 lb, fb = s, fs
-            s_new = s - fs / (2.0 * mus.real) if mus.real < 0 else -1.0
-            if not (la < s_new < lb):
-                s_new = (la * fb - lb * fa) / (fb - fa)
-                if not (la < s_new < lb):
-                    s_new = 0.5 * (la + lb)
-            s = s_new
+            s_new = s - fs / (2.0 * mus.real) if mus.real < 0 else -1.0  # Newton, d log n/ds = 2 Re<A>
+            s = s_new if la < s_new < lb else false_position(la, lb, fa, fb)
     for k in range(lo, hi):
         psi[k] = 0j
     for g in range(a, b):

@@ -1,11 +1,12 @@
-"""Window bookkeeping shared by the MCWF propagators: the bands of A = -i H_eff on a window of the
-sector, <J->, and the cut of a state's negligible tails (numba)."""
+"""Helpers shared by the MCWF propagators (numba): the bands of A = -i H_eff on a window of the
+sector, <J->, the cut of a state's negligible tails, the infinity norm of a small matrix, and the
+bracketed (Illinois false-position) root search used for jump times."""
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-__all__ = ["bands", "expect_jminus", "extent", "trim"]
+__all__ = ["bands", "expect_jminus", "extent", "trim", "norm_inf", "false_position", "illinois_update"]
 
 
 @njit(cache=True)
@@ -62,3 +63,38 @@ def trim(psi, a, b, eps2):
     for k in range(hi, b):
         psi[k] = 0j
     return lo, hi, tot
+
+
+@njit(cache=True)
+def norm_inf(M):
+    """max_i sum_q |M_iq|."""
+    nrm = 0.0
+    for i in range(M.shape[0]):
+        row = 0.0
+        for q in range(M.shape[1]):
+            row += abs(M[i, q])
+        nrm = max(nrm, row)
+    return nrm
+
+
+@njit(cache=True)
+def false_position(la, lb, fa, fb):
+    """The secant point of the bracket [la, lb] (f(la) > 0 >= f(lb)), or its midpoint if that falls outside."""
+    s = (la * fb - lb * fa) / (fb - fa)
+    return s if la < s < lb else 0.5 * (la + lb)
+
+
+@njit(cache=True)
+def illinois_update(la, lb, fa, fb, s, fs, side):
+    """Shrink the bracket with f(s) = fs; the end kept twice in a row has its f halved (Illinois)."""
+    if fs > 0:
+        la, fa = s, fs
+        if side == 1:
+            fb *= 0.5
+        side = 1
+    else:
+        lb, fb = s, fs
+        if side == -1:
+            fa *= 0.5
+        side = -1
+    return la, lb, fa, fb, side
