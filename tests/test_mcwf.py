@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 import piqs_squeeze as ps
-from piqs_squeeze import mcwf
+from piqs_squeeze import mcwf, mcwf_sector
 from piqs_squeeze.mcwf_sector import jump_kind_names
 from piqs_squeeze.states import css
 from validation import bruteforce
@@ -77,7 +77,16 @@ def test_error_shrinks_as_inverse_sqrt_ntraj():
     assert np.abs(big.mean[1:] - ref.mean[1:]).max() < np.abs(small.mean[1:] - ref.mean[1:]).max()
 
 
-def test_collective_model_stays_in_top_sector():
+@pytest.fixture(params=["eigenbasis", "step kernel"])
+def path(request, monkeypatch):
+    """Run a test on both propagation paths: cached eigenbases (N + 1 <= SMALL_DIM) and the step
+    kernel (rational steps, state-following displacement), forced by SMALL_DIM = 0 (workers=1)."""
+    if request.param == "step kernel":
+        monkeypatch.setattr(mcwf_sector, "SMALL_DIM", 0)
+    return request.param
+
+
+def test_collective_model_stays_in_top_sector(path):
     model = ps.Model(N=7, omega=3.0, chi=0.7, gamma=1.0, collective_dephasing=0.2, collective_pumping=0.1)
     res = mcwf.evolve(model, TIMES, ntraj=30, seed=1, workers=1, keep_trajectories=True)
     assert np.all(res.extras["traj_j"] == 3.5)
@@ -85,7 +94,7 @@ def test_collective_model_stays_in_top_sector():
     np.testing.assert_allclose(res.extras["traj_n_eff"], 7.0, rtol=1e-12)
 
 
-def test_local_emission_from_fully_excited_state():
+def test_local_emission_from_fully_excited_state(path):
     """Only local emission from |N/2, N/2>: atoms decay independently at rate gamma_s.
 
     Hence (i) the first jump time is exponential with rate gamma_s N; (ii) sum_i sigma_i^- on
@@ -117,7 +126,7 @@ def test_local_emission_from_fully_excited_state():
     assert np.abs(traj_var).max() < 1e-9
 
 
-def test_trajectory_records_are_consistent():
+def test_trajectory_records_are_consistent(path):
     model = ps.Model(N=6, omega=3.0, chi=1.0, gamma=1.0, gamma_s=1.5, dephasing=0.5, pumping=0.4)
     times = np.linspace(0.2, 2.0, 10)
     res = mcwf.evolve(model, times, ntraj=20, seed=2, workers=1, keep_trajectories=True)
@@ -197,7 +206,6 @@ def test_bad_input(kwargs, exc):
 
 # ---- the step kernel (sectors larger than SMALL_DIM) and the state-following displacement
 
-from piqs_squeeze import mcwf_sector  # noqa: E402
 from piqs_squeeze.mcwf_kernel import advance  # noqa: E402
 
 
