@@ -2,8 +2,8 @@
 
 Each trajectory is a pure state in one (2j+1)-dimensional Dicke sector; the physics of one
 trajectory (state-following unravelling, rational or Krylov propagation, waiting-time jumps) is in
-:mod:`piqs_squeeze.mcwf_sector` and its numba kernel :mod:`piqs_squeeze.mcwf_kernel`. This module runs ensembles reproducibly and in parallel and
-reduces them to a :class:`~piqs_squeeze.result.Result`.
+:mod:`piqs_squeeze.mcwf_sector` and its numba kernel :mod:`piqs_squeeze.mcwf_kernel`. This module
+runs ensembles reproducibly and in parallel and reduces them to a :class:`~piqs_squeeze.result.Result`.
 
 Statistics
 ----------
@@ -163,7 +163,7 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         rounding of its partial fractions); "krylov" goes tighter.
     propagator : "rational" | "krylov"
         No-jump propagation in sectors larger than ``mcwf_sector.SMALL_DIM``: Pade steps of the
-        shifted generator with tridiagonal solves (default; ~18x faster than Krylov at N = 2000,
+        shifted generator with tridiagonal solves (default; 22x faster than Krylov at N = 2000,
         see :mod:`piqs_squeeze.mcwf_rational`) or Arnoldi steps. Both obey ``step_tol``; with a
         fixed displacement they give the same trajectory for the same seed (to ~step_tol).
     checkpoint : path or None

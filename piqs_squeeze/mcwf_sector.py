@@ -29,8 +29,8 @@ Waiting-time jumps (draw r in U(0, 1); the jump happens when ||psi(t)||^2 = r, m
 because H_eff - H_eff^+ <= 0) with the no-jump equation stepped under a per-step error bound,
 restricted to the window of m where psi is non-negligible, in the numba kernel
 :mod:`piqs_squeeze.mcwf_kernel`: by default Pade steps of the shifted generator with tridiagonal
-solves (:mod:`piqs_squeeze.mcwf_rational`), or Krylov (Arnoldi) steps (:mod:`piqs_squeeze.mcwf_krylov`). Python only switches
-sectors and refills random numbers. Small models (N + 1 <= SMALL_DIM) instead propagate exactly
+solves (:mod:`piqs_squeeze.mcwf_rational`), or Krylov (Arnoldi) steps
+(:mod:`piqs_squeeze.mcwf_krylov`). Python only switches sectors and refills random numbers. Small models (N + 1 <= SMALL_DIM) instead propagate exactly
 with a cached eigendecomposition of H_eff per sector, with the fixed point displacement (the
 per-step cost, not the jump count, matters there).
 """
