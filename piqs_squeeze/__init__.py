@@ -5,7 +5,11 @@
     >>> res = ps.evolve(model, np.linspace(0, 1, 11), method="exact")   # doctest: +SKIP
     >>> res.xi2_db                                                       # doctest: +SKIP
 """
-from ._version import __version__
+from . import threads as _threads
+
+_threads._passive_openmp()  # before numba starts OpenMP: idle threads sleep, not spin
+
+from ._version import __version__  # noqa: E402
 from .api import METHODS, MethodError, available_methods, evolve, steady_state
 from .model import Model
 from .observables import n_eff, squeezing, xi2, xi2_db

@@ -16,9 +16,9 @@ from __future__ import annotations
 import time as _time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from . import dicke
+from . import threads
 from . import exact_ops as ops
 from .exact_kernel import PackedGenerator
 from .exact_sai import BlockSolver, sai_propagate
@@ -296,25 +296,9 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     interrupted = False
     stats = {}
     try:
-        if stepper == "sai":
-            g = 0.04 / model.N if sai_shift is None else float(sai_shift)
-            if not g > 0:
-                raise ValueError(f"sai_shift must be > 0, got {sai_shift!r}")
-            slices = [slice(layout.offsets[b], layout.offsets[b + 1]) for b in range(layout.nblocks)]
-            solver = BlockSolver(A, slices, g, tol=1e-13)
-            stats = sai_propagate(x0, times, solver=solver, rtol=rtol, m=max(int(krylov_dim), 20),
-                                  on_output=rec, progress=bar)
-            stats["products"] = stats["iterations"]
-            options["sai_shift"] = g
-        elif stepper == "krylov":
-            # one BLAS thread: idle OpenBLAS threads spinning next to numba's threaded kernels made
-            # the run 8x slower on 2 cores (N = 60: 18 s instead of 2.2 s)
-            with threadpool_limits(1, user_api="blas"):
-                stats = krylov_propagate(A, x0, times, rtol=rtol, m=int(krylov_dim), on_output=rec,
-                                         progress=bar)
-        else:
-            stats = ivp_propagate(A, x0, times, method=stepper, rtol=rtol, atol=1e-3 * rtol, on_output=rec,
-                                  progress=bar)
+        with threads.single_blas(), threads.numba_threads(threads.kernel_threads(layout.n)):
+            stats = _propagate(A, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, model, options, rec,
+                               bar)
     except KeyboardInterrupt:
         interrupted = True
         if rec.filled == 0:
@@ -339,6 +323,24 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     if checkpoint is not None:
         res.save(checkpoint)
     return res
+
+
+def _propagate(A, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, model, options, rec, bar):
+    """Run the chosen stepper from x0 over ``times``, outputs to ``rec``; returns its stats."""
+    if stepper == "sai":
+        g = 0.04 / model.N if sai_shift is None else float(sai_shift)
+        if not g > 0:
+            raise ValueError(f"sai_shift must be > 0, got {sai_shift!r}")
+        slices = [slice(layout.offsets[b], layout.offsets[b + 1]) for b in range(layout.nblocks)]
+        solver = BlockSolver(A, slices, g, tol=1e-13)
+        stats = sai_propagate(x0, times, solver=solver, rtol=rtol, m=max(int(krylov_dim), 20),
+                              on_output=rec, progress=bar)
+        stats["products"] = stats["iterations"]
+        options["sai_shift"] = g
+        return stats
+    if stepper == "krylov":
+        return krylov_propagate(A, x0, times, rtol=rtol, m=int(krylov_dim), on_output=rec, progress=bar)
+    return ivp_propagate(A, x0, times, method=stepper, rtol=rtol, atol=1e-3 * rtol, on_output=rec, progress=bar)
 
 
 # --------------------------------------------------------------------------- steady state

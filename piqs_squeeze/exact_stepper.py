@@ -273,7 +273,10 @@ def _combine(Z, c, out, tiny=0.0):
             out[a + t] = v
             acc += v * v
         part[ch] = acc
-    return part.sum()
+    total = 0.0
+    for ch in range(nch):  # in chunk order: ``part.sum()`` would be a threaded reduction
+        total += part[ch]
+    return total
 
 
 #: entries of the propagated vector and of the Krylov vectors below this fraction of their norm

@@ -28,7 +28,7 @@ from . import observables
 from .model import Model, check_times
 from .result import Result
 from .states import CoherentSpinState, css
-from . import mcwf_sector
+from . import mcwf_sector, threads
 from .mcwf_sector import default_beta, jump_kind_names, resolve_beta, run_trajectory
 
 __all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2"]
@@ -67,6 +67,7 @@ def initial_state(N: int, initial):
     return j, psi / nrm
 
 
+@threads.single_blas()  # the LAPACK eigendecompositions of the small-sector tables: same bits for any BLAS threads
 def _run_chunk(model, times, j0, psi0, beta, seeds, keep, tol=None, propagator="rational"):
     """Worker task: trajectories for a list of SeedSequences (module-level so it pickles)."""
     out = []

@@ -1,0 +1,107 @@
+"""Thread policy of the compiled kernels: results never depend on it, and it never hurts.
+
+Two guarantees, for every method:
+
+* **Same bits for any thread count.** Every threaded numba kernel splits its work into a fixed
+  number of chunks (never one per thread) and adds the chunk results in chunk order, so numba's
+  thread count changes only who computes a chunk, not what is added in which order. BLAS/LAPACK
+  calls (small dense matrices: Krylov Gram and Hessenberg matrices, the MCWF sector tables) run on
+  one BLAS thread (:func:`single_blas`), where the summation order of OpenBLAS / MKL does not
+  depend on their thread count either.
+* **Threads that do not collapse on a busy machine.** GNU OpenMP (numba's default threading layer
+  here) lets idle threads spin for ~0.1-0.3 ms before they sleep; next to other CPU-bound
+  processes the spinning steals the time slices that the working thread needs, and a threaded
+  run became 3-40x slower than a single thread (benchmarks/results/threads.md). Importing
+  piqs_squeeze therefore sets ``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it, and a
+  kernel uses more than one thread only for vectors large enough to repay the wake-up
+  (:data:`MIN_PARALLEL_SIZE`).
+
+The user's controls: ``PIQS_SQUEEZE_THREADS`` (environment) or :func:`set_max_threads` caps the
+threads of the kernels; ``NUMBA_NUM_THREADS`` caps numba itself; ``OMP_WAIT_POLICY=ACTIVE``
+restores spinning (fastest on a machine that is guaranteed idle).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+
+__all__ = ["single_blas", "kernel_threads", "numba_threads", "set_max_threads", "max_threads",
+           "MIN_PARALLEL_SIZE", "ENV_THREADS"]
+
+#: environment variable capping the threads of the compiled kernels
+ENV_THREADS = "PIQS_SQUEEZE_THREADS"
+
+#: vectors (float64 entries) below this size are processed on one thread: a parallel region
+#: costs a wake-up of the sleeping threads (~10-50 us), more than a product of this size gains
+MIN_PARALLEL_SIZE = 60_000
+
+_MAX = {"n": None}
+
+
+def _env_threads():
+    val = os.environ.get(ENV_THREADS, "").strip()
+    if not val:
+        return None
+    try:
+        n = int(val)
+    except ValueError:
+        raise ValueError(f"{ENV_THREADS} must be a positive integer, got {val!r}") from None
+    if n < 1:
+        raise ValueError(f"{ENV_THREADS} must be a positive integer, got {val!r}")
+    return n
+
+
+def set_max_threads(n: int | None) -> None:
+    """Cap the threads of the compiled kernels in this process (None: back to the default,
+    ``PIQS_SQUEEZE_THREADS`` or all of numba's). Results do not change, only the speed."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"n must be a positive integer or None, got {n!r}")
+    _MAX["n"] = n
+
+
+def max_threads() -> int:
+    """Threads a kernel may use: numba's pool size, capped by :func:`set_max_threads` or
+    ``PIQS_SQUEEZE_THREADS``."""
+    import numba
+
+    cap = _MAX["n"] if _MAX["n"] is not None else _env_threads()
+    n = numba.config.NUMBA_NUM_THREADS
+    return max(1, min(n, cap) if cap is not None else n)
+
+
+def kernel_threads(size: int) -> int:
+    """Threads for kernels over vectors of ``size`` entries: 1 below :data:`MIN_PARALLEL_SIZE`
+    (unless a cap was set explicitly, which is then used as given), else :func:`max_threads`."""
+    explicit = _MAX["n"] is not None or _env_threads() is not None
+    if size < MIN_PARALLEL_SIZE and not explicit:
+        return 1
+    return max_threads()
+
+
+@contextlib.contextmanager
+def numba_threads(n: int):
+    """Run the block with numba's thread count (of this thread) set to ``n``, restored after."""
+    import numba
+
+    old = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def single_blas():
+    """Run the block with BLAS/LAPACK on one thread (results independent of the BLAS thread count;
+    idle BLAS threads spinning next to numba's cost 8x on 2 cores)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def _passive_openmp():
+    """Idle OpenMP threads sleep instead of spinning, unless the user chose otherwise. Effective
+    only before the OpenMP runtime starts (numba starts it on the first threaded kernel)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
