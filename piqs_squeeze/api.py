@@ -9,14 +9,17 @@ A method module (``piqs_squeeze.<name>``) provides any of
 """
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
 from collections.abc import Sequence
 
 import numpy as np
 
 from .model import Model, check_times
 
-__all__ = ["METHODS", "MethodError", "evolve", "steady_state", "available_methods"]
+__all__ = ["METHODS", "MethodError", "evolve", "steady_state", "available_methods", "method_options",
+           "check_options"]
 
 #: Method name -> module implementing it.
 METHODS = {
@@ -44,7 +47,7 @@ def _module(name):
 def _why_not(name, model, kind):
     mod = _module(name)
     if mod is None or not hasattr(mod, kind):
-        return f"no {kind} in this version"
+        return f"it provides no {kind.replace('_', ' ')} (see its docstring for what it computes)"
     check = getattr(mod, "unsupported", None)
     return check(model) if (check is not None and model is not None) else None
 
@@ -68,6 +71,47 @@ def _resolve(method, model, kind):
             f"Methods that can: {', '.join(ok) if ok else 'none'}"
         )
     return _module(method)
+
+
+_NOT_OPTIONS = {"model", "models", "times", "initial"}
+
+
+def method_options(method, kind: str = "evolve", module=None) -> dict | None:
+    """The options of ``method`` for ``kind`` ("evolve" or "steady_state"): name -> default.
+
+    Read from the signatures of the method's functions (``evolve_many`` and ``evolve`` for
+    "evolve"); None when a function takes arbitrary keywords, so its options cannot be listed.
+    ``module`` gives the module of a custom method (a dotted path in a sweep).
+    """
+    mod = module if module is not None else _resolve(method, None, kind)
+    names = ("evolve_many", "evolve") if kind == "evolve" else (kind,)
+    funcs = [getattr(mod, n) for n in names if hasattr(mod, n)]
+    if not funcs:
+        raise MethodError(f"method {method!r} has no {kind}")
+    out, open_ended = {}, True
+    for f in funcs:
+        params = inspect.signature(f).parameters.values()
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            open_ended = False
+        for p in params:
+            if p.name not in _NOT_OPTIONS and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                out.setdefault(p.name, None if p.default is p.empty else p.default)
+    return None if open_ended else out
+
+
+def check_options(method, options, kind: str = "evolve", module=None) -> None:
+    """Raise MethodError naming every option of ``options`` that ``method`` does not have, with
+    the list of the options it has (nothing is computed before this check)."""
+    valid = method_options(method, kind, module)
+    if valid is None:
+        return
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        close = {u: difflib.get_close_matches(u, valid, n=1) for u in unknown}
+        hint = "; ".join(f"did you mean {c[0]!r} for {u!r}?" for u, c in close.items() if c)
+        raise MethodError(f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} for "
+                          f"method {method!r} ({kind}); its options: {', '.join(sorted(valid))}"
+                          + (f". {hint}" if hint else ""))
 
 
 def evolve(model, times, method: str = "exact", initial=None, **options):
@@ -96,13 +140,16 @@ def evolve(model, times, method: str = "exact", initial=None, **options):
         times = _check_times_per_model(times, len(models))
         mods = {_resolve(method, m, "evolve") for m in models}
         mod = mods.pop()
+        check_options(method, options)
         if hasattr(mod, "evolve_many"):
             return mod.evolve_many(models, times, initial=initial, **options)
         grids = times if isinstance(times, list) else [times] * len(models)
         return [mod.evolve(m, t, initial=initial, **options) for m, t in zip(models, grids)]
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    return _resolve(method, model, "evolve").evolve(model, check_times(times), initial=initial, **options)
+    mod = _resolve(method, model, "evolve")
+    check_options(method, options)
+    return mod.evolve(model, check_times(times), initial=initial, **options)
 
 
 def _check_times_per_model(times, n_models):
@@ -122,4 +169,6 @@ def steady_state(model: Model, method: str = "exact", **options):
     """Steady state of ``model`` as a Result with a single time ``inf``."""
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    return _resolve(method, model, "steady_state").steady_state(model, **options)
+    mod = _resolve(method, model, "steady_state")
+    check_options(method, options, "steady_state")
+    return mod.steady_state(model, **options)

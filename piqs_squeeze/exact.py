@@ -296,9 +296,9 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     interrupted = False
     stats = {}
     try:
-        with threads.single_blas(), threads.numba_threads(threads.kernel_threads(layout.n)):
+        with threads.single_blas(), threads.adaptive_threads(layout.n) as th:
             stats = _propagate(A, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, model, options, rec,
-                               bar)
+                               bar, th.refresh)
     except KeyboardInterrupt:
         interrupted = True
         if rec.filled == 0:
@@ -325,7 +325,7 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     return res
 
 
-def _propagate(A, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, model, options, rec, bar):
+def _propagate(A, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, model, options, rec, bar, on_step):
     """Run the chosen stepper from x0 over ``times``, outputs to ``rec``; returns its stats."""
     if stepper == "sai":
         g = 0.04 / model.N if sai_shift is None else float(sai_shift)
@@ -339,7 +339,8 @@ def _propagate(A, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, model
         options["sai_shift"] = g
         return stats
     if stepper == "krylov":
-        return krylov_propagate(A, x0, times, rtol=rtol, m=int(krylov_dim), on_output=rec, progress=bar)
+        return krylov_propagate(A, x0, times, rtol=rtol, m=int(krylov_dim), on_output=rec, progress=bar,
+                                on_step=on_step)
     return ivp_propagate(A, x0, times, method=stepper, rtol=rtol, atol=1e-3 * rtol, on_output=rec, progress=bar)
 
 

@@ -298,7 +298,7 @@ def _exp_and_err(Hm, hnext, beta, s):
     return E[:m, 0], beta * hnext * abs(E[m - 1, m])
 
 
-def krylov_propagate(A, x0, times, *, rtol=1e-8, m=30, on_output=None, progress=None, local=True):
+def krylov_propagate(A, x0, times, *, rtol=1e-8, m=30, on_output=None, progress=None, local=True, on_step=None):
     """Propagate x' = A x from x(times[0]) = x0 to every output time.
 
     Parameters
@@ -317,6 +317,8 @@ def krylov_propagate(A, x0, times, *, rtol=1e-8, m=30, on_output=None, progress=
     local : bool
         Build the basis with :func:`_shifted_basis` / :func:`_local_basis` (default) rather than
         full Gram-Schmidt.
+    on_step : callable() or None
+        Called after every step (the exact solver re-reads the machine's load there).
 
     Returns
     -------
@@ -393,6 +395,8 @@ def krylov_propagate(A, x0, times, *, rtol=1e-8, m=30, on_output=None, progress=
         nx2 = combine(y, out=x)[1]  # in place: _combine reads each chunk of every row before writing it
         if progress is not None:
             progress.update(h)
+        if on_step is not None:
+            on_step()
         t = t_end
     return {"products": products, "steps": steps, "local_steps": local_steps, "shifted_steps": shifted_steps}
 

@@ -1,4 +1,8 @@
-"""``piqs-squeeze run``: evolve one model with one or more methods, save the results and a plot."""
+"""``piqs-squeeze run``: evolve one model with one or more methods, save the results and a plot.
+
+Exit status: 0 every method ran, 1 a method failed (the others' results are saved), 2 bad
+arguments (an unknown method, or one that cannot run the model: nothing computed).
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .api import MethodError, available_methods, evolve
+from .api import METHODS, MethodError, _why_not, available_methods, evolve
 from .model import Model
 from .states import css
 
@@ -48,17 +52,29 @@ def run_cli(args) -> int:
     except (TypeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    methods = args.methods or [m for m in available_methods(model) if m != "mcwf" or model.N <= 200]
+    if args.methods:  # every requested method must exist and run this model: checked before computing
+        methods = list(dict.fromkeys(args.methods))
+        ok = available_methods(model)
+        bad = [m for m in methods if m not in ok]
+        if bad:
+            unknown = [m for m in bad if m not in METHODS]
+            why = (f"unknown method(s) {', '.join(map(repr, unknown))}; methods: {', '.join(METHODS)}" if unknown
+                   else "; ".join(f"method {m!r} cannot run this model: {_why_not(m, model, 'evolve')}" for m in bad))
+            print(f"error: {why} (for this model: {', '.join(ok) or 'none'})", file=sys.stderr)
+            return 2
+    else:
+        methods = [m for m in available_methods(model) if m != "mcwf" or model.N <= 200]
     times = np.linspace(0.0, args.t_max, args.n_times)
     initial = css(args.theta, args.phi)
     print(f"{model}\nmethods: {', '.join(methods) or 'none'}")
-    results = []
+    results, failed = [], []
     for method in methods:
         options = {"ntraj": args.ntraj, "seed": args.seed} if method == "mcwf" else {}
         try:
             res = evolve(model, times, method=method, initial=initial, **options)
         except (MethodError, ValueError, MemoryError) as exc:
-            print(f"  {method:>10}: skipped ({exc})", file=sys.stderr)
+            print(f"  {method:>10}: failed ({exc})", file=sys.stderr)
+            failed.append(method)
             continue
         path = res.save(args.out / f"{method}.npz")
         i = int(np.nanargmin(res.xi2))
@@ -73,4 +89,4 @@ def run_cli(args) -> int:
     fig = plot_results(results)
     for p in save_figure(fig, args.out / "run"):
         print(f"  plot -> {p}")
-    return 0
+    return 1 if failed else 0

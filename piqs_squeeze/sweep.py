@@ -21,6 +21,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .sweep_exec import make_chunks, run_chunk, run_sweep, shutdown_pool
 from .sweep_plot import plot_curve, plot_map
 from .sweep_spec import Point, SweepSpec, load_config
@@ -33,6 +35,10 @@ __all__ = [
     "make_chunks", "run_chunk", "shutdown_pool", "SUMMARIES", "register_summary", "plot_curve", "plot_map",
     "add_arguments", "run_cli",
 ]
+
+
+#: failed points listed by the command line (all are in the table)
+MAX_LISTED = 20
 
 
 def add_arguments(parser) -> None:
@@ -50,7 +56,12 @@ def add_arguments(parser) -> None:
 
 
 def run_cli(args) -> int:
-    """Run the sweep of ``args.config``; print where the table went. 2 on a config/dir error."""
+    """Run the sweep of ``args.config``; print where the table went.
+
+    Exit status: 0 every point computed, 1 some points failed (listed; the table is written and
+    ``--resume --rerun-errors`` retries them), 2 a config or sweep-directory error (nothing
+    computed), 130 interrupted (finished chunks are kept).
+    """
     try:
         spec = SweepSpec.from_file(args.config)
     except (OSError, ValueError, TypeError) as exc:
@@ -65,8 +76,17 @@ def run_cli(args) -> int:
         print(f"piqs-squeeze sweep: {exc}", file=sys.stderr)
         return 2
     s = table.stats
-    n_err = int((~table.ok).sum())
+    failed = np.flatnonzero(~table.ok)
     print(f"{s['points']} points: {s['points_computed']} computed in {s['chunks_computed']} chunks on "
-          f"{s['workers']} workers, {s['points_loaded']} loaded; {n_err} errors")
+          f"{s['workers']} workers, {s['points_loaded']} loaded; {failed.size} failed")
     print(f"table: {out / 'table.npz'} and {out / 'table.csv'}")
+    if failed.size:
+        errors = table["error"]
+        for i in failed[:MAX_LISTED]:
+            print(f"  point {int(table['index'][i])}: {errors[i]}", file=sys.stderr)
+        if failed.size > MAX_LISTED:
+            print(f"  ... and {failed.size - MAX_LISTED} more (column 'error' of the table)", file=sys.stderr)
+        print(f"piqs-squeeze sweep: {failed.size} of {s['points']} points failed; retry them with "
+              "--resume --rerun-errors", file=sys.stderr)
+        return 1
     return 0

@@ -14,10 +14,13 @@ import os
 import sys
 import time
 import warnings
+from collections import deque
+from concurrent.futures import BrokenExecutor
 
 import numpy as np
 
 from . import api
+from .pool import process_pool
 from .sweep_spec import SweepSpec, code_fingerprints, is_batched, method_module
 from .sweep_store import SweepMismatchError, SweepStore
 from .sweep_summaries import resolve, summarize
@@ -159,19 +162,6 @@ def _cores():
         return os.cpu_count() or 1
 
 
-def _mp_context(preload):
-    """forkserver where available: forking a driver that already ran OpenMP/numba-threaded code
-    (e.g. a direct cumulant call) kills the children ("fork() called from a process already using
-    GNU OpenMP"); the fork server is a clean process with the heavy imports done once."""
-    import multiprocessing as mp
-
-    if "forkserver" not in mp.get_all_start_methods():  # pragma: no cover - not POSIX
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["piqs_squeeze.sweep_exec", "qutip", *preload])
-    return ctx
-
-
 _POOL = {}  # the local worker pool, kept warm between sweeps of one session (imports, JIT caches)
 
 
@@ -181,7 +171,7 @@ def _local_pool(n, preload):
         shutdown_pool()
         ex = None
     if ex is None:
-        ex = _POOL["pool"] = cf.ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(preload))
+        ex = _POOL["pool"] = process_pool(n, ["piqs_squeeze.sweep_exec", *preload])
         _POOL["n"] = n
         if not _POOL.get("atexit"):
             # stop the warm pool before the interpreter tears down the modules its callbacks use
@@ -236,6 +226,56 @@ def _close(owned, cancel=False):
             obj.shutdown(wait=not cancel, cancel_futures=cancel)
         else:
             obj.close()
+
+
+def _dispatch(ex, nworkers, todo, args, commit, fail, renew):
+    """Run the chunks ``todo`` on ``ex``; ``commit(k, records)`` each finished chunk.
+
+    A worker that dies (segfault, OOM kill, SIGKILL) breaks a local process pool: every chunk in
+    flight fails with it, the guilty one and the innocent ones alike. So at most ``nworkers``
+    chunks are in flight; after a break the pool is replaced (``renew()``) and the chunks that
+    were in flight are rerun one at a time: a chunk that breaks the pool while alone in it is the
+    one that kills its worker, and its points are recorded as failed (``fail``, "worker died"),
+    so a resumed sweep never retries it unless asked (``rerun_errors``). On Dask (and any
+    executor that survives a dead worker) only the bad chunk's future fails.
+    """
+    queue, suspects, inflight = deque(todo), deque(), {}
+    local = isinstance(ex, cf.ProcessPoolExecutor)
+    cap = nworkers if local else 2 * nworkers
+    while queue or suspects or inflight:
+        if suspects:
+            if not inflight:
+                k, c = suspects.popleft()
+                inflight[ex.submit(run_chunk, c, *args)] = (k, c)
+        else:
+            while queue and len(inflight) < cap:
+                k, c = queue.popleft()
+                inflight[ex.submit(run_chunk, c, *args)] = (k, c)
+        done, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+        broken = []
+        for fut in done:
+            k, c = inflight.pop(fut)
+            try:
+                recs = fut.result()
+            except BrokenExecutor:
+                broken.append((k, c))
+            except Exception as exc:  # noqa: BLE001 - Dask: KilledWorker and the like, this chunk only
+                fail(k, c, f"worker died: {type(exc).__name__}: {exc}")
+            else:
+                commit(k, recs)
+        if broken:
+            for fut in cf.as_completed(list(inflight)):  # the rest of a broken pool fails at once
+                k, c = inflight.pop(fut)
+                try:
+                    commit(k, fut.result())
+                except BrokenExecutor:
+                    broken.append((k, c))
+            if len(broken) == 1:
+                k, c = broken[0]
+                fail(k, c, "worker died (its process was killed or crashed while computing this chunk)")
+            else:
+                suspects.extend(sorted(broken))
+            ex = renew()
 
 
 # --------------------------------------------------------------------------- driver
@@ -314,24 +354,18 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
             for k, c in todo:
                 commit(k, run_chunk(c, resolved, keep))
         else:
-            futures = {ex.submit(run_chunk, c, resolved, keep, 1): (k, c) for k, c in todo}
-            for fut in cf.as_completed(futures):
-                k, c = futures[fut]
-                try:
-                    recs = fut.result()
-                except Exception as exc:  # noqa: BLE001 - the worker itself died: not persisted
-                    warnings.warn(f"chunk {k} lost ({type(exc).__name__}: {exc}); rerun to retry it",
-                                  stacklevel=2)
-                    records.update((p.index, {"index": p.index, "key": p.key, "summaries": {}, "elapsed": 0.0,
-                                              "error": f"worker failed: {type(exc).__name__}: {exc}"})
-                                   for p in c)
-                    continue
-                commit(k, recs)
+            def fail(k, c, why):
+                commit(k, [_record(p, 0.0, error=why) for p in c])
+
+            def renew():
+                warnings.warn("a worker process died; starting new workers for the remaining chunks", stacklevel=3)
+                return _local_pool(nworkers, preload)
+
+            _dispatch(ex, nworkers, todo, (resolved, keep, 1), commit, fail, renew)
     except BaseException:
         _close(owned, cancel=True)
         owned = []
-        if ex is not None and ex is _POOL.get("pool"):
-            shutdown_pool()  # cancel what is queued; a later sweep starts fresh workers
+        shutdown_pool()  # cancel what is queued; a later sweep starts fresh workers
         raise
     finally:
         bar.close()

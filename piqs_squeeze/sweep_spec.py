@@ -290,6 +290,8 @@ class SweepSpec:
         if not hasattr(mod, kind):
             raise ValueError(f"method {m['method']!r} has no {kind}() in this version")
         og = {k: _values(f"option_grid.{k}", v) for k, v in dict(m.get("option_grid", {})).items()}
+        # misspelled options fail here, before any point is computed
+        api.check_options(m["method"], {**dict(m.get("options", {})), **og}, kind, module=mod)
         return {"method": m["method"], "kind": kind, "options": dict(m.get("options", {})), "option_grid": og}
 
     # ------------------------------------------------------------------ (de)serialization

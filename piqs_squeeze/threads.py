@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 
-__all__ = ["single_blas", "kernel_threads", "numba_threads", "set_max_threads", "max_threads",
-           "MIN_PARALLEL_SIZE", "ENV_THREADS"]
+__all__ = ["single_blas", "kernel_threads", "adaptive_threads", "numba_threads", "set_max_threads", "max_threads",
+           "free_cores", "MIN_PARALLEL_SIZE", "ENV_THREADS"]
 
 #: environment variable capping the threads of the compiled kernels
 ENV_THREADS = "PIQS_SQUEEZE_THREADS"
@@ -69,13 +70,102 @@ def max_threads() -> int:
     return max(1, min(n, cap) if cap is not None else n)
 
 
+def _runnable_others() -> int | None:
+    """Threads of other processes that are runnable right now (Linux), None where unknown.
+
+    /proc/loadavg's fourth field counts the runnable threads of the whole machine; this
+    process's own are subtracted (its sleeping kernel threads are not runnable). The least of
+    three samples 1 ms apart filters out short wake-ups.
+    """
+    try:
+        own_tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    best = None
+    for k in range(3):
+        if k:
+            time.sleep(0.001)
+        try:
+            with open("/proc/loadavg") as f:
+                total = int(f.read().split()[3].split("/")[0])
+            own = 0
+            for tid in own_tasks:
+                try:
+                    with open(f"/proc/self/task/{tid}/stat") as f:
+                        own += f.read().rsplit(")", 1)[1].split()[0] == "R"
+                except OSError:
+                    pass
+        except (OSError, ValueError, IndexError):
+            return None
+        others = max(0, total - own)
+        best = others if best is None else min(best, others)
+    return best
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def free_cores() -> int:
+    """Cores of this process's CPU set that no other runnable thread is using right now (>= 1)."""
+    others = _runnable_others()
+    cores = _cores()
+    return cores if others is None else max(1, cores - others)
+
+
 def kernel_threads(size: int) -> int:
-    """Threads for kernels over vectors of ``size`` entries: 1 below :data:`MIN_PARALLEL_SIZE`
-    (unless a cap was set explicitly, which is then used as given), else :func:`max_threads`."""
-    explicit = _MAX["n"] is not None or _env_threads() is not None
-    if size < MIN_PARALLEL_SIZE and not explicit:
+    """Threads for the kernels over vectors of ``size`` entries.
+
+    With a cap set (:func:`set_max_threads`, ``PIQS_SQUEEZE_THREADS``), the cap. Otherwise 1
+    below :data:`MIN_PARALLEL_SIZE`, else as many as there are free cores (:func:`free_cores`),
+    at most numba's: on a machine whose cores are taken by other work a threaded region waits for
+    its slowest thread, which waits for a time slice, so one thread is faster there.
+    """
+    if _MAX["n"] is not None or _env_threads() is not None:
+        return max_threads()
+    if size < MIN_PARALLEL_SIZE:
         return 1
-    return max_threads()
+    return max(1, min(max_threads(), free_cores()))
+
+
+class adaptive_threads:
+    """Context: numba's thread count follows :func:`kernel_threads` during a long run.
+
+    ``refresh()`` (called after each step) re-reads the load at most every ``period`` seconds;
+    the results do not depend on the thread count, so it may change at any step.
+    """
+
+    def __init__(self, size: int, period: float = 2.0):
+        self.size, self.period = int(size), float(period)
+        self.history = []
+
+    def _set(self):
+        import numba
+
+        n = kernel_threads(self.size)
+        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+        self.history.append(n)
+        self._last = time.perf_counter()
+
+    def __enter__(self):
+        import numba
+
+        self._old = numba.get_num_threads()
+        self._set()
+        return self
+
+    def refresh(self):
+        if time.perf_counter() - self._last > self.period:
+            self._set()
+
+    def __exit__(self, *exc):
+        import numba
+
+        numba.set_num_threads(self._old)
+        return False
 
 
 @contextlib.contextmanager

@@ -40,12 +40,12 @@ def unsupported(model):
     return None
 
 
-def evolve(model, times, initial=None, sleep=0.0, counter=None, fail_omega=None, die_omega=None):
+def evolve(model, times, initial=None, sleep=0.0, counter=None, fail_omega=None, kill_omega=None):
     """CSS rotated about x: d<Jy>/dt = -omega <Jz>, d<Jz>/dt = omega <Jy>."""
     if fail_omega is not None and model.omega == fail_omega:
         raise RuntimeError(f"toy failure at omega={model.omega}")
-    if die_omega is not None and model.omega == die_omega:
-        os._exit(3)  # a worker process dying (segfault, OOM kill)
+    if kill_omega is not None and model.omega == kill_omega:
+        os.kill(os.getpid(), signal.SIGKILL)  # a worker process dying (segfault, OOM kill)
     if counter:
         Path(counter, f"{model.omega!r}_{uuid.uuid4().hex}").touch()
     time.sleep(sleep)
@@ -221,16 +221,26 @@ def test_failing_points_record_their_error_and_the_rest_completes():
     assert np.isnan(table["final_xi2"][[2, 4, 5, 6, 7]]).all()
 
 
-def test_a_dying_worker_loses_only_unfinished_chunks(tmp_path):
-    spec = toy_spec(grid={"omega": [0.5, 1.0, 2.0, 4.0]}, chunk_size=1,
-                    methods=[{"method": TOY, "options": {"die_omega": 4.0, "sleep": 0.2}}])
+def test_a_worker_killed_by_one_point_costs_only_that_point(tmp_path):
+    """One point SIGKILLs its worker: the pool is replaced, every other point is computed, the
+    bad one is recorded as "worker died" (persisted: a resume does not loop on it), and
+    ``rerun_errors`` tries it again."""
+    spec = toy_spec(grid={"omega": [0.5, 1.0, 2.0, 4.0, 3.0, 5.0, 6.0, 7.0]}, chunk_size=1,
+                    methods=[{"method": TOY, "options": {"kill_omega": 4.0, "sleep": 0.1}}])
     spec["grid"]["theta"] = [1.0]
-    with pytest.warns(UserWarning, match="lost"):
+    with pytest.warns(UserWarning, match="worker process died"):
         table = run_sweep(spec, tmp_path / "d", workers=2, progress=False)
-    lost = [e for e in table["error"] if e.startswith("worker failed")]
-    assert lost and len(lost) + len(list((tmp_path / "d" / "chunks").glob("*.json"))) == 4
-    # nothing about the lost chunks was persisted: a resume tries them again
-    assert load_sweep(tmp_path / "d")["error"].tolist().count("not computed") == len(lost)
+    err = dict(zip(table["omega"].tolist(), table["error"].tolist()))
+    assert err.pop(4.0).startswith("worker died")
+    assert set(err.values()) == {""}, err
+    ref = run_sweep(dict(spec, methods=[{"method": TOY, "options": {"sleep": 0.1}}]), workers=1, progress=False)
+    good = table.ok
+    np.testing.assert_array_equal(table["final_xi2"][good], ref["final_xi2"][good])
+    again = run_sweep(spec, tmp_path / "d", workers=2, resume=True, progress=False)
+    assert again.stats["points_computed"] == 0 and again.stats["points_loaded"] == 8
+    with pytest.warns(UserWarning, match="worker process died"):
+        rerun = run_sweep(spec, tmp_path / "d", workers=2, resume=True, rerun_errors=True, progress=False)
+    assert rerun.stats["points_computed"] == 1 and (~rerun.ok).sum() == 1
 
 
 # --------------------------------------------------------------------------- persistence
