@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from piqs_squeeze import __version__
 from piqs_squeeze.fileio import atomic_write
 from piqs_squeeze.result import jsonable
 
@@ -42,18 +41,13 @@ def resolve_params(full: dict, quick_changes: dict, quick: bool, overrides: dict
 
 
 def method_fingerprint() -> str:
-    """Hash of the ``piqs_squeeze`` source: cached data computed by an older version of any method
-    is not reused. A method spans several modules (``mcwf`` -> ``mcwf_sector``, ``mcwf_kernel``,
-    ``mcwf_rational``, ``mcwf_krylov``, ``mcwf_window``, ``dicke``; ``cumulant`` -> ``moment_ode``,
-    ``derivation``), so the whole package is hashed."""
-    import piqs_squeeze
+    """Hash of the code that computes a figure's data: :func:`piqs_squeeze.provenance.code_fingerprint`
+    (the whole package source, library versions) and this figures package's source. Cached data
+    computed by any other version are not reused."""
+    from piqs_squeeze.provenance import code_fingerprint, source_hash
 
-    h = hashlib.sha256(__version__.encode())
-    root = Path(piqs_squeeze.__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+    text = json.dumps({"code": code_fingerprint(), "figures": source_hash(Path(__file__).parent)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def require_methods(*methods: str, kind: str = "evolve") -> None:

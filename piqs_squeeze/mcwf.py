@@ -20,12 +20,14 @@ import numbers
 import os
 import sys
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 
 import numpy as np
 
 from . import observables
 from .model import Model, check_times
+from .pool import process_pool
+from .provenance import code_fingerprint
 from .result import Result
 from .states import CoherentSpinState, css
 from . import mcwf_sector, threads
@@ -221,7 +223,8 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     if old is not None:
         if old.options.get("run_key") != run_key:
             raise ValueError(f"checkpoint {checkpoint} was written by a different run (model, times, initial "
-                             "state, seed, displacement, step_tol or propagator differ)")
+                             "state, seed, displacement, step_tol, propagator or the code's version differ); "
+                             "delete it or choose another checkpoint path to start over")
         records = _records_from(old)[:ntraj]
         root.spawn(len(records))  # their seeds are used: go on with the next ones
     keep_run = keep_trajectories or checkpoint is not None
@@ -248,7 +251,7 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
                 seeds = root.spawn(n_new)
                 nw = workers or (os.cpu_count() or 1)
                 if executor is None and nw > 1 and n_new > 1 and pool is None:
-                    pool = ProcessPoolExecutor(max_workers=nw)
+                    pool = process_pool(nw, ["piqs_squeeze.mcwf"])
                 ex = executor or pool
                 size = chunk or max(1, math.ceil(n_new / (4 * (nw if ex is not None else 1))))
                 parts = [seeds[i:i + size] for i in range(0, n_new, size)]
@@ -284,12 +287,13 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
 
 
 def _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator) -> str:
-    """Hash of everything that fixes the trajectories (checkpoints are reused only for the same run)."""
+    """Hash of everything that fixes the trajectories, the code included (checkpoints are reused only
+    for the same run of the same code)."""
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(times, dtype=float).tobytes())
     h.update(np.ascontiguousarray(psi0, dtype=complex).tobytes())
     h.update(repr((model.to_dict(), float(j0), str(root.entropy), tuple(root.spawn_key), str(displacement),
-                   step_tol, propagator)).encode())
+                   step_tol, propagator, sorted(code_fingerprint().items()))).encode())
     return h.hexdigest()
 
 

@@ -44,6 +44,7 @@ import numpy as np
 
 from . import api
 from .model import Model, check_times
+from .provenance import code_fingerprint
 from .result import jsonable
 from .states import CoherentSpinState
 
@@ -92,24 +93,15 @@ def _accepts(func, name) -> bool:
     return name in params
 
 
-def _source_hash(mod) -> str:
-    path = getattr(mod, "__file__", None)
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path else "unknown"
-
-
 def code_fingerprints(spec) -> dict:
-    """Source hashes of the code that makes a sweep's numbers: each method's module, the
-    modules of its summaries and piqs_squeeze.analysis. A change is detected on resume."""
-    fps = {m["method"]: _source_hash(method_module(m["method"])) for m in spec.methods}
+    """Fingerprint of the code that makes a sweep's numbers (:func:`piqs_squeeze.provenance.code_fingerprint`:
+    the whole package source, the numerical libraries' versions, and the file of every custom method
+    or summary module outside the package). A resumed sweep must match it."""
     from .sweep_summaries import SUMMARIES
 
-    for s in spec.summaries:
-        fps["summary:" + s["name"]] = _source_hash(inspect.getmodule(SUMMARIES[s["name"]]))
-    try:
-        fps["piqs_squeeze.analysis"] = _source_hash(importlib.import_module("piqs_squeeze.analysis"))
-    except ModuleNotFoundError:
-        pass
-    return fps
+    mods = [api.METHODS.get(m["method"], m["method"]) for m in spec.methods]
+    mods += [SUMMARIES[s["name"]].__module__ for s in spec.summaries]
+    return code_fingerprint(mods)
 
 
 # --------------------------------------------------------------------------- values

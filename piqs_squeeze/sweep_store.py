@@ -2,8 +2,8 @@
 
 Layout::
 
-    DIR/manifest.json           spec (canonical), its sha256, package version, source hashes of
-                                the methods and summaries
+    DIR/manifest.json           spec (canonical), its sha256, the code fingerprint (package source
+                                hash, library versions: piqs_squeeze.provenance)
     DIR/chunks/c<number>.json   records of one finished chunk (written to a temp file, then os.replace)
     DIR/results/p<index>.npz    full Results (only with save_results), written before their chunk
     DIR/table.npz, table.csv    the finished table (rewritten at the end of every run)
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .fileio import atomic_write
+from .provenance import describe_changes
 
 __all__ = ["SweepStore", "SweepMismatchError", "atomic_write"]
 
@@ -82,11 +83,9 @@ class SweepStore:
         if old is not None:
             if old.get("hash") != spec_hash:
                 problems.append("the sweep spec changed: " + "; ".join(_diff(old.get("spec", {}), spec_dict)[:8]))
-            if old.get("piqs_squeeze") != __version__:
-                problems.append(f"piqs_squeeze version {old.get('piqs_squeeze')} -> {__version__}")
-            changed = [m for m, fp in fingerprints.items() if old.get("code", {}).get(m, fp) != fp]
+            changed = describe_changes(old.get("code", {}), fingerprints)
             if changed:
-                problems.append(f"the source of {', '.join(changed)} changed since these chunks were computed")
+                problems.append("the code changed since these chunks were computed (" + "; ".join(changed) + ")")
         n_chunks = len(self.chunk_files())
         if problems and not force:
             raise SweepMismatchError(

@@ -265,13 +265,14 @@ def test_resume_loads_and_changes_are_detected(tmp_path):
         run_sweep(toy_spec(save_results=True, grid={"omega": [0.5, 1.0], "theta": [1.0, 1.5]}), out,
                   workers=1, progress=False)
     manifest = json.loads((out / "manifest.json").read_text())
-    (out / "manifest.json").write_text(json.dumps(dict(manifest, piqs_squeeze="0.0.0-old")))
-    with pytest.raises(SweepMismatchError, match="version"):
-        run_sweep(toy_spec(save_results=True), out, workers=1, progress=False)
-    code = dict(manifest["code"], **{TOY: "0123456789abcdef"})
-    (out / "manifest.json").write_text(json.dumps(dict(manifest, code=code)))
-    with pytest.raises(SweepMismatchError, match=f"source of {TOY} changed"):
-        run_sweep(toy_spec(save_results=True), out, workers=1, progress=False)
+    # any change of the package source, of a library that computes, or of the custom method's file
+    for key, match in (("piqs_squeeze", "the piqs_squeeze source: "), ("numpy", "numpy: "),
+                       (f"module:{TOY}", f"module:{TOY}: ")):
+        assert key in manifest["code"]
+        code = dict(manifest["code"], **{key: "0123456789abcdef"})
+        (out / "manifest.json").write_text(json.dumps(dict(manifest, code=code)))
+        with pytest.raises(SweepMismatchError, match=f"code changed.*{match}.*--force"):
+            run_sweep(toy_spec(save_results=True), out, workers=1, progress=False)
     forced = run_sweep(toy_spec(), out, workers=1, force=True, progress=False)
     assert forced.stats["points_computed"] == 6 and not list((out / "results").glob("*.npz"))
     # resume + force: the same sweep is continued, a changed one restarted
@@ -412,3 +413,26 @@ def test_analysis_summaries_match_the_saved_results(tmp_path):
         assert table["late_time"][i] >= 0.003
         np.testing.assert_equal(table["neff_crossing"][i], analysis.neff_crossing_time(res))
         assert table["min_transient_xi2_db"][i] == pytest.approx(10 * np.log10(table["min_transient_xi2"][i]))
+
+
+def test_code_fingerprint_covers_every_module_of_the_package(tmp_path):
+    """An edit to any module (here a step-size constant of the moment integrator, which no
+    method's own module holds) changes the fingerprint that sweeps, figure caches and MCWF
+    checkpoints must match."""
+    import shutil
+
+    src = Path(ps.__file__).parent
+    pkg = tmp_path / "piqs_squeeze"
+    shutil.copytree(src, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    probe = "from piqs_squeeze.provenance import code_fingerprint; print(code_fingerprint()['piqs_squeeze'])"
+
+    def fingerprint():
+        env = dict(os.environ, PYTHONPATH=str(tmp_path))
+        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    before = fingerprint()
+    target = pkg / "moment_ode.py"
+    target.write_text(target.read_text() + "\n_EDITED = 1.0\n")
+    assert fingerprint() != before
