@@ -66,6 +66,7 @@ import numpy as np
 
 from .dicke import moments_from_bands
 from .model import Model, check_N
+from .resources import check_memory
 from .result import Result
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "order_parameter_tl",
     "phase_diagram",
     "MAX_DENSE_N",
+    "memory_needed",
 ]
 
 #: Largest N for which the dense (N+1) x (N+1) state is built (16 MiB * (N/1000)^2 of memory).
@@ -203,7 +205,18 @@ def _dense(model):
     return rho
 
 
-def steady_state(model: Model, *, return_state: bool = False, max_n: int = MAX_DENSE_N) -> Result:
+#: peak bytes per atom of the O(N) moments: ~15 float and complex work arrays of length N
+#: (N = 1e7: 0.63 GB above the interpreter's 0.2 GB), with a margin
+BYTES_PER_ATOM = 100
+
+
+def memory_needed(N: int, return_state: bool = False) -> int:
+    """Estimated peak bytes of :func:`steady_state`: ``BYTES_PER_ATOM N`` (+ 16 (N+1)^2 for the state)."""
+    return int(BYTES_PER_ATOM * (N + 1) + (16 * (N + 1) ** 2 if return_state else 0))
+
+
+def steady_state(model: Model, *, return_state: bool = False, max_n: int = MAX_DENSE_N,
+                 max_memory=None) -> Result:
     """Analytic steady state of the collective model in the j = N/2 sector.
 
     rho_ss ~ ((J+ + a*)(J- + a))^{-1}, a = Omega / (2 chi - i Gamma) (derivation in the module
@@ -216,6 +229,9 @@ def steady_state(model: Model, *, return_state: bool = False, max_n: int = MAX_D
     return_state : bool
         Also store the dense state as ``extras["state"]`` ((N+1, N+1) complex array, basis m = j..-j;
         :func:`density_matrix` gives it as a qutip.Qobj). Only for N <= ``max_n``.
+    max_memory : bytes or None
+        Memory allowed (default: what is available); a larger estimate (:func:`memory_needed`)
+        is refused before anything is allocated.
 
     Returns
     -------
@@ -226,6 +242,9 @@ def steady_state(model: Model, *, return_state: bool = False, max_n: int = MAX_D
     _check(model)
     if not isinstance(return_state, (bool, np.bool_)):
         raise TypeError(f"return_state must be a bool, got {return_state!r}")
+    check_memory(memory_needed(model.N), max_memory, f"the Carmichael steady state at N = {model.N}",
+                 "its thermodynamic limit <Jz>/j is order_parameter_tl(ratio); for the moments use a smaller N "
+                 "(they converge like 1/N) or the cumulant method")
     j = model.N / 2.0
     diag, band1, band2 = _bands(model)
     mean, second = moments_from_bands(j, diag, band1, band2)

@@ -44,7 +44,9 @@ hold at any N without overflow; degeneracies are computed in log space.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from collections import OrderedDict
+from functools import wraps
 
 import numpy as np
 from scipy.special import gammaln
@@ -102,13 +104,60 @@ def log_degeneracy(N: int, j) -> np.ndarray:
     return (gammaln(N + 1.0) + np.log(2 * j + 1) - gammaln(N / 2.0 - j + 1) - gammaln(N / 2.0 + j + 2))
 
 
+#: bytes each cache of per-sector arrays may hold (an entry count alone let MCWF at N = 1e5 keep
+#: every sector it visited: 0.6 GB more every 5 s, until the OOM killer ended it)
+CACHE_BYTES = 64 << 20
+
+
+def _nbytes(value) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    return 64
+
+
+def _bounded_cache(max_bytes=CACHE_BYTES):
+    """Least-recently-used cache of a function's results, bounded by the bytes of its arrays."""
+
+    def decorate(func):
+        store, lock, total = OrderedDict(), threading.Lock(), [0]
+
+        @wraps(func)
+        def cached(*args):
+            with lock:
+                if args in store:
+                    store.move_to_end(args)
+                    return store[args][0]
+            value = func(*args)
+            size = _nbytes(value)
+            with lock:
+                if args not in store:
+                    store[args] = (value, size)
+                    total[0] += size
+                    while len(store) > 1 and total[0] > max_bytes:
+                        total[0] -= store.popitem(last=False)[1][1]
+            return value
+
+        def cache_clear():
+            with lock:
+                store.clear()
+                total[0] = 0
+
+        cached.cache_clear = cache_clear
+        cached.cache_bytes = lambda: total[0]
+        return cached
+
+    return decorate
+
+
 def degeneracy(N: int, j) -> np.ndarray:
     """d_N(j) as float64 (overflows to inf beyond N ~ 1000; use :func:`log_degeneracy` there)."""
     with np.errstate(over="ignore"):
         return np.exp(log_degeneracy(N, j))
 
 
-@lru_cache(maxsize=4096)
+@_bounded_cache()
 def jplus_elements(j: float) -> np.ndarray:
     """c_k = <m_k + 1| J+ |m_k> = sqrt(j(j+1) - m_k(m_k+1)) for k = 1..2j (m_k = j - k).
 
@@ -120,7 +169,7 @@ def jplus_elements(j: float) -> np.ndarray:
     return c
 
 
-@lru_cache(maxsize=65536)
+@_bounded_cache()
 def local_channels(N: int, j: float, process: str) -> dict:
     """Amplitudes of the local jump channels out of sector j (see module docstring).
 

@@ -14,11 +14,13 @@ Krylov (:mod:`piqs_squeeze.exact_sai`). Moments come from the three lowest bands
 from __future__ import annotations
 
 import time as _time
+import warnings
 
 import numpy as np
 
 from . import dicke
 from . import threads
+from .resources import available_memory, check_memory
 from . import exact_ops as ops
 from .exact_kernel import PackedGenerator
 from .exact_sai import BlockSolver, sai_propagate
@@ -28,13 +30,18 @@ from .result import Result
 from .states import CoherentSpinState, css
 
 __all__ = ["evolve", "steady_state", "unsupported", "initial_blocks", "final_blocks", "memory_needed",
-           "available_memory"]
+           "available_memory", "estimate_run_time", "generator_spread", "LongRunWarning"]
 
 #: peak bytes per packed real while the generator is built (tracemalloc at N = 40: 641 B)
 _BYTES_GENERATOR = 700
 #: bytes per packed real of the finished generator (CSR, ~8.3 non-zeros x 12 B)
 _BYTES_OPERATOR = 110
-_GIB = 2.0**30
+#: products of the Krylov stepper per unit of spread x time (reference runs N = 20-300: 0.64-0.80)
+_PRODUCTS_PER_SPREAD = 0.7
+#: seconds per product and packed real (reference runs on 2 cores: 3-4 ns; 1 thread ~2x)
+_SECONDS_PER_ENTRY = 5e-9
+#: runs estimated to take longer than this many seconds say so before they start
+LONG_RUN_S = 180.0
 STEPPERS = ("krylov", "sai", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
 
 
@@ -44,23 +51,6 @@ def unsupported(model: Model):
 
 
 # --------------------------------------------------------------------------- memory
-def available_memory() -> int:
-    """Bytes of memory available now (psutil, else /proc/meminfo MemAvailable, else 8 GiB)."""
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except Exception:
-        try:
-            with open("/proc/meminfo") as f:
-                for line in f:
-                    if line.startswith("MemAvailable:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            pass
-    return 8 * 2**30
-
-
 def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks: bool = True,
                   stepper: str = "krylov") -> int:
     """Estimated peak bytes of an exact run.
@@ -85,14 +75,42 @@ def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks
     return int(gen + 12.0 * fill)
 
 
+def generator_spread(model: Model) -> float:
+    """Rough spectral radius of the generator on the j = N/2 block, which sets the Krylov steps:
+
+        S = |Omega| N + (|chi| + Gamma + collective pumping) j (j + 1) + collective dephasing j^2
+            + (gamma_s + pumping + dephasing) N,   j = N/2.
+    """
+    N, j = model.N, model.N / 2
+    return (abs(model.omega) * N + (abs(model.chi) + model.gamma + model.collective_pumping) * j * (j + 1)
+            + model.collective_dephasing * j * j + (model.gamma_s + model.pumping + model.dephasing) * N)
+
+
+def estimate_run_time(model: Model, duration: float, packed_size: int) -> tuple[float, float]:
+    """(generator products, seconds) expected of a Krylov run over ``duration``: products
+    ~ 0.7 S duration (S = :func:`generator_spread`), ~5 ns per product and packed real. A rough
+    guide (within ~2x on the reference runs), not a promise."""
+    products = _PRODUCTS_PER_SPREAD * generator_spread(model) * duration + 30.0
+    return products, products * packed_size * _SECONDS_PER_ENTRY
+
+
+def _say_if_long(model, duration, packed_size):
+    products, seconds = estimate_run_time(model, duration, packed_size)
+    if seconds > LONG_RUN_S:
+        hours = seconds / 3600
+        when = f"{hours:.3g} hours" if hours >= 1 else f"{seconds / 60:.3g} minutes"
+        warnings.warn(f"exact N = {model.N}: this run is estimated to take about {when} on 2 cores "
+                      f"(~{products:.3g} generator products on {packed_size} packed reals). Interrupt it with "
+                      "Ctrl-C (outputs computed so far are kept with checkpoint=), or use mcwf / cumulant for "
+                      "large N", LongRunWarning, stacklevel=3)
+
+
+class LongRunWarning(UserWarning):
+    """A run that will take long (its estimate is in the message)."""
+
+
 def _check_memory(need: int, max_memory, what: str):
-    limit = available_memory() if max_memory is None else float(max_memory)
-    if need > limit:
-        raise MemoryError(
-            f"the exact {what} would need about {need / _GIB:.3g} GiB of memory but only "
-            f"{limit / _GIB:.3g} GiB {'is available' if max_memory is None else 'is allowed (max_memory)'}; "
-            f"use a smaller N, another method (mcwf, cumulant), or raise max_memory (bytes) if you know better"
-        )
+    check_memory(need, max_memory, f"the exact {what}", "use a smaller N or another method (mcwf, cumulant)")
 
 
 # --------------------------------------------------------------------------- states
@@ -272,6 +290,8 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     else:
         a = (css() if initial is None else initial).amplitudes(model.N)
         x0 = ops.pack(layout, ops.blocks_to_full(layout, [np.outer(a, a.conj())]))
+    if stepper == "krylov":
+        _say_if_long(model, times[-1] - times[0], layout.n)
     # the Krylov stepper needs products only: matrix-free (no CSR to build or stream)
     A = PackedGenerator(model, layout) if stepper == "krylov" else ops.generator_packed(model, layout)
     options = {"rtol": rtol, "stepper": stepper, "krylov_dim": krylov_dim}

@@ -28,12 +28,13 @@ from . import observables
 from .model import Model, check_times
 from .pool import process_pool
 from .provenance import code_fingerprint
+from .resources import check_memory
 from .result import Result
 from .states import CoherentSpinState, css
 from . import mcwf_sector, threads
 from .mcwf_sector import default_beta, jump_kind_names, resolve_beta, run_trajectory
 
-__all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2"]
+__all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2", "memory_needed"]
 
 
 def unsupported(model) -> str | None:
@@ -122,7 +123,7 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
            executor: Executor | None = None, progress=None, keep_trajectories: bool = False,
            target_xi2_err: float | None = None, batch: int | None = None,
            displacement="adaptive", chunk: int | None = None, step_tol: float | None = None,
-           propagator: str = "rational", checkpoint=None) -> Result:
+           propagator: str = "rational", checkpoint=None, max_memory=None) -> Result:
     """Ensemble of MCWF trajectories, reduced to a Result.
 
     Solves d rho/dt = -i[H, rho] + sum_k D[L_k] rho (the Model's master equation) as the average
@@ -176,6 +177,11 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         from the same model, times, initial state, seed (None: the file's), displacement, step_tol
         and propagator (else ValueError). Interrupting a run (KeyboardInterrupt) returns the
         Result of the trajectories finished so far, with ``extras["interrupted"] = True``.
+        Saved at most every :data:`CHECKPOINT_PERIOD` seconds (and never taking more than ~5 %
+        of the run), so a killed run loses at most the last few seconds' trajectories.
+    max_memory : bytes or None
+        Memory allowed (default: what the machine has available); a run whose estimate
+        (:func:`memory_needed`) is larger is refused before anything is allocated.
 
     Returns
     -------
@@ -208,6 +214,10 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     beta = resolve_beta(model, displacement)
     if beta is None and model.N + 1 <= mcwf_sector.SMALL_DIM:
         beta = default_beta(model)  # small models: exact cached propagation needs a fixed beta
+    nw = workers or (os.cpu_count() or 1)
+    check_memory(memory_needed(model.N, len(times), 1 if (executor is None and nw == 1) else nw), max_memory,
+                 f"mcwf at N = {model.N} with {len(times)} output times",
+                 "use fewer output times, fewer workers, or the cumulant method for this N")
     j0, psi0 = initial_state(model.N, initial)
     old = Result.load(checkpoint) if checkpoint is not None and os.path.exists(checkpoint) else None
     if isinstance(seed, np.random.SeedSequence):
@@ -237,19 +247,20 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     show = sys.stderr.isatty() if progress is None else bool(progress)
     pool = None
     interrupted = False
-    saved = [time.perf_counter()]
+    saved = [time.perf_counter(), 0.0]  # time of the last save, its duration
 
     def save(force=False):
-        if checkpoint is not None and records and (force or time.perf_counter() - saved[0] > 60.0):
+        wait = max(CHECKPOINT_PERIOD, 20.0 * saved[1])
+        if checkpoint is not None and records and (force or time.perf_counter() - saved[0] > wait):
+            t0 = time.perf_counter()
             _reduce(model, times, records, beta, True, options).save(checkpoint)
-            saved[0] = time.perf_counter()
+            saved[:] = [time.perf_counter(), time.perf_counter() - t0]
 
     try:
         with tqdm(total=ntraj, initial=len(records), desc=f"mcwf N={model.N}", disable=not show, leave=False) as bar:
             while len(records) < ntraj:
                 n_new = min(batch, ntraj - len(records))
                 seeds = root.spawn(n_new)
-                nw = workers or (os.cpu_count() or 1)
                 if executor is None and nw > 1 and n_new > 1 and pool is None:
                     pool = process_pool(nw, ["piqs_squeeze.mcwf"])
                 ex = executor or pool
@@ -284,6 +295,23 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     if interrupted:
         res.extras["interrupted"] = True
     return res
+
+
+#: seconds between checkpoint writes (at least; longer when a write takes more than 5 % of that)
+CHECKPOINT_PERIOD = 5.0
+#: bytes per state entry and output time (the output states, complex), plus the fixed parts of a
+#: worker: the kernel's work arrays (~60 state-sized complex vectors at most), the sector-table
+#: cache (mcwf_sector._CACHE_BYTES, twice over while one is replaced) and the interpreter with its
+#: libraries; 1.3x margin (N = 1e6, 101 outputs: ~3.3 GB resident per worker after 40 s)
+_WORKER_BASE = 300 * 2**20
+
+
+def memory_needed(N: int, n_times: int, processes: int = 1) -> int:
+    """Estimated peak bytes of an MCWF run: per process 1.3 [16 (N + 1)(T + 60) + 2 C + B]
+    (T output times, C the sector-table cache budget, B the interpreter), times the number of
+    processes that hold a trajectory (the workers)."""
+    per = 16.0 * (N + 1) * (n_times + 60) + 2 * mcwf_sector._CACHE_BYTES + _WORKER_BASE
+    return int(1.3 * per * max(1, processes))
 
 
 def _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator) -> str:
