@@ -26,7 +26,8 @@ from . import moment_ode
 from .observables import moments_from_collective
 from .result import Result
 
-__all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_order", "LABELS", "LABELS3",
+__all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_order", "unphysical_from",
+           "LABELS", "LABELS3",
            "ORDERS"]
 
 LABELS = ("s_x", "s_y", "s_z", "C_xx", "C_xy", "C_xz", "C_yy", "C_yz", "C_zz")
@@ -70,21 +71,61 @@ def collective_moments(y, N):
     )
 
 
-def _results(models, times_list, ys, stats, options, method, to_moments, result_method=None):
+def unphysical_from(mean, second, N, rtol=1e-9):
+    """Index of the first time whose collective moments no state can have (``len(mean)`` if none).
+
+    Necessary conditions checked: |<J>| <= j = N/2 and the covariance Cov_ab = <(J_a J_b + J_b
+    J_a)/2> - <J_a><J_b> positive semidefinite (no negative variance Var(J.n) for any n), each to
+    ``rtol`` j^2 (rounding); NaN moments count as unphysical.
+    """
+    mean, second = np.asarray(mean, float), np.asarray(second, float)
+    j = N / 2
+    with np.errstate(invalid="ignore"):
+        cov = second - mean[:, :, None] * mean[:, None, :]
+        finite = np.all(np.isfinite(cov), axis=(1, 2)) & np.all(np.isfinite(mean), axis=1)
+        lam = np.full(len(mean), -np.inf)
+        lam[finite] = np.linalg.eigvalsh(cov[finite])[:, 0]
+        ok = finite & (lam >= -rtol * j * j) & (np.sum(mean**2, axis=1) <= (j * (1 + rtol)) ** 2)
+    bad = np.flatnonzero(~ok)
+    return int(bad[0]) if bad.size else len(mean)
+
+
+def _results(models, times_list, ys, stats, options, method, to_moments, result_method=None, on_failure="raise"):
     out = []
     for m, t, y, st in zip(models, times_list, ys, stats):
+        failure = None
         if st[0] != 0:
-            raise RuntimeError(f"{method} integration failed for {m}: {moment_ode._STATUS.get(int(st[0]))}"
-                               " (try a smaller rtol/atol or a shorter time span)")
-        mean, second = to_moments(y, m.N)
+            failure = (f"{method} integration failed for {m}: {moment_ode._STATUS.get(int(st[0]))} after "
+                       f"t = {t[max(int(st[3]) - 1, 0)]:.6g}")
+            if on_failure == "raise":
+                raise RuntimeError(failure + " (try a smaller rtol/atol or a shorter time span; order-3 "
+                                   "cumulant equations can diverge at large N, on_failure='nan' keeps the "
+                                   "times reached)")
+        with np.errstate(invalid="ignore"):
+            mean, second = to_moments(y, m.N)
+        if on_failure == "nan":
+            k = unphysical_from(mean, second, m.N)
+            if k < len(t) and (failure is None or k < int(st[3])):
+                failure = (f"{method}: moments unphysical (negative variance or |<J>| > N/2) from t = {t[k]:.6g} "
+                           "on (diverging closure)")
+                st = st.copy()
+                st[3] = k
+            if failure is not None:
+                y = y.copy()
+                y[int(st[3]):] = np.nan
+                mean, second = mean.copy(), second.copy()
+                mean[int(st[3]):] = np.nan
+                second[int(st[3]):] = np.nan
         out.append(Result(t, mean, second, m, result_method or method, options=dict(options),
                           extras={"variables": y, "labels": list(_LABELS_BY_SIZE[y.shape[1]]),
-                                  "steps": int(st[1]), "rhs_evaluations": int(st[2])}))
+                                  "steps": int(st[1]), "rhs_evaluations": int(st[2]),
+                                  **({} if failure is None else {"failure": failure,
+                                                                 "t_reached": float(t[max(int(st[3]) - 1, 0)])})}))
     return out
 
 
 def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, integrator="auto",
-                scheme="DOP853", max_steps=10**8, progress=None):
+                scheme="DOP853", max_steps=10**8, on_failure="raise", progress=None):
     """Integrate the cumulant equations of many models in one compiled batch.
 
     ``order=2``: d(s, C)/dt = K_model m(s, C, T(s, C)) with the third-order cumulant closure;
@@ -107,6 +148,13 @@ def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, 
     integrator : {"auto", "numba", "scipy"}
         ``"numba"``: compiled batch (default when numba is installed); ``"scipy"``: a loop of
         ``solve_ivp`` calls with ``scheme`` (slower; useful as a reference).
+    on_failure : {"raise", "nan"}
+        What a failed integration (diverging equations, step-size underflow) does: raise a
+        RuntimeError (default), or return its Result with NaN at the output times not reached
+        and ``extras["failure"]`` (message) and ``extras["t_reached"]`` (last good time) set.
+        With ``"nan"`` a run whose moments become unphysical (see :func:`unphysical_from`) is
+        treated the same way, NaN from that time on.  The order-3 equations diverge at large N
+        on part of the Fig. 3(a) map (see the README); use ``"nan"`` for maps.
     progress : bool or None
         tqdm bar; None shows it only on a terminal.
 
@@ -116,12 +164,16 @@ def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, 
     (T, 9) or (T, 19) cumulant variables, named in ``extras["labels"]``.
     """
     order = check_order(order)
+    if on_failure not in ("raise", "nan"):
+        raise ValueError(f"on_failure must be 'raise' or 'nan', got {on_failure!r}")
+    extra = {"order": order} if on_failure == "raise" else {"order": order, "on_failure": on_failure}
     return _evolve_many("cumulant" if order == 2 else "cumulant3", collective_moments, models, times, initial,
-                        result_method="cumulant", extra_options={"order": order}, rtol=rtol, atol=atol,
-                        integrator=integrator, scheme=scheme, max_steps=max_steps, progress=progress)
+                        result_method="cumulant", extra_options=extra, on_failure=on_failure, rtol=rtol,
+                        atol=atol, integrator=integrator, scheme=scheme, max_steps=max_steps, progress=progress)
 
 
-def _evolve_many(method, to_moments, models, times, initial, result_method=None, extra_options=None, **opts):
+def _evolve_many(method, to_moments, models, times, initial, result_method=None, extra_options=None,
+                 on_failure="raise", **opts):
     models, times_list = moment_ode.check_models_and_times(models, times)
     y0s = moment_ode.check_initials(initial, len(models), method)
     ys, stats = moment_ode.integrate(models, times_list, y0s, method, **opts)
@@ -129,7 +181,7 @@ def _evolve_many(method, to_moments, models, times, initial, result_method=None,
     options.update((k, v) for k, v in opts.items() if k != "progress")
     options["integrator"] = opts["integrator"] if opts["integrator"] != "auto" else (
         "numba" if moment_ode.HAVE_NUMBA else "scipy")
-    return _results(models, times_list, ys, stats, options, method, to_moments, result_method)
+    return _results(models, times_list, ys, stats, options, method, to_moments, result_method, on_failure)
 
 
 def evolve(model, times, initial=None, **options):

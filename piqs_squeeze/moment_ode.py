@@ -307,6 +307,7 @@ if HAVE_NUMBA:
         stats[0] = status
         stats[1] = nsteps
         stats[2] = nfev
+        stats[3] = iout
 
     @njit(parallel=True, cache=True)
     def _integrate_batch(mode, Y0, Kv, tflat, offsets, rtol, atol, max_steps, Yout, stats):
@@ -321,11 +322,13 @@ def _scipy_one(method, y0, Kp, times, rtol, atol, scheme):
         return Kp @ closure(y, method)
 
     if times.size == 1:
-        return y0[None, :].copy(), (0, 0, 0)
+        return y0[None, :].copy(), (0, 0, 0, 1)
     sol = solve_ivp(f, (times[0], times[-1]), y0, method=scheme, t_eval=times, rtol=rtol, atol=atol)
     if sol.status != 0:
-        return np.full((times.size, y0.size), np.nan), (2, 0, sol.nfev)
-    return sol.y.T.copy(), (0, sol.t.size, sol.nfev)
+        y = np.full((times.size, y0.size), np.nan)
+        y[:sol.t.size] = sol.y.T
+        return y, (2, 0, sol.nfev, sol.t.size)
+    return sol.y.T.copy(), (0, sol.t.size, sol.nfev, times.size)
 
 
 _STATUS = {1: "reached max_steps", 2: "non-finite values (diverging equations)", 3: "step size underflow"}
@@ -333,9 +336,10 @@ _STATUS = {1: "reached max_steps", 2: "non-finite values (diverging equations)",
 
 def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto", max_steps=10**8,
               scheme="DOP853", progress=None):
-    """Integrate each model's equations; returns (list of (T_b, n) arrays, (B, 3) stats).
+    """Integrate each model's equations; returns (list of (T_b, n) arrays, (B, 4) stats).
 
-    ``stats[b] = (status, steps, right-hand-side evaluations)``; status 0 means success.
+    ``stats[b] = (status, steps, right-hand-side evaluations, output times reached)``; status 0
+    means success; after a failure the rows of the output times not reached are NaN.
     ``integrator`` is ``"numba"`` (batched, compiled), ``"scipy"`` (a loop of solve_ivp with
     ``scheme``) or ``"auto"`` (numba when installed).
     """
@@ -351,7 +355,7 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
     Kb = coefficient_matrices(models, method)
     Y0 = np.ascontiguousarray(np.array(y0s, dtype=float))
     B = len(models)
-    stats = np.zeros((B, 3), dtype=np.int64)
+    stats = np.zeros((B, 4), dtype=np.int64)
     from tqdm.auto import tqdm
 
     if integrator == "scipy":
@@ -380,7 +384,10 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
                          float(atol), int(max_steps), Yout[o[0]:o[-1]], stats[lo:hi])
         bar.update(hi - lo)
     bar.close()
-    return [Yout[offsets[b]:offsets[b + 1]] for b in range(B)], stats
+    outs = [Yout[offsets[b]:offsets[b + 1]] for b in range(B)]
+    for b in np.flatnonzero(stats[:, 0]):
+        outs[b][stats[b, 3]:] = np.nan
+    return outs, stats
 
 
 def check_models_and_times(models, times):
