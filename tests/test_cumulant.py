@@ -313,3 +313,20 @@ def test_bad_input():
         cumulant.evolve(m, t, on_failure="ignore")
     with pytest.raises(ValueError, match="19 finite order-3 cumulant variables"):
         cumulant.evolve(m, t, order=3, initial=np.zeros(9))
+
+
+def test_sweep_scans_order():
+    """`order` is a method option the sweep layer scans; its points equal direct calls."""
+    from piqs_squeeze import sweep
+    from piqs_squeeze.sweep_spec import SweepSpec
+
+    spec = SweepSpec.from_dict({"fixed": {"N": 20, "chi": 1.0, "gamma_s": 4.0, "ratio": 0.9},
+                                "times": {"t_end": 1.0, "num": 51},
+                                "methods": [{"method": "cumulant", "option_grid": {"order": [2, 3]}}],
+                                "summaries": ["min_xi2"]})
+    t = sweep.run_sweep(spec, None, workers=1, progress=False)
+    model = ps.Model.from_upsilon_ratio(20, 0.9, chi=1.0, gamma_s=4.0)
+    for order, v in zip(t["opt_order"], t["min_xi2"]):
+        r = ps.evolve(model, np.linspace(0, 1.0, 51), method="cumulant", order=int(order))
+        assert abs(v - np.min(r.xi2)) < 1e-12
+    assert sorted(int(o) for o in t["opt_order"]) == [2, 3]
