@@ -37,16 +37,18 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="piqs-squeeze-output/figures", help="output folder (PDF + PNG)")
     parser.add_argument("--no-cache", action="store_true", help="recompute even if cached data exist")
     parser.add_argument("--list", action="store_true", help="list the figures and exit")
+    parser.add_argument("--order", type=int, choices=(2, 3), default=None,
+                        help="cumulant order for fig3a / fig3b (3: order-3 curves and the difference)")
 
 
-def make_figure(name: str, quick: bool, out, cache: bool = True) -> dict:
+def make_figure(name: str, quick: bool, out, cache: bool = True, **overrides) -> dict:
     """Compute (or load from the cache) and plot one figure; returns paths and wall time."""
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; figures: {', '.join(FIGURES)}")
     mod = importlib.import_module(FIGURES[name][0])
     out = Path(out)
     t0 = time.perf_counter()
-    data = mod.compute(quick=quick, cache_dir=(out / ".cache") if cache else None)
+    data = mod.compute(quick=quick, cache_dir=(out / ".cache") if cache else None, **overrides)
     t1 = time.perf_counter()
     paths = mod.plot(data, out)
     t2 = time.perf_counter()
@@ -74,7 +76,9 @@ def run_cli(args) -> int:
     failed = 0
     for n in names:
         try:
-            info = make_figure(n, args.quick, out, cache=not args.no_cache)
+            order = getattr(args, "order", None)
+            info = make_figure(n, args.quick, out, cache=not args.no_cache,
+                               **({"order": order} if order is not None and n in ("fig3a", "fig3b") else {}))
         except Exception as exc:  # noqa: BLE001 - one figure failing must not stop 'all'
             failed += 1
             print(f"{n}: FAILED ({type(exc).__name__}: {exc})", file=sys.stderr)

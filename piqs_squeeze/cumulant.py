@@ -1,12 +1,19 @@
-"""Second-order cumulant dynamics for any N, batched over parameter grids.
+"""Second- and third-order cumulant dynamics for any N, batched over parameter grids.
 
-Variables (permutation-symmetric state, particles i != j): s_p = <sigma_p^i> and
+Variables (permutation-symmetric state, distinct particles i, j, k): s_p = <sigma_p^i>,
 C_pq = <sigma_p^i sigma_q^j>, p, q in x, y, z (equivalent to the paper's <s+>, <sz>, <s+ s->,
-<sz sz>, <s+ s+>, <sz s+>).  Their equations of motion are derived for every rate of the Model in
-:mod:`piqs_squeeze.derivation` (same-particle products by Pauli algebra, exact for N <= 2), and
-the moments of three distinct particles are closed with the paper's Eq. (S11),
+<sz sz>, <s+ s+>, <sz s+>) and, at ``order=3``, T_pqr = <sigma_p^i sigma_q^j sigma_r^k>.  Their
+equations of motion are derived for every rate of the Model in :mod:`piqs_squeeze.derivation`
+(same-particle products by Pauli algebra).  The first moments beyond the variables are closed
+by setting the joint cumulant of that many distinct particles to zero:
 
-    <a b c> = <a b><c> + <b c><a> + <a c><b> - 2 <a><b><c>.
+* ``order=2`` (default, the paper's Eq. S11; exact for N <= 2): three distinct particles,
+
+      <a b c> = <a b><c> + <b c><a> + <a c><b> - 2 <a><b><c>;
+
+* ``order=3`` (exact for N <= 3): four distinct particles,
+
+      <a b c d> = sum_4 <a b c><d> + sum_3 <a b><c d> - 2 sum_6 <a b><c><d> + 6 <a><b><c><d>.
 
 Collective moments: <J_p> = N s_p / 2 and <(J_p J_q + J_q J_p)/2> = (N delta_pq + N (N - 1) C_pq)/4,
 assembled through :func:`piqs_squeeze.observables.moments_from_collective`.
@@ -19,9 +26,21 @@ from . import moment_ode
 from .observables import moments_from_collective
 from .result import Result
 
-__all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "LABELS"]
+__all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_order", "unphysical_from",
+           "LABELS", "LABELS3",
+           "ORDERS"]
 
 LABELS = ("s_x", "s_y", "s_z", "C_xx", "C_xy", "C_xz", "C_yy", "C_yz", "C_zz")
+LABELS3 = LABELS + ("T_xxx", "T_xxy", "T_xxz", "T_xyy", "T_xyz", "T_xzz", "T_yyy", "T_yyz", "T_yzz", "T_zzz")
+ORDERS = (2, 3)
+_LABELS_BY_SIZE = {3: LABELS[:3], 9: LABELS, 19: LABELS3}
+
+
+def check_order(order):
+    """The cumulant order as an int; a clear error for anything but 2 or 3."""
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or int(order) not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS} (the supported cumulant orders), got {order!r}")
+    return int(order)
 
 
 def unsupported(model):
@@ -30,7 +49,8 @@ def unsupported(model):
 
 
 def collective_moments(y, N):
-    """(mean, second) of the collective spin from cumulant variables y (..., 9).
+    """(mean, second) of the collective spin from cumulant variables y (..., 9 or 19; only the
+    one- and two-particle moments s, C enter).
 
         <J+> = N (s_x + i s_y)/2,  <Jz> = N s_z / 2,  <J+J+> = N(N-1)(C_xx - C_yy + 2i C_xy)/4,
         <Jz^2> = (N + N(N-1) C_zz)/4,  <(J+Jz + JzJ+)/2> = N(N-1)(C_xz + i C_yz)/4,
@@ -38,7 +58,7 @@ def collective_moments(y, N):
     """
     y = np.asarray(y, dtype=float)
     N = float(N)
-    s, C = y[..., :3], y[..., 3:9]
+    s, C = y[..., :3], y[..., 3:9]  # T (order 3) does not enter the first and second moments
     cxx, cxy, cxz, cyy, cyz, czz = (C[..., k] for k in range(6))
     pair = N * (N - 1) / 4
     return moments_from_collective(
@@ -51,22 +71,66 @@ def collective_moments(y, N):
     )
 
 
-def _results(models, times_list, ys, stats, options, method, to_moments):
+def unphysical_from(mean, second, N, rtol=1e-9):
+    """Index of the first time whose collective moments no state can have (``len(mean)`` if none).
+
+    Necessary conditions checked: |<J>| <= j = N/2 and the covariance Cov_ab = <(J_a J_b + J_b
+    J_a)/2> - <J_a><J_b> positive semidefinite (no negative variance Var(J.n) for any n), each to
+    ``rtol`` j^2 (rounding); NaN moments count as unphysical.
+    """
+    mean, second = np.asarray(mean, float), np.asarray(second, float)
+    j = N / 2
+    with np.errstate(invalid="ignore"):
+        cov = second - mean[:, :, None] * mean[:, None, :]
+        finite = np.all(np.isfinite(cov), axis=(1, 2)) & np.all(np.isfinite(mean), axis=1)
+        lam = np.full(len(mean), -np.inf)
+        lam[finite] = np.linalg.eigvalsh(cov[finite])[:, 0]
+        ok = finite & (lam >= -rtol * j * j) & (np.sum(mean**2, axis=1) <= (j * (1 + rtol)) ** 2)
+    bad = np.flatnonzero(~ok)
+    return int(bad[0]) if bad.size else len(mean)
+
+
+def _results(models, times_list, ys, stats, options, method, to_moments, result_method=None, on_failure="raise"):
     out = []
     for m, t, y, st in zip(models, times_list, ys, stats):
+        failure = None
         if st[0] != 0:
-            raise RuntimeError(f"{method} integration failed for {m}: {moment_ode._STATUS.get(int(st[0]))}"
-                               " (try a smaller rtol/atol or a shorter time span)")
-        mean, second = to_moments(y, m.N)
-        out.append(Result(t, mean, second, m, method, options=dict(options),
-                          extras={"variables": y, "labels": list(LABELS if y.shape[1] == 9 else LABELS[:3]),
-                                  "steps": int(st[1]), "rhs_evaluations": int(st[2])}))
+            failure = (f"{method} integration failed for {m}: {moment_ode._STATUS.get(int(st[0]))} after "
+                       f"t = {t[max(int(st[3]) - 1, 0)]:.6g}")
+            if on_failure == "raise":
+                raise RuntimeError(failure + " (try a smaller rtol/atol or a shorter time span; order-3 "
+                                   "cumulant equations can diverge at large N, on_failure='nan' keeps the "
+                                   "times reached)")
+        with np.errstate(invalid="ignore"):
+            mean, second = to_moments(y, m.N)
+        if on_failure == "nan":
+            k = unphysical_from(mean, second, m.N)
+            if k < len(t) and (failure is None or k < int(st[3])):
+                failure = (f"{method}: moments unphysical (negative variance or |<J>| > N/2) from t = {t[k]:.6g} "
+                           "on (diverging closure)")
+                st = st.copy()
+                st[3] = k
+            if failure is not None:
+                y = y.copy()
+                y[int(st[3]):] = np.nan
+                mean, second = mean.copy(), second.copy()
+                mean[int(st[3]):] = np.nan
+                second[int(st[3]):] = np.nan
+        out.append(Result(t, mean, second, m, result_method or method, options=dict(options),
+                          extras={"variables": y, "labels": list(_LABELS_BY_SIZE[y.shape[1]]),
+                                  "steps": int(st[1]), "rhs_evaluations": int(st[2]),
+                                  **({} if failure is None else {"failure": failure,
+                                                                 "t_reached": float(t[max(int(st[3]) - 1, 0)])})}))
     return out
 
 
-def evolve_many(models, times, initial=None, *, rtol=1e-8, atol=1e-10, integrator="auto",
-                scheme="DOP853", max_steps=10**8, progress=None):
+def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, integrator="auto",
+                scheme="DOP853", max_steps=10**8, on_failure="raise", progress=None):
     """Integrate the cumulant equations of many models in one compiled batch.
+
+    ``order=2``: d(s, C)/dt = K_model m(s, C, T(s, C)) with the third-order cumulant closure;
+    ``order=3``: d(s, C, T)/dt = K_model m(s, C, T, Q(s, C, T)) with the fourth-order one (see
+    the module docstring; K_model derived in :mod:`piqs_squeeze.derivation`).
 
     Parameters
     ----------
@@ -74,32 +138,50 @@ def evolve_many(models, times, initial=None, *, rtol=1e-8, atol=1e-10, integrato
         Any mix of N, drives and rates.
     times : array_like or list of array_like
         One output grid for all models, or one per model (e.g. t_end = 5 / gamma_s).
-    initial : None, CoherentSpinState, 9 cumulant variables, or a list with one per model
-        Default: coherent spin state along -x.
+    initial : None, CoherentSpinState, the cumulant variables (9 at order 2, 19 at order 3), or a
+        list with one per model.  Default: coherent spin state along -x.
+    order : {2, 3}
+        Cumulant order: 2 (default, the paper's closure) or 3 (three-particle moments T evolved,
+        four-particle moments closed; about 3x the cost per point, see benchmarks/).
     rtol, atol : float
         Local error tolerances of the adaptive Dormand-Prince 5(4) steps (per model).
     integrator : {"auto", "numba", "scipy"}
         ``"numba"``: compiled batch (default when numba is installed); ``"scipy"``: a loop of
         ``solve_ivp`` calls with ``scheme`` (slower; useful as a reference).
+    on_failure : {"raise", "nan"}
+        What a failed integration (diverging equations, step-size underflow) does: raise a
+        RuntimeError (default), or return its Result with NaN at the output times not reached
+        and ``extras["failure"]`` (message) and ``extras["t_reached"]`` (last good time) set.
+        With ``"nan"`` a run whose moments become unphysical (see :func:`unphysical_from`) is
+        treated the same way, NaN from that time on.  The order-3 equations diverge at large N
+        on part of the Fig. 3(a) map (see the README); use ``"nan"`` for maps.
     progress : bool or None
         tqdm bar; None shows it only on a terminal.
 
     Returns
     -------
-    list of Result (method ``"cumulant"``); ``extras["variables"]`` holds (T, 9) cumulant variables.
+    list of Result (method ``"cumulant"``, ``options["order"]``); ``extras["variables"]`` holds the
+    (T, 9) or (T, 19) cumulant variables, named in ``extras["labels"]``.
     """
-    return _evolve_many("cumulant", collective_moments, models, times, initial, rtol=rtol, atol=atol,
-                        integrator=integrator, scheme=scheme, max_steps=max_steps, progress=progress)
+    order = check_order(order)
+    if on_failure not in ("raise", "nan"):
+        raise ValueError(f"on_failure must be 'raise' or 'nan', got {on_failure!r}")
+    extra = {"order": order} if on_failure == "raise" else {"order": order, "on_failure": on_failure}
+    return _evolve_many("cumulant" if order == 2 else "cumulant3", collective_moments, models, times, initial,
+                        result_method="cumulant", extra_options=extra, on_failure=on_failure, rtol=rtol,
+                        atol=atol, integrator=integrator, scheme=scheme, max_steps=max_steps, progress=progress)
 
 
-def _evolve_many(method, to_moments, models, times, initial, **opts):
+def _evolve_many(method, to_moments, models, times, initial, result_method=None, extra_options=None,
+                 on_failure="raise", **opts):
     models, times_list = moment_ode.check_models_and_times(models, times)
     y0s = moment_ode.check_initials(initial, len(models), method)
     ys, stats = moment_ode.integrate(models, times_list, y0s, method, **opts)
-    options = {k: v for k, v in opts.items() if k != "progress"}
+    options = dict(extra_options or {})
+    options.update((k, v) for k, v in opts.items() if k != "progress")
     options["integrator"] = opts["integrator"] if opts["integrator"] != "auto" else (
         "numba" if moment_ode.HAVE_NUMBA else "scipy")
-    return _results(models, times_list, ys, stats, options, method, to_moments)
+    return _results(models, times_list, ys, stats, options, method, to_moments, result_method, on_failure)
 
 
 def evolve(model, times, initial=None, **options):

@@ -1,14 +1,23 @@
 """Batched integration of the derived moment equations (shared by cumulant and mean field).
 
 The equations of :mod:`piqs_squeeze.derivation` are linear in the moment vector
-m = (1, s, C, T); a model enters only through its coefficient matrix
+m = (1, s, C, T) (order 2) or m = (1, s, C, T, Q) (order 3); a model enters only through its
+coefficient matrix
 
     K_model = sum_r rate_r (A_r + N B_r),      dy/dt = K_model m(y),
 
 and a method only through its closure m(y):
 
 * ``"cumulant"`` (y = s, C; 9 real variables): T_pqr = C_pq s_r + C_qr s_p + C_pr s_q
-  - 2 s_p s_q s_r (paper Eq. S11, three distinct particles);
+  - 2 s_p s_q s_r (paper Eq. S11: the third-order joint cumulant of three distinct particles
+  set to zero);
+* ``"cumulant3"`` (y = s, C, T; 19 real variables): the fourth-order joint cumulant of four
+  distinct particles set to zero,
+
+      Q_pqrs = sum_4 T_pqr s_s + sum_3 C_pq C_rs - 2 sum_6 C_pq s_r s_s + 6 s_p s_q s_r s_s
+
+  (sums over the 4, 3 and 6 distinct ways of splitting the labels p, q, r, s into the blocks
+  shown);
 * ``"meanfield"`` (y = s; 3 variables): C_pq = s_p s_q (distinct particles factorized).
 
 Integrator (choice measured in ``benchmarks/bench_cumulant.py``): the dynamics at large N stay
@@ -43,23 +52,52 @@ except ImportError:  # pragma: no cover - exercised only without numba
 __all__ = ["NVAR", "coefficient_matrices", "css_variables", "closure", "integrate", "HAVE_NUMBA"]
 
 HAVE_NUMBA = numba is not None
-NVAR = {"cumulant": 9, "meanfield": 3}
-_MODE = {"cumulant": 0, "meanfield": 1}
+NVAR = {"cumulant": 9, "meanfield": 3, "cumulant3": 19}
+_MODE = {"cumulant": 0, "meanfield": 1, "cumulant3": 2}
+_ORDER = {"cumulant": 2, "meanfield": 2, "cumulant3": 3}  # derivation order of each closure
 _PAIRS = list(combinations_with_replacement(range(3), 2))
 _TRIPLES = list(combinations_with_replacement(range(3), 3))
+_QUADS = list(combinations_with_replacement(range(3), 4))
 PIDX = np.zeros((3, 3), dtype=np.int64)
 for _i, (_a, _b) in enumerate(_PAIRS):
     PIDX[_a, _b] = PIDX[_b, _a] = _i
+TIDX = np.zeros((3, 3, 3), dtype=np.int64)
+for _i, _t in enumerate(_TRIPLES):
+    for _p in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)):
+        TIDX[_t[_p[0]], _t[_p[1]], _t[_p[2]]] = _i
 TRIP = np.array(_TRIPLES, dtype=np.int64)
-_NM = 20
-# sparsity pattern of the coefficient matrices (62 of 9 x 20 entries, the same for every model)
+QUAD = np.array(_QUADS, dtype=np.int64)
+
+
+def _quad_tables():
+    """Index tables of the fourth-order closure, one row per Q_pqrs (labels a, b, c, d):
+    QT[q] = (T index, s index) for abc.d, abd.c, acd.b, bcd.a;  QCC[q] = (C, C) for ab.cd,
+    ac.bd, ad.bc;  QCS[q] = (C, s, s) for ab.c.d, ac.b.d, ad.b.c, bc.a.d, bd.a.c, cd.a.b."""
+    QT = np.zeros((15, 4, 2), dtype=np.int64)
+    QCC = np.zeros((15, 3, 2), dtype=np.int64)
+    QCS = np.zeros((15, 6, 3), dtype=np.int64)
+    for q, (a, b, c, d) in enumerate(_QUADS):
+        QT[q] = [(TIDX[a, b, c], d), (TIDX[a, b, d], c), (TIDX[a, c, d], b), (TIDX[b, c, d], a)]
+        QCC[q] = [(PIDX[a, b], PIDX[c, d]), (PIDX[a, c], PIDX[b, d]), (PIDX[a, d], PIDX[b, c])]
+        QCS[q] = [(PIDX[a, b], c, d), (PIDX[a, c], b, d), (PIDX[a, d], b, c), (PIDX[b, c], a, d),
+                  (PIDX[b, d], a, c), (PIDX[c, d], a, b)]
+    return QT, QCC, QCS
+
+
+QT, QCC, QCS = _quad_tables()
+_NM = 35  # moment-vector buffer (order 2 uses its first 20 entries)
+# sparsity patterns of the coefficient matrices (the same for every model): order 2, 62 of
+# 9 x 20 entries; order 3, 165 of 19 x 35 entries
 NZI, NZK = (np.ascontiguousarray(a, dtype=np.int64)
-            for a in np.nonzero(np.any(coefficient_tensors() != 0, axis=(0, 3))))
+            for a in np.nonzero(np.any(coefficient_tensors(2) != 0, axis=(0, 3))))
+NZI3, NZK3 = (np.ascontiguousarray(a, dtype=np.int64)
+              for a in np.nonzero(np.any(coefficient_tensors(3) != 0, axis=(0, 3))))
 
 
 def coefficient_matrices(models, method) -> np.ndarray:
-    """K_model = sum_r rate_r (A_r + N B_r), restricted to the method's variables: (B, n, 20)."""
-    K = coefficient_tensors()
+    """K_model = sum_r rate_r (A_r + N B_r), restricted to the method's variables: (B, n, n_m),
+    n_m = 20 moments for ``"cumulant"`` and ``"meanfield"``, 35 for ``"cumulant3"``."""
+    K = coefficient_tensors(_ORDER[method])
     n = NVAR[method]
     rates = np.array([[getattr(m, r) for r in RATES] for m in models], dtype=float)
     Ns = np.array([m.N for m in models], dtype=float)
@@ -70,11 +108,15 @@ def coefficient_matrices(models, method) -> np.ndarray:
 
 
 def css_variables(state, method) -> np.ndarray:
-    """Variables of a product state: s = n, C_pq = n_p n_q (no correlations between particles)."""
+    """Variables of a product state: s = n, C_pq = n_p n_q, T_pqr = n_p n_q n_r (``"cumulant3"``):
+    no correlations between particles."""
     n = np.asarray(state.direction, dtype=float)
     if method == "meanfield":
         return n.copy()
-    return np.concatenate([n, [n[a] * n[b] for a, b in _PAIRS]])
+    y = np.concatenate([n, [n[a] * n[b] for a, b in _PAIRS]])
+    if method == "cumulant3":
+        y = np.concatenate([y, [n[a] * n[b] * n[c] for a, b, c in _TRIPLES]])
+    return y
 
 
 def initial_variables(initial, method) -> np.ndarray:
@@ -85,15 +127,26 @@ def initial_variables(initial, method) -> np.ndarray:
         return css_variables(initial, method)
     y = np.asarray(initial, dtype=float)
     if y.shape != (NVAR[method],) or not np.all(np.isfinite(y)):
+        what = {"cumulant3": "order-3 cumulant", "cumulant": "order-2 cumulant"}.get(method, method)
         raise ValueError(f"initial must be None, a CoherentSpinState or {NVAR[method]} finite "
-                         f"{method} variables, got {initial!r}")
+                         f"{what} variables, got {initial!r}")
     return y.copy()
 
 
 def closure(y, method) -> np.ndarray:
-    """Moment vector m(y) (last axis 20) with the method's closure; broadcasts over leading axes."""
+    """Moment vector m(y) (last axis 20, or 35 for ``"cumulant3"``) with the method's closure
+    (see the module docstring); broadcasts over leading axes."""
     y = np.asarray(y, dtype=float)
     s = y[..., :3]
+    if method == "cumulant3":
+        C, T = y[..., 3:9], y[..., 9:19]
+        Q = np.stack([sum(T[..., QT[q, k, 0]] * s[..., QT[q, k, 1]] for k in range(4))
+                      + sum(C[..., QCC[q, k, 0]] * C[..., QCC[q, k, 1]] for k in range(3))
+                      - 2 * sum(C[..., QCS[q, k, 0]] * s[..., QCS[q, k, 1]] * s[..., QCS[q, k, 2]]
+                                for k in range(6))
+                      + 6 * s[..., a] * s[..., b] * s[..., c] * s[..., d]
+                      for q, (a, b, c, d) in enumerate(_QUADS)], -1)
+        return np.concatenate([np.ones(y.shape[:-1] + (1,)), y, Q], -1)
     if method == "meanfield":
         C = np.stack([s[..., a] * s[..., b] for a, b in _PAIRS], -1)
         T = np.zeros(y.shape[:-1] + (10,))
@@ -116,6 +169,23 @@ if HAVE_NUMBA:
         m[0] = 1.0
         for i in range(3):
             m[1 + i] = y[i]
+        if mode == 2:  # order 3: y = (s, C, T), fourth-order cumulant closure for Q
+            for i in range(16):
+                m[4 + i] = y[3 + i]
+            for q in range(15):
+                acc = 6.0 * y[QUAD[q, 0]] * y[QUAD[q, 1]] * y[QUAD[q, 2]] * y[QUAD[q, 3]]
+                for k in range(4):
+                    acc += y[9 + QT[q, k, 0]] * y[QT[q, k, 1]]
+                for k in range(3):
+                    acc += y[3 + QCC[q, k, 0]] * y[3 + QCC[q, k, 1]]
+                for k in range(6):
+                    acc -= 2.0 * y[3 + QCS[q, k, 0]] * y[QCS[q, k, 1]] * y[QCS[q, k, 2]]
+                m[20 + q] = acc
+            for i in range(n):
+                out[i] = 0.0
+            for j in range(Kv.shape[0]):
+                out[NZI3[j]] += Kv[j] * m[NZK3[j]]
+            return
         if mode == 0:
             for i in range(6):
                 m[4 + i] = y[3 + i]
@@ -237,6 +307,7 @@ if HAVE_NUMBA:
         stats[0] = status
         stats[1] = nsteps
         stats[2] = nfev
+        stats[3] = iout
 
     @njit(parallel=True, cache=True)
     def _integrate_batch(mode, Y0, Kv, tflat, offsets, rtol, atol, max_steps, Yout, stats):
@@ -251,11 +322,13 @@ def _scipy_one(method, y0, Kp, times, rtol, atol, scheme):
         return Kp @ closure(y, method)
 
     if times.size == 1:
-        return y0[None, :].copy(), (0, 0, 0)
+        return y0[None, :].copy(), (0, 0, 0, 1)
     sol = solve_ivp(f, (times[0], times[-1]), y0, method=scheme, t_eval=times, rtol=rtol, atol=atol)
     if sol.status != 0:
-        return np.full((times.size, y0.size), np.nan), (2, 0, sol.nfev)
-    return sol.y.T.copy(), (0, sol.t.size, sol.nfev)
+        y = np.full((times.size, y0.size), np.nan)
+        y[:sol.t.size] = sol.y.T
+        return y, (2, 0, sol.nfev, sol.t.size)
+    return sol.y.T.copy(), (0, sol.t.size, sol.nfev, times.size)
 
 
 _STATUS = {1: "reached max_steps", 2: "non-finite values (diverging equations)", 3: "step size underflow"}
@@ -263,9 +336,10 @@ _STATUS = {1: "reached max_steps", 2: "non-finite values (diverging equations)",
 
 def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto", max_steps=10**8,
               scheme="DOP853", progress=None):
-    """Integrate each model's equations; returns (list of (T_b, n) arrays, (B, 3) stats).
+    """Integrate each model's equations; returns (list of (T_b, n) arrays, (B, 4) stats).
 
-    ``stats[b] = (status, steps, right-hand-side evaluations)``; status 0 means success.
+    ``stats[b] = (status, steps, right-hand-side evaluations, output times reached)``; status 0
+    means success; after a failure the rows of the output times not reached are NaN.
     ``integrator`` is ``"numba"`` (batched, compiled), ``"scipy"`` (a loop of solve_ivp with
     ``scheme``) or ``"auto"`` (numba when installed).
     """
@@ -281,7 +355,7 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
     Kb = coefficient_matrices(models, method)
     Y0 = np.ascontiguousarray(np.array(y0s, dtype=float))
     B = len(models)
-    stats = np.zeros((B, 3), dtype=np.int64)
+    stats = np.zeros((B, 4), dtype=np.int64)
     from tqdm.auto import tqdm
 
     if integrator == "scipy":
@@ -296,8 +370,11 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     tflat = np.ascontiguousarray(np.concatenate(times_list))
     Yout = np.zeros((tflat.size, NVAR[method]))
-    rows = NZI < NVAR[method]  # rows are sorted: the mean-field block comes first
-    Kv = np.ascontiguousarray(Kb[:, NZI[rows], NZK[rows]])
+    if method == "cumulant3":
+        Kv = np.ascontiguousarray(Kb[:, NZI3, NZK3])
+    else:
+        rows = NZI < NVAR[method]  # rows are sorted: the mean-field block comes first
+        Kv = np.ascontiguousarray(Kb[:, NZI[rows], NZK[rows]])
     chunk = max(32, -(-B // 20))
     bar = tqdm(total=B, disable=None if progress is None else not progress, desc=method, leave=False)
     for lo in range(0, B, chunk):
@@ -307,7 +384,10 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
                          float(atol), int(max_steps), Yout[o[0]:o[-1]], stats[lo:hi])
         bar.update(hi - lo)
     bar.close()
-    return [Yout[offsets[b]:offsets[b + 1]] for b in range(B)], stats
+    outs = [Yout[offsets[b]:offsets[b + 1]] for b in range(B)]
+    for b in np.flatnonzero(stats[:, 0]):
+        outs[b][stats[b, 3]:] = np.nan
+    return outs, stats
 
 
 def check_models_and_times(models, times):

@@ -62,7 +62,7 @@ def squeezing(mean, second, N):
     xi2 : ndarray (...)
         Squeezing parameter. Where |<J>| = 0 (no mean spin, e.g. a Dicke state or the normal
         phase) the Wineland parameter is undefined; we return ``inf`` there: no phase
-        information can be read from a state without mean spin.
+        information can be read from a state without mean spin.  NaN where a moment is NaN.
     axis : ndarray (..., 3)
         Unit vector n_perp of the minimal variance (NaN where |<J>| = 0). Its sign is fixed so
         that its largest component is positive.
@@ -79,6 +79,8 @@ def squeezing(mean, second, N):
     lift = (np.abs(np.trace(cov, axis1=-2, axis2=-1)) + 1.0)[..., None, None]
     m = proj @ cov @ proj + lift * u[..., :, None] * u[..., None, :]
     m = 0.5 * (m + np.swapaxes(m, -1, -2))
+    bad = ~np.all(np.isfinite(m), axis=(-2, -1))  # NaN moments (e.g. times a failed run never reached)
+    m = np.where(bad[..., None, None], np.eye(3), m)
     w, v = np.linalg.eigh(m)
     var_min = w[..., 0]
     axis = v[..., :, 0]
@@ -88,7 +90,8 @@ def squeezing(mean, second, N):
     with np.errstate(divide="ignore", invalid="ignore"):
         out = N * var_min / np.where(zero, 1.0, norm2)
     out = np.where(zero, np.inf, out)
-    axis = np.where(zero[..., None], np.nan, axis)
+    out = np.where(bad, np.nan, out)
+    axis = np.where((zero | bad)[..., None], np.nan, axis)
     return out, axis
 
 

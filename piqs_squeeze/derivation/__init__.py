@@ -1,11 +1,13 @@
-"""Reproducible derivation of the mean-field and second-order cumulant equations.
+"""Reproducible derivation of the mean-field and second- and third-order cumulant equations.
 
 :mod:`.pauli` is a small exact Pauli algebra on labelled sites that applies the adjoint
-Lindbladian of every rate of the :class:`~piqs_squeeze.model.Model` to one- and two-particle
-Pauli products; :mod:`.equations` turns the result into the coefficient tensors integrated by
+Lindbladian of every rate of the :class:`~piqs_squeeze.model.Model` to one-, two- and
+three-particle Pauli products; :mod:`.equations` turns the result into the coefficient tensors integrated by
 :mod:`piqs_squeeze.cumulant` and :mod:`piqs_squeeze.meanfield`.  ``python -m
-piqs_squeeze.derivation`` prints the derived equations.
+piqs_squeeze.derivation [3]`` prints the derived equations (of order 2 or 3).
 """
-from .equations import MOMENT_LABELS, RATES, STATE_LABELS, coefficient_tensors, describe
+from .equations import (MOMENT_LABELS, MOMENT_LABELS_3, ORDERS, RATES, STATE_LABELS, STATE_LABELS_3,
+                        coefficient_tensors, describe, moment_labels, state_labels)
 
-__all__ = ["coefficient_tensors", "describe", "RATES", "STATE_LABELS", "MOMENT_LABELS"]
+__all__ = ["coefficient_tensors", "describe", "RATES", "STATE_LABELS", "MOMENT_LABELS", "STATE_LABELS_3",
+           "MOMENT_LABELS_3", "ORDERS", "state_labels", "moment_labels"]

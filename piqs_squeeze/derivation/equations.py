@@ -1,19 +1,23 @@
-"""Equations of motion of one- and two-particle Pauli moments, derived for every Model rate.
+"""Equations of motion of one-, two- and three-particle Pauli moments, derived for every Model rate.
 
 For a permutation-symmetric state let s_p = <sigma_p^i> and, for distinct particles,
-C_pq = <sigma_p^i sigma_q^j> and T_pqr = <sigma_p^i sigma_q^j sigma_r^k> (p, q, r in x, y, z;
-symmetric in their labels).  The Heisenberg equations
+C_pq = <sigma_p^i sigma_q^j>, T_pqr = <sigma_p^i sigma_q^j sigma_r^k> and
+Q_pqrs = <sigma_p^i sigma_q^j sigma_r^k sigma_s^l> (p, q, r, s in x, y, z; symmetric in their
+labels).  The Heisenberg equations
 
-    d<O>/dt = < i[H, O] + sum_L rate_L (L^+ O L - {L^+ L, O}/2) >,   O = sigma_p^a, sigma_p^a sigma_q^b
+    d<O>/dt = < i[H, O] + sum_L rate_L (L^+ O L - {L^+ L, O}/2) >,
+    O = sigma_p^a, sigma_p^a sigma_q^b (order 2) and also sigma_p^a sigma_q^b sigma_r^c (order 3)
 
 are computed with the exact Pauli algebra of :mod:`.pauli` (same-particle products reduced,
 collective sums split into observed particles plus N - |S| others), which gives, for each rate,
 
     d y_i / dt = sum_r rate_r sum_k (A_r[i, k] + N B_r[i, k]) m_k,
-    y = (s_x, s_y, s_z, C_xx, C_xy, C_xz, C_yy, C_yz, C_zz),
-    m = (1, s, C (6 entries), T (10 entries)).
+    order 2: y = (s, C) (9 entries),        m = (1, s, C, T) (20 entries),
+    order 3: y = (s, C, T) (19 entries),    m = (1, s, C, T, Q) (35 entries).
 
-These equations are exact; the cumulant and mean-field methods only add a closure for T (and C).
+These equations are exact; the cumulant and mean-field methods only add a closure for the
+highest moments (T at order 2, Q at order 3, C for the mean field).  The order-2 tensor is the
+leading (9, 20) block of the order-3 one: the rows of s and C never involve Q.
 Rates and operators (qutip.piqs conventions): omega -> H = omega Jx, chi -> H = chi J+ J-,
 gamma -> D[J-], gamma_s -> sum_i D[sigma_i^-], dephasing -> sum_i D[sigma_i^z / 2],
 pumping -> sum_i D[sigma_i^+], collective_dephasing -> D[Jz], collective_pumping -> D[J+].
@@ -27,17 +31,38 @@ import numpy as np
 
 from .pauli import Op, coll_left, coll_right, comm, comm_coll, site
 
-__all__ = ["RATES", "STATE_LABELS", "MOMENT_LABELS", "adjoint_generator", "coefficient_tensors", "describe"]
+__all__ = ["RATES", "STATE_LABELS", "MOMENT_LABELS", "STATE_LABELS_3", "MOMENT_LABELS_3", "ORDERS",
+           "adjoint_generator", "coefficient_tensors", "state_labels", "moment_labels", "describe"]
 
 RATES = ("omega", "chi", "gamma", "gamma_s", "dephasing", "pumping", "collective_dephasing",
          "collective_pumping")
 _AX = "xyz"
 _PAIRS = ["".join(p) for p in combinations_with_replacement(_AX, 2)]
 _TRIPLES = ["".join(p) for p in combinations_with_replacement(_AX, 3)]
+_QUADS = ["".join(p) for p in combinations_with_replacement(_AX, 4)]
+ORDERS = (2, 3)
 STATE_LABELS = tuple([f"s_{a}" for a in _AX] + [f"C_{p}" for p in _PAIRS])
 MOMENT_LABELS = tuple(["1"] + [f"s_{a}" for a in _AX] + [f"C_{p}" for p in _PAIRS]
                       + [f"T_{t}" for t in _TRIPLES])
-_MOMENT_INDEX = {key: i for i, key in enumerate([""] + list(_AX) + _PAIRS + _TRIPLES)}
+STATE_LABELS_3 = STATE_LABELS + tuple(f"T_{t}" for t in _TRIPLES)
+MOMENT_LABELS_3 = MOMENT_LABELS + tuple(f"Q_{q}" for q in _QUADS)
+_MOMENT_INDEX = {key: i for i, key in enumerate([""] + list(_AX) + _PAIRS + _TRIPLES + _QUADS)}
+
+
+def _check_order(order):
+    if isinstance(order, bool) or order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS} (the supported cumulant orders), got {order!r}")
+    return int(order)
+
+
+def state_labels(order=2):
+    """Names of the state variables y at ``order`` (2: s, C; 3: s, C, T)."""
+    return STATE_LABELS if _check_order(order) == 2 else STATE_LABELS_3
+
+
+def moment_labels(order=2):
+    """Names of the moments m at ``order`` (2: 1, s, C, T; 3: 1, s, C, T, Q)."""
+    return MOMENT_LABELS if _check_order(order) == 2 else MOMENT_LABELS_3
 
 
 def _local_dissipator(O, name, S):
@@ -74,16 +99,18 @@ def adjoint_generator(O, S):
     }
 
 
-def _targets():
-    """(operator, support) for each state variable, in STATE_LABELS order."""
+def _targets(order):
+    """(operator, support) for each state variable, in :func:`state_labels` order."""
     out = [(site(a, 0), (0,)) for a in _AX]
     out += [(site(p[0], 0) @ site(p[1], 1), (0, 1)) for p in _PAIRS]
+    if order >= 3:
+        out += [(site(t[0], 0) @ site(t[1], 1) @ site(t[2], 2), (0, 1, 2)) for t in _TRIPLES]
     return out
 
 
-def _expectation_row(op):
+def _expectation_row(op, n_moments):
     """Coefficients (A, B) of <op> on the moment vector m (exchange symmetry of the state)."""
-    row = np.zeros((len(MOMENT_LABELS), 3), dtype=complex)
+    row = np.zeros((n_moments, 3), dtype=complex)
     for key, poly in op.items():
         labels = "".join(sorted(_AX[p - 1] for p in key if p))
         row[_MOMENT_INDEX[labels]] += poly
@@ -92,30 +119,42 @@ def _expectation_row(op):
     return row[:, :2].real
 
 
-@lru_cache(maxsize=1)
-def coefficient_tensors():
+def coefficient_tensors(order=2):
     """Coefficient tensors ``K[r, i, k, d]``: d y_i/dt = sum_r rate_r sum_k (K[..,0] + N K[..,1]) m_k.
 
-    Shape (8, 9, 20, 2), rates in :data:`RATES` order, rows :data:`STATE_LABELS`, columns
-    :data:`MOMENT_LABELS`.  Returned read-only; computed once (a few ms).
+    Parameters
+    ----------
+    order : {2, 3}
+        2: shape (8, 9, 20, 2), rows :data:`STATE_LABELS`, columns :data:`MOMENT_LABELS`;
+        3: shape (8, 19, 35, 2), rows :data:`STATE_LABELS_3`, columns :data:`MOMENT_LABELS_3`.
+        Rates in :data:`RATES` order.  Returned read-only; computed once per order (order 3:
+        about a second).
     """
-    K = np.zeros((len(RATES), len(STATE_LABELS), len(MOMENT_LABELS), 2))
-    for i, (O, S) in enumerate(_targets()):
+    return _tensors(_check_order(order))
+
+
+@lru_cache(maxsize=2)
+def _tensors(order):
+    targets = _targets(order)
+    n_m = len(moment_labels(order))
+    K = np.zeros((len(RATES), len(targets), n_m, 2))
+    for i, (O, S) in enumerate(targets):
+        gen = adjoint_generator(O, S)
         for r, name in enumerate(RATES):
-            K[r, i] = _expectation_row(adjoint_generator(O, S)[name].clean())
+            K[r, i] = _expectation_row(gen[name].clean(), n_m)
     K.setflags(write=False)
     return K
 
 
-def describe() -> str:
-    """The derived (un-closed) equations, one line per state variable and rate."""
-    K = coefficient_tensors()
+def describe(order=2) -> str:
+    """The derived (un-closed) equations at ``order``, one line per state variable and rate."""
+    K = coefficient_tensors(order)
     lines = []
-    for i, y in enumerate(STATE_LABELS):
+    for i, y in enumerate(state_labels(order)):
         lines.append(f"d{y}/dt =")
         for r, name in enumerate(RATES):
             terms = []
-            for k, m in enumerate(MOMENT_LABELS):
+            for k, m in enumerate(moment_labels(order)):
                 a, b = K[r, i, k]
                 if a == 0 and b == 0:
                     continue

@@ -1,6 +1,6 @@
-"""Exact Pauli algebra on three site slots: a, b (the observed particles) and g (any other one).
+"""Exact Pauli algebra on four site slots: a, b, c (up to three observed particles) and g (any other one).
 
-An operator is a dict ``{(p_a, p_b, p_g): poly}`` with Pauli labels 0 = 1, 1 = sigma^x,
+An operator is a dict ``{(p_a, p_b, p_c, p_g): poly}`` with Pauli labels 0 = 1, 1 = sigma^x,
 2 = sigma^y, 3 = sigma^z on each slot, and ``poly`` the coefficient as a polynomial in the atom
 number N (numpy array ``[c0, c1, c2]``, value c0 + c1 N + c2 N^2).  Same-site products are
 reduced with sigma_p sigma_q = delta_pq + i eps_pqr sigma_r.  A collective sum
@@ -9,7 +9,8 @@ reduced with sigma_p sigma_q = delta_pq + i eps_pqr sigma_r.  A collective sum
     J_O X = sum_{s in S} O_s X + (N - |S|) O_g X,
 
 which is exact inside an expectation value of a permutation-symmetric state: every particle
-outside S gives the same contribution as the representative slot g.
+outside S gives the same contribution as the representative slot g.  One- and two-particle
+targets (order 2) leave slot c empty; three-particle targets (order 3) use a, b, c.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ import numpy as np
 
 __all__ = ["PAULI", "Op", "site", "coll_left", "coll_right", "comm"]
 
-NSLOT = 3
-GENERIC = 2
+NSLOT = 4
+GENERIC = 3
 
 # single-site operators as coefficient 4-vectors over (1, sx, sy, sz)
 PAULI = {
@@ -59,7 +60,7 @@ def _poly(c0=0.0, c1=0.0):
 
 
 class Op(dict):
-    """Operator on the slots (a, b, g) with N-polynomial coefficients (see module docstring)."""
+    """Operator on the slots (a, b, c, g) with N-polynomial coefficients (see module docstring)."""
 
     def __add__(self, other):
         out = Op({k: v.copy() for k, v in self.items()})
