@@ -98,9 +98,7 @@ def _results(models, times_list, ys, stats, options, method, to_moments, result_
             failure = (f"{method} integration failed for {m}: {moment_ode._STATUS.get(int(st[0]))} after "
                        f"t = {t[max(int(st[3]) - 1, 0)]:.6g}")
             if on_failure == "raise":
-                raise RuntimeError(failure + " (try a smaller rtol/atol or a shorter time span; order-3 "
-                                   "cumulant equations can diverge at large N, on_failure='nan' keeps the "
-                                   "times reached)")
+                raise RuntimeError(f"{failure}: {moment_ode.ADVICE.get(int(st[0]), '')}")
         with np.errstate(invalid="ignore"):
             mean, second = to_moments(y, m.N)
         if on_failure == "nan":

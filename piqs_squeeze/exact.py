@@ -278,6 +278,8 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         layout = ops.Layout(model.N, blocks=[0])  # a CSS lives in j = N/2
     else:
         layout = full_layout
+    if stepper == "krylov":
+        _say_if_long(model, times[-1] - times[0], layout.n)
     # memory checked before any block is built (the blocks of a CSS at N = 5000 would not fit)
     need = memory_needed(model.N, "evolve", krylov_dim, stepper=stepper) * layout.n / full_layout.n
     _check_memory(int(need), max_memory, "evolution")
@@ -290,8 +292,6 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     else:
         a = (css() if initial is None else initial).amplitudes(model.N)
         x0 = ops.pack(layout, ops.blocks_to_full(layout, [np.outer(a, a.conj())]))
-    if stepper == "krylov":
-        _say_if_long(model, times[-1] - times[0], layout.n)
     # the Krylov stepper needs products only: matrix-free (no CSR to build or stream)
     A = PackedGenerator(model, layout) if stepper == "krylov" else ops.generator_packed(model, layout)
     options = {"rtol": rtol, "stepper": stepper, "krylov_dim": krylov_dim}

@@ -39,6 +39,7 @@ from itertools import combinations_with_replacement
 import numpy as np
 from scipy.integrate import RK45, solve_ivp
 
+from . import threads
 from .derivation import RATES, coefficient_tensors
 from .model import Model, check_times
 from .states import CoherentSpinState, css
@@ -332,6 +333,42 @@ def _scipy_one(method, y0, Kp, times, rtol, atol, scheme):
 
 
 _STATUS = {1: "reached max_steps", 2: "non-finite values (diverging equations)", 3: "step size underflow"}
+#: what to do about each failure
+ADVICE = {
+    1: "the equations are stiff at this N (their fastest rate, ~|Omega| + (2|chi| + Gamma) N, sets the explicit "
+       "step; a smaller rtol needs more steps, not fewer): raise max_steps or integrate a shorter time span",
+    2: "the equations diverge (order-3 cumulant equations can at large N; on_failure='nan' keeps the times "
+       "reached); a looser rtol does not help",
+    3: "the solution changes faster than double precision resolves at this time: integrate a shorter time span",
+}
+
+
+def fastest_rate(model) -> float:
+    """Rough largest |eigenvalue| of the moment equations' Jacobian, which sets the explicit step:
+
+        lambda ~ |Omega| + (2 |chi| + Gamma + collective pumping) N + collective dephasing N
+                 + gamma_s + pumping + dephasing.
+    """
+    N = model.N
+    return (abs(model.omega) + (2 * abs(model.chi) + model.gamma + model.collective_pumping
+                                + model.collective_dephasing) * N + model.gamma_s + model.pumping + model.dephasing)
+
+
+#: steps per unit of lambda x time of DOP853 held by its stability (|h lambda| <~ 4; measured
+#: ~0.1-0.2 on the Fig. 3(a) runs, where accuracy rather than stability sets the step)
+_STEPS_PER_STIFFNESS = 0.25
+
+
+def check_step_budget(models, times_list, max_steps):
+    """Refuse, before integrating, a model whose explicit integration cannot finish within
+    ``max_steps`` (estimated ``0.25 lambda (t_end - t_0)`` steps, lambda = :func:`fastest_rate`)."""
+    for m, t in zip(models, times_list):
+        need = _STEPS_PER_STIFFNESS * fastest_rate(m) * float(t[-1] - t[0])
+        if need > max_steps:
+            raise ValueError(f"N = {m.N}: integrating to t = {t[-1]:.4g} needs about {need:.3g} explicit steps "
+                             f"(fastest rate ~{fastest_rate(m):.3g}), more than max_steps = {max_steps:.3g}: "
+                             "integrate a shorter time span, or raise max_steps if you can wait "
+                             f"(~{need * 1e-6:.3g} s of CPU at ~1 us per step)")
 
 
 def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto", max_steps=10**8,
@@ -352,6 +389,7 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
     for name, v in (("rtol", rtol), ("atol", atol)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+    check_step_budget(models, times_list, max_steps)
     Kb = coefficient_matrices(models, method)
     Y0 = np.ascontiguousarray(np.array(y0s, dtype=float))
     B = len(models)
@@ -377,12 +415,14 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
         Kv = np.ascontiguousarray(Kb[:, NZI[rows], NZK[rows]])
     chunk = max(32, -(-B // 20))
     bar = tqdm(total=B, disable=None if progress is None else not progress, desc=method, leave=False)
-    for lo in range(0, B, chunk):
-        hi = min(B, lo + chunk)
-        o = offsets[lo:hi + 1]
-        _integrate_batch(_MODE[method], Y0[lo:hi], Kv[lo:hi], tflat[o[0]:o[-1]], o - o[0], float(rtol),
-                         float(atol), int(max_steps), Yout[o[0]:o[-1]], stats[lo:hi])
-        bar.update(hi - lo)
+    # one model per prange iteration: the thread count changes who integrates a model, not how
+    with threads.numba_threads(threads.kernel_threads(threads.MIN_PARALLEL_SIZE if B > 1 else 0)):
+        for lo in range(0, B, chunk):
+            hi = min(B, lo + chunk)
+            o = offsets[lo:hi + 1]
+            _integrate_batch(_MODE[method], Y0[lo:hi], Kv[lo:hi], tflat[o[0]:o[-1]], o - o[0], float(rtol),
+                             float(atol), int(max_steps), Yout[o[0]:o[-1]], stats[lo:hi])
+            bar.update(hi - lo)
     bar.close()
     outs = [Yout[offsets[b]:offsets[b + 1]] for b in range(B)]
     for b in np.flatnonzero(stats[:, 0]):

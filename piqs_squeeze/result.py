@@ -9,6 +9,7 @@ import io
 import json
 import platform
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ._version import __version__
 from .fileio import atomic_write
 from .model import Model
 
-__all__ = ["Result", "provenance", "jsonable"]
+__all__ = ["Result", "ResultFileError", "provenance", "jsonable"]
 
 
 def provenance() -> dict:
@@ -66,6 +67,9 @@ def jsonable(obj):
         return obj
     return repr(obj)
 
+
+class ResultFileError(ValueError):
+    """A file that is not a readable piqs_squeeze Result (damaged, truncated or of another kind)."""
 
 
 @dataclass
@@ -189,28 +193,39 @@ class Result:
 
     @classmethod
     def load(cls, path) -> "Result":
-        """Load a Result written by :meth:`save`."""
+        """Load a Result written by :meth:`save`.
+
+        Raises FileNotFoundError for a missing file and :class:`ResultFileError` (a ValueError)
+        naming the file for one that is damaged, truncated or not a piqs_squeeze result.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such result file")
         try:
             with np.load(path, allow_pickle=False) as f:
                 data = {k: f[k] for k in f.files}
-        except (zipfile.BadZipFile, ValueError, OSError) as exc:
-            raise ValueError(f"{path}: not a readable piqs_squeeze result ({exc})") from exc
-        meta = json.loads(str(data.pop("meta")))
-        if not str(meta.get("format", "")).startswith("piqs_squeeze.Result/"):
-            raise ValueError(f"{path}: not a piqs_squeeze result file")
-        extras = dict(meta.get("extras", {}))
-        for k in list(data):
-            if k.startswith("extra__"):
-                extras[k[len("extra__"):]] = data.pop(k)
-        return cls(
-            times=data["times"],
-            mean=data["mean"],
-            second=data["second"],
-            model=Model.from_dict(meta["model"]),
-            method=meta["method"],
-            options=meta.get("options", {}),
-            mean_err=data.get("mean_err"),
-            second_err=data.get("second_err"),
-            extras=extras,
-            provenance=meta.get("provenance", {}),
-        )
+            meta = json.loads(str(data.pop("meta")))
+            if not str(meta.get("format", "")).startswith("piqs_squeeze.Result/"):
+                raise ResultFileError(f"{path}: not a piqs_squeeze result file (format {meta.get('format')!r})")
+            extras = dict(meta.get("extras", {}))
+            for k in list(data):
+                if k.startswith("extra__"):
+                    extras[k[len("extra__"):]] = data.pop(k)
+            return cls(
+                times=data["times"],
+                mean=data["mean"],
+                second=data["second"],
+                model=Model.from_dict(meta["model"]),
+                method=meta["method"],
+                options=meta.get("options", {}),
+                mean_err=data.get("mean_err"),
+                second_err=data.get("second_err"),
+                extras=extras,
+                provenance=meta.get("provenance", {}),
+            )
+        except ResultFileError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, TypeError, OSError,
+                AttributeError) as exc:
+            raise ResultFileError(f"{path}: not a readable piqs_squeeze result, damaged or truncated "
+                                  f"({type(exc).__name__}: {exc})") from exc

@@ -11,7 +11,6 @@ import concurrent.futures as cf
 import inspect
 import math
 import os
-import sys
 import time
 import warnings
 from collections import deque
@@ -19,7 +18,7 @@ from concurrent.futures import BrokenExecutor
 
 import numpy as np
 
-from . import api
+from . import api, threads
 from .pool import process_pool
 from .sweep_spec import SweepSpec, code_fingerprints, is_batched, method_module
 from .sweep_store import SweepMismatchError, SweepStore
@@ -66,12 +65,11 @@ def _in_worker(func, options):
     return dict(options, **extra) if extra else options
 
 
-def _limit_threads(threads):
-    """In a pool or Dask worker, the numba-threaded kernels of a method (e.g. the cumulant
-    integrator's ``prange`` over models) get one thread: the workers already fill the cores."""
-    if threads is not None and "numba" in sys.modules:
-        numba = sys.modules["numba"]
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+def _limit_threads(n):
+    """In a pool or Dask worker, the threaded kernels of a method (e.g. the cumulant integrator's
+    ``prange`` over models) get ``n`` threads (one: the workers already fill the cores)."""
+    if n is not None:
+        threads.set_max_threads(max(1, int(n)))
 
 
 def _evolve(method, kind, models, times, initial, options, threads=None):

@@ -104,8 +104,9 @@ class SweepStore:
         if old is None or problems or (restart and force):
             atomic_write(self.root / MANIFEST, json.dumps(new, indent=1).encode())
         self.chunks.mkdir(exist_ok=True)
-        for tmp in self.chunks.glob("*.tmp"):  # left by a killed run: never complete, never read
-            tmp.unlink(missing_ok=True)
+        for d in (self.chunks, self.results, self.root):  # left by a killed run: never complete, never read
+            for tmp in d.glob("*.tmp") if d.exists() else ():
+                tmp.unlink(missing_ok=True)
         return n_chunks
 
     def clear(self):
