@@ -339,7 +339,8 @@ ADVICE = {
        "step; a smaller rtol needs more steps, not fewer): raise max_steps or integrate a shorter time span",
     2: "the equations diverge (order-3 cumulant equations can at large N; on_failure='nan' keeps the times "
        "reached); a looser rtol does not help",
-    3: "the solution changes faster than double precision resolves at this time: integrate a shorter time span",
+    3: "the solution changes faster than the step can follow in double precision, as a diverging solution does "
+       "(order-3 cumulant equations can diverge at large N; on_failure='nan' keeps the times reached)",
 }
 
 
