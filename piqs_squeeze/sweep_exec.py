@@ -240,28 +240,37 @@ def _dispatch(ex, nworkers, todo, args, commit, fail, renew):
     queue, suspects, inflight = deque(todo), deque(), {}
     local = isinstance(ex, cf.ProcessPoolExecutor)
     cap = nworkers if local else 2 * nworkers
+
+    def submit(source):
+        k, c = source.popleft()
+        try:
+            inflight[ex.submit(run_chunk, c, *args)] = (k, c)
+        except BrokenExecutor:  # broke since the last wait: the chunk goes back, the break is handled below
+            source.appendleft((k, c))
+            return False
+        return True
+
     while queue or suspects or inflight:
         if suspects:
-            if not inflight:
-                k, c = suspects.popleft()
-                inflight[ex.submit(run_chunk, c, *args)] = (k, c)
+            intact = submit(suspects) if not inflight else True
         else:
-            while queue and len(inflight) < cap:
-                k, c = queue.popleft()
-                inflight[ex.submit(run_chunk, c, *args)] = (k, c)
-        done, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+            intact = True
+            while intact and queue and len(inflight) < cap:
+                intact = submit(queue)
         broken = []
-        for fut in done:
-            k, c = inflight.pop(fut)
-            try:
-                recs = fut.result()
-            except BrokenExecutor:
-                broken.append((k, c))
-            except Exception as exc:  # noqa: BLE001 - Dask: KilledWorker and the like, this chunk only
-                fail(k, c, f"worker died: {type(exc).__name__}: {exc}")
-            else:
-                commit(k, recs)
-        if broken:
+        if inflight:
+            done, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                k, c = inflight.pop(fut)
+                try:
+                    recs = fut.result()
+                except BrokenExecutor:
+                    broken.append((k, c))
+                except Exception as exc:  # noqa: BLE001 - Dask: KilledWorker and the like, this chunk only
+                    fail(k, c, f"worker died: {type(exc).__name__}: {exc}")
+                else:
+                    commit(k, recs)
+        if broken or not intact:
             for fut in cf.as_completed(list(inflight)):  # the rest of a broken pool fails at once
                 k, c = inflight.pop(fut)
                 try:
