@@ -416,8 +416,10 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
         Kv = np.ascontiguousarray(Kb[:, NZI[rows], NZK[rows]])
     chunk = max(32, -(-B // 20))
     bar = tqdm(total=B, disable=None if progress is None else not progress, desc=method, leave=False)
-    # one model per prange iteration: the thread count changes who integrates a model, not how
-    with threads.numba_threads(threads.kernel_threads(threads.MIN_PARALLEL_SIZE if B > 1 else 0)):
+    # one model per prange iteration: the thread count changes who integrates a model, not how;
+    # a batch is parallel work like a large vector (free cores only), a single model is serial
+    n_threads = threads.kernel_threads(threads.MIN_PARALLEL_SIZE) if B > 1 else 1
+    with threads.numba_threads(n_threads):
         for lo in range(0, B, chunk):
             hi = min(B, lo + chunk)
             o = offsets[lo:hi + 1]
