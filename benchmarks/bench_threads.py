@@ -12,10 +12,10 @@ killed at the end). Configurations:
 
 Workloads: the exact reference model (Upsilon/Upsilon_c = 0.9, chi = Gamma = gamma_s = 1) at
 N = 40 (t in [0, 2]) and N = 100 (t in [0, 0.25]), and a 400-model cumulant batch at N = 1e4.
-Each is timed ``--repeat`` times after a warm-up run in the same process (JIT caches warm); the
-configurations are interleaved so that drifting background load hits them alike.
+Each process times one run after a warm-up run (JIT caches warm); the configurations take turns,
+``--repeat`` rounds, so that drifting background load hits them alike; the median is reported.
 
-    python benchmarks/bench_threads.py [--busy 0 3] [--repeat 3]
+    python benchmarks/bench_threads.py [--busy 0 3] [--repeat 3] [--workloads "exact N=100" ...]
 
 Writes benchmarks/results/threads.json and threads.md.
 """
@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -49,12 +51,9 @@ def cumulant():
 
 work = {"exact N=40": exact(40, 2.0), "exact N=100": exact(100, 0.25), "cumulant 400 x N=1e4": cumulant()}[sys.argv[1]]
 work()  # warm-up: JIT caches, first-touch allocations
-t = []
-for _ in range(int(sys.argv[2])):
-    t0 = time.perf_counter()
-    work()
-    t.append(time.perf_counter() - t0)
-print(json.dumps({"times": t, "threads": threads.kernel_threads(10**9)}))
+t0 = time.perf_counter()
+work()
+print(json.dumps({"time": time.perf_counter() - t0, "threads": threads.kernel_threads(10**9)}))
 """
 
 CONFIGS = {
@@ -71,10 +70,10 @@ def busy(k, limit):
     return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(k)]
 
 
-def run(workload, config, repeat):
+def run(workload, config):
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "PIQS_SQUEEZE_THREADS")}
     env.update(CONFIGS[config])
-    out = subprocess.run([sys.executable, "-c", WORKER, workload, str(repeat)], env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", WORKER, workload], env=env, capture_output=True,
                          text=True, timeout=1800)
     if out.returncode:
         raise RuntimeError(out.stderr[-2000:])
@@ -95,14 +94,17 @@ def main():
             try:
                 time.sleep(0.5)
                 load0 = os.getloadavg()
-                res = {c: run(w, c, args.repeat) for c in CONFIGS}
+                res = {c: [] for c in CONFIGS}
+                for _ in range(args.repeat):
+                    for c in CONFIGS:
+                        res[c].append(run(w, c)["time"])
             finally:
                 for p in procs:
                     p.kill()
                     p.wait()
-            best = {c: min(r["times"]) for c, r in res.items()}
+            best = {c: float(np.median(t)) for c, t in res.items()}
             row = {"busy": k, "workload": w, "load_before": load0, "load_after": os.getloadavg(),
-                   "best_s": best, "all_s": {c: r["times"] for c, r in res.items()},
+                   "median_s": best, "all_s": res,
                    "default_over_1thread": best["default"] / best["1 thread"],
                    "spinning_over_1thread": best["spinning"] / best["1 thread"]}
             rows.append(row)
@@ -114,13 +116,14 @@ def main():
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "threads.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     lines = ["# Threads on a busy machine (benchmarks/bench_threads.py)", "",
-             f"{meta['cpus']} cores, {meta['date']}; best of {args.repeat} warm runs per configuration, "
-             "each in its own process beside `busy` busy-loop processes. Load = 1-minute load average "
-             "before the configurations ran (other work on the machine included).", "",
+             f"{meta['cpus']} cores, {meta['date']}; median of {args.repeat} warm runs per configuration, "
+             "each in its own process (configurations taking turns) beside `busy` busy-loop processes. "
+             "Load = 1-minute load average before the configurations ran (other work on the machine "
+             "included).", "",
              "| busy | workload | load | default | 1 thread | spinning (old default) | passive, 2 threads "
              "| default / 1 thread | spinning / 1 thread |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        b = r["best_s"]
+        b = r["median_s"]
         lines.append(f"| {r['busy']} | {r['workload']} | {r['load_before'][0]:.1f} | {b['default']:.2f} | "
                      f"{b['1 thread']:.2f} | {b['spinning']:.2f} | {b['passive 2']:.2f} | "
                      f"{r['default_over_1thread']:.2f} | {r['spinning_over_1thread']:.2f} |")
