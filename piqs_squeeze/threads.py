@@ -9,12 +9,13 @@ Two guarantees, for every method:
   one BLAS thread (:func:`single_blas`), where the summation order of OpenBLAS / MKL does not
   depend on their thread count either.
 * **Threads that do not collapse on a busy machine.** GNU OpenMP (numba's default threading layer
-  here) lets idle threads spin for ~0.1-0.3 ms before they sleep; next to other CPU-bound
-  processes the spinning steals the time slices that the working thread needs, and a threaded
-  run became 3-40x slower than a single thread (benchmarks/results/threads.md). Importing
-  piqs_squeeze therefore sets ``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it, and a
-  kernel uses more than one thread only for vectors large enough to repay the wake-up
-  (:data:`MIN_PARALLEL_SIZE`).
+  here) lets idle threads spin before they sleep; next to other CPU-bound processes the spinning
+  steals the time slices that the working thread needs, and a threaded run became many times
+  slower than a single thread (benchmarks/results/threads.md). Importing piqs_squeeze therefore
+  sets ``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it; a kernel uses more than one
+  thread only for vectors large enough to repay the wake-up (:data:`MIN_PARALLEL_SIZE`), and
+  only as many as there are cores that no other process is using (:func:`free_cores`), re-read
+  during long runs (:class:`adaptive_threads`).
 
 The user's controls: ``PIQS_SQUEEZE_THREADS`` (environment) or :func:`set_max_threads` caps the
 threads of the kernels; ``NUMBA_NUM_THREADS`` caps numba itself; ``OMP_WAIT_POLICY=ACTIVE``
