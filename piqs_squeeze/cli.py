@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ._version import __version__
@@ -56,10 +57,20 @@ def main(argv=None) -> int:
         print(args._missing, file=sys.stderr)
         return 2
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at interpreter exit
+        return status
     except KeyboardInterrupt:
         print("interrupted; results already written are kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of our output went away (``piqs-squeeze figure --list | head``): stop quietly,
+        # and point stdout at devnull so that the interpreter's final flush does not fail again
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
 
 
 if __name__ == "__main__":  # pragma: no cover
