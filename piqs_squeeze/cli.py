@@ -25,6 +25,31 @@ SUBCOMMANDS = {
 }
 
 
+def numba_cache_is_empty() -> bool:
+    """Whether numba has no compiled kernel of this package cached yet (a first run compiles them).
+
+    Looks for numba's index files (``*.nbi``) where numba writes them: ``NUMBA_CACHE_DIR`` when set,
+    otherwise the package's ``__pycache__``.
+    """
+    from pathlib import Path
+
+    pkg = Path(__file__).resolve().parent
+    root = os.environ.get("NUMBA_CACHE_DIR")
+    where = Path(root) if root else pkg / "__pycache__"
+    try:
+        return not any(where.rglob("*.nbi"))
+    except OSError:
+        return True
+
+
+def _jit_notice(command: str) -> None:
+    """One line on stderr before the first run compiles the kernels (instead of a silent minute)."""
+    if command in ("run", "validate", "figure", "sweep") and numba_cache_is_empty():
+        print("first run: numba is compiling piqs_squeeze's kernels (exact, MCWF and cumulant "
+              "integrators); this adds 1-3 minutes once, later runs load them from the cache",
+              file=sys.stderr, flush=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="piqs-squeeze",
@@ -56,6 +81,8 @@ def main(argv=None) -> int:
     if getattr(args, "_missing", None):
         print(args._missing, file=sys.stderr)
         return 2
+    if not any(getattr(args, k, False) for k in ("list", "help")):
+        _jit_notice(args.command)
     try:
         status = int(args._run(args) or 0)
         sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at interpreter exit

@@ -119,3 +119,17 @@ def test_closed_pipe_is_quiet():
     p.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipe" not in err
     assert p.returncode in (0, 141)  # 0 when the write raced ahead of the close
+
+
+def test_first_run_says_that_it_compiles(tmp_path, monkeypatch, capsys):
+    from piqs_squeeze import cli
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))  # an empty cache: a first run
+    assert cli.numba_cache_is_empty()
+    cli._jit_notice("validate")
+    assert "numba is compiling" in capsys.readouterr().err
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "moment_ode.rhs-1.py311.nbi").write_bytes(b"")
+    assert not cli.numba_cache_is_empty()
+    cli._jit_notice("validate")
+    assert capsys.readouterr().err == ""

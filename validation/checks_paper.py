@@ -76,6 +76,7 @@ def claim_transient_beats_steady(ctx):
     between = [i for i, r in enumerate(ratios) if 2 ** -0.5 < r < 1]
     gain = [steady[i] - best[i] for i in between]
     ok = all(x > 0 for x in gain)
+    some = any(x > 0 for x in gain)
     # "This improvement occurs for even relatively small values of gamma_s": the smallest gamma_s
     # of the grid must beat the steady state too, at every ratio of the region
     small = f"gs{gss[0]:g}"
@@ -89,7 +90,7 @@ def claim_transient_beats_steady(ctx):
     plot = save_plot(fig, ctx, "claim_transient_beats_steady")
     losers = [f"gamma_s={k[2:]} at {ratios[i]}" for k, v in table.items() for i in between if v[i] >= steady[i]]
     return CheckResult(
-        "claim_transient_beats_steady", status=_verdict(ok, differs=ok and not small_beats), tolerance=0.0,
+        "claim_transient_beats_steady", status=_verdict(ok, differs=(ok and not small_beats) or some), tolerance=0.0,
         value=min(gain), quantity="smallest gain of the best transient over the gamma_s = 0 steady state "
                                   "between Upsilon'_c and Upsilon_c (dB, must be > 0)",
         paper="squeezing exceeds the gamma_s = 0 steady state between Upsilon'_c and Upsilon_c, \"for even "
@@ -97,8 +98,9 @@ def claim_transient_beats_steady(ctx):
         why="Claim: with gamma_s > 0 the best transient squeezing exceeds the gamma_s = 0 steady state "
             "for Upsilon'_c < Upsilon < Upsilon_c. Criterion: at every ratio in that region, the best "
             "min-transient xi^2 over the gamma_s grid is below the analytic steady-state xi^2 "
-            "(value = smallest gain in dB, must be > 0). DIFFERS when that holds but the smallest gamma_s "
-            "of the grid does not beat it everywhere (the paper: \"even relatively small values\"). "
+            "(value = smallest gain in dB, must be > 0). DIFFERS when that holds at some ratios only, or "
+            "everywhere but the smallest gamma_s of the grid does not beat it everywhere (the paper: \"even "
+            "relatively small values\"). "
             "Points where a particular gamma_s does not beat it are listed, not hidden.",
         numbers={"N": N, "ratios": list(ratios), "gamma_s": list(gss), "min_transient_db": table,
                  "steady_state_db_gs0": steady, "gain_db_between": gain, "not_beating": losers,
@@ -238,3 +240,64 @@ def claim_9db_outlook(ctx):
         plots=[plot],
         message=f"ours {ours:.2f} dB, paper ~{paper_db:g} dB (best at Upsilon/Upsilon_c = {ratios[i]}, "
                 f"t = {mins[i][1]:.3g}/Gamma)")
+
+
+@check("transient_definition", group=7, needs=("cumulant",),
+       title="minimum transient xi^2: after the initial collective minimum, on the 1/gamma_s time scale, "
+             "independent of the output grid (Fig. 3a, N = 1e4)")
+def transient_definition(ctx):
+    N, gs = 10000, 5.0
+    ratios = (0.9, 0.95, 1.05, 1.2)
+    grids = ctx.pick((801, 2001, 20001), (801, 2001, 20001, 50001))
+    models = [ps.Model.from_upsilon_ratio(N, r, chi=1.0, gamma_s=gs) for r in ratios]
+    per_grid = {}
+    for n in grids:
+        res = ps.evolve(models, np.linspace(0.0, 5.0 / gs, n), method="cumulant")
+        per_grid[n] = (res, [analysis.min_transient_xi2(r) for r in res])
+    fine, mins = per_grid[grids[-1]]
+    rows, spread_resolved = {}, []
+    for i, r in enumerate(ratios):
+        vals = [_db(per_grid[n][1][i].xi2) for n in grids]
+        m = mins[i]
+        resolved = all(per_grid[n][1][i].resolved for n in grids)
+        rows[f"ratio{r:g}"] = {"min_transient_db": vals, "t_at": m.t, "t_window": m.t_window,
+                               "note": m.note, "resolved_on_every_grid": resolved,
+                               "plain_min_db": _db(analysis.min_xi2(fine[i])[0])}
+        if resolved and m.squeezed:
+            spread_resolved.append(max(vals) - min(vals))
+    above_ok = all(not mins[i].squeezed for i, r in enumerate(ratios) if r > 1)
+    spread = max(spread_resolved) if spread_resolved else float("nan")
+    tol = 0.2
+    fig, ax = new_figure(2, width=3.6)
+    for i, r in enumerate(ratios):
+        side = 0 if r < 1 else 1
+        t = fine[i].times
+        line, = ax[side].plot(gs * t[1:], fine[i].xi2_db[1:], lw=0.8, label=rf"$\Upsilon/\Upsilon_c = {r:g}$")
+        ax[side].plot(gs * mins[i].t, _db(mins[i].xi2), "o", color=line.get_color(), ms=5,
+                      markeredgecolor="k", zorder=5)
+    for a, what in zip(ax, (r"below $\Upsilon_c$", r"above $\Upsilon_c$")):
+        a.axvline(gs * mins[0].t_window, color="0.4", ls="--", lw=0.8)
+        a.axhline(0.0, color="0.6", lw=0.6)
+        a.set_xscale("log")
+        a.set_xlabel(r"$\gamma_s t$")
+        a.set_ylabel(r"$\xi^2$ (dB)")
+        a.set_title(f"{what}: N = $10^4$, $\\chi = \\Gamma$, $\\gamma_s = 5\\,\\Gamma$", fontsize=8)
+        a.legend(fontsize=7, framealpha=0.9)
+    ax[1].text(gs * mins[0].t_window * 1.1, ax[1].get_ylim()[1] * 0.9, "window starts\n(0.1/$\\gamma_s$)", fontsize=6,
+               va="top")
+    plot = save_plot(fig, ctx, "transient_definition")
+    ok = above_ok and spread <= tol
+    return CheckResult(
+        "transient_definition", status="PASSED" if ok else "FAILED", tolerance=tol, value=spread,
+        quantity="largest change of the min transient xi^2 between output grids, resolved points (dB)",
+        why="Definition (analysis.min_transient_xi2): the minimum of xi^2(t) for t >= max(initial collective "
+            "minimum, 0.1/gamma_s) -- the paper's minimum \"after the initial collective minimum\", on the "
+            "\"timescales ~1/gamma_s\" of the second transient, never a point of the early collective "
+            "oscillation (period ~5e-4/Gamma here). Criteria: above Upsilon_c it reports \"no transient "
+            "squeezing\"; where the grids resolve the minimum its value moves by <= 0.2 dB between "
+            f"{', '.join(map(str, grids))} output points (sampling a minimum of width ~5e-3 at spacing "
+            "<= 1.25e-3). Dots: the chosen points; dashed: the window start.",
+        numbers={"N": N, "gamma_s": gs, "chi": 1.0, "grids": list(grids), **rows},
+        plots=[plot],
+        message=", ".join(f"{r:g}: {_db(mins[i].xi2):+.2f} dB ({mins[i].note}, t = {mins[i].t:.3g})"
+                          for i, r in enumerate(ratios)) + f"; grid spread {spread:.3f} dB (tol {tol})")
