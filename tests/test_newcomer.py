@@ -133,3 +133,21 @@ def test_first_run_says_that_it_compiles(tmp_path, monkeypatch, capsys):
     assert not cli.numba_cache_is_empty()
     cli._jit_notice("validate")
     assert capsys.readouterr().err == ""
+
+
+def test_run_plot_title_and_band_colour():
+    """`piqs-squeeze run`'s plot: a readable title (not a Python repr), MCWF band in its line's colour."""
+    import matplotlib.colors as mcolors
+
+    from piqs_squeeze.plotting import plot_results
+
+    m = ps.Model.from_upsilon_ratio(4, 0.9, chi=1.0, gamma_s=1.0)
+    res = [ps.evolve(m, np.linspace(0, 0.3, 7), method="exact"),
+           ps.evolve(m, np.linspace(0, 0.3, 7), method="mcwf", ntraj=8, seed=1)]
+    fig = plot_results(res)
+    ax = fig.axes[0]
+    title = ax.get_title()
+    assert "Model(" not in title and "$N = 4$" in title and r"\gamma_s = 1" in title
+    band = [c for c in ax.collections if c.get_label().startswith("mcwf")][0]
+    line = [ln for ln in ax.get_lines() if ln.get_label() == "mcwf"][0]
+    assert mcolors.same_color(band.get_facecolor()[0][:3], mcolors.to_rgb(line.get_color()))

@@ -138,7 +138,7 @@ def claim_loss_at_neff_nc(ctx):
     ax[0].axhline(0.0, color="0.5", lw=0.8)
     ax[0].set_xlabel(r"$\gamma_s t$")
     ax[0].set_ylabel(r"$\xi^2$ (dB)")
-    ax[0].set_title(r"cumulant, N = 2000, $\Upsilon/\Upsilon_c = 0.9$, $\chi = \Gamma$; dotted: $N_{eff}(t^*) = N_c$",
+    ax[0].set_title(r"cumulant, N = 2000, $\Upsilon/\Upsilon_c = 0.9$, $\chi = \Gamma$; dotted: $N^{\mathrm{eff}}(t^*) = N_c$",
                     fontsize=8)
     ax[0].legend(fontsize=7)
     plot = save_plot(fig, ctx, "claim_loss_at_neff_nc")
