@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from ._version import __version__
@@ -50,6 +51,33 @@ def _jit_notice(command: str) -> None:
               file=sys.stderr, flush=True)
 
 
+#: Example configs in the repository's examples/ folder, shown by ``piqs-squeeze sweep --help``.
+SWEEP_EXAMPLES = {
+    "examples/fig3a_map.toml": "Fig. 3(a)-style map of the minimum transient squeezing (cumulant, N = 1e4)",
+    "examples/mcwf_ntraj_study.toml": "MCWF trajectory-count study against the exact solver (N = 10)",
+    "examples/dask_run.toml": "a map meant for a Dask cluster (--scheduler tcp://HOST:8786)",
+}
+
+
+def _sweep_epilog() -> str:
+    """Example configs and the summary names a sweep config may list."""
+    from .sweep_summaries import SUMMARIES
+
+    lines = ["examples (in the repository's examples/ folder):"]
+    lines += [f"  {path:<34} {what}" for path, what in SWEEP_EXAMPLES.items()]
+    lines += ["", "summaries (the config's `summaries` list; columns NAME, NAME_db, NAME_time, ...):"]
+    for name, func in SUMMARIES.items():
+        doc = " ".join((func.__doc__ or "").split())
+        first = re.split(r"\.\s+(?=[A-Z])", re.sub(r"\s*\(:func:[^)]*\)", "", doc))[0].rstrip(". ")
+        lines.append(f"  {name:<18} {first}")
+    lines += ["", "config format: piqs_squeeze.sweep_spec (python -c 'import piqs_squeeze.sweep_spec as s; "
+              "help(s)')"]
+    return "\n".join(lines)
+
+
+EPILOGS = {"sweep": _sweep_epilog}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="piqs-squeeze",
@@ -59,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"piqs-squeeze {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (modname, help_) in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=help_)
+        epilog = EPILOGS[name]() if name in EPILOGS else None
+        p = sub.add_parser(name, help=help_, description=help_, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter)
         try:
             mod = importlib.import_module(modname)
         except ModuleNotFoundError as exc:
