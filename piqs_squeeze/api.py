@@ -164,7 +164,9 @@ def evolve(model, times, method: str = "exact", initial=None, **options):
 
 def _scalar_times(times):
     """A single number t is the grid [0, t] (see :func:`evolve`)."""
-    if np.ndim(times) == 0 and not isinstance(times, (str, bytes)):
+    scalar = (isinstance(times, (int, float, np.number)) and not isinstance(times, bool)) or (
+        isinstance(times, np.ndarray) and times.ndim == 0)
+    if scalar:
         try:
             t = float(times)
         except (TypeError, ValueError):
