@@ -125,15 +125,36 @@ class TransientMinimum(tuple):
 
 
 def single_particle_rate(model) -> float:
-    """Sum of the model's single-particle rates, gamma_1 = gamma_s + dephasing + pumping: the
-    rate on which single-particle decoherence acts (time scale 1/gamma_1 of the transient)."""
+    """gamma_1 = gamma_s + dephasing + pumping, the sum of the model's single-particle rates.
+
+    Parameters
+    ----------
+    model : Model
+
+    Returns
+    -------
+    float
+        The rate of single-particle decoherence; 1/gamma_1 is the time scale of the transient.
+    """
     return float(sum(model.local_rates.values()))
 
 
 def initial_minimum(result, prominence_db: float = 0.1) -> float:
-    """Time of the initial collective minimum of xi^2(t): the first output time where 10 log10 xi^2
-    reaches a running minimum that it then rises above by ``prominence_db`` (dB). Returns
-    ``times[0]`` when there is no such minimum (xi^2 decreasing to the end, or no finite value)."""
+    """Time of the initial collective minimum of xi^2(t).
+
+    Parameters
+    ----------
+    result : Result
+    prominence_db : float
+        How far (dB) 10 log10 xi^2 must rise above its running minimum for that minimum to count
+        (keeps integration ripples from counting).
+
+    Returns
+    -------
+    float
+        The output time of the running minimum that xi^2 first rises above by ``prominence_db``;
+        ``times[0]`` when there is none (xi^2 decreasing to the end, or no finite value).
+    """
     t, x = _check(result)
     ok = np.flatnonzero(np.isfinite(x) & (x > 0))
     if ok.size == 0:
@@ -148,10 +169,25 @@ def initial_minimum(result, prominence_db: float = 0.1) -> float:
 
 
 def transient_window_start(result, after: float = 0.1, collective_after: float = 0.5) -> float:
-    """Start of the transient window of :func:`min_transient_xi2`: the later of the initial
-    collective minimum (:func:`initial_minimum`) and ``after / gamma_1`` (gamma_1:
-    :func:`single_particle_rate`); for a collective model (gamma_1 = 0) the later of the initial
-    minimum and ``collective_after`` times the run's last time."""
+    """Start t_w of the transient window of :func:`min_transient_xi2`.
+
+        t_w = max(t_dip, after / gamma_1)                               (gamma_1 > 0)
+        t_w = max(t_dip, t_0 + collective_after (t_end - t_0))          (gamma_1 = 0)
+
+    with t_dip from :func:`initial_minimum` and gamma_1 from :func:`single_particle_rate`.
+
+    Parameters
+    ----------
+    result : Result
+    after : float
+        Window start in units of 1/gamma_1.
+    collective_after : float
+        Window start as a fraction of the run when gamma_1 = 0.
+
+    Returns
+    -------
+    float
+    """
     t, _ = _check(result)
     for name, v in (("after", after), ("collective_after", collective_after)):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not v >= 0:
