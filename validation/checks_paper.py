@@ -299,5 +299,6 @@ def transient_definition(ctx):
             "<= 1.25e-3). Dots: the chosen points; dashed: the window start.",
         numbers={"N": N, "gamma_s": gs, "chi": 1.0, "grids": list(grids), **rows},
         plots=[plot],
-        message=", ".join(f"{r:g}: {_db(mins[i].xi2):+.2f} dB ({mins[i].note}, t = {mins[i].t:.3g})"
+        message=", ".join(f"{r:g}: {_db(mins[i].xi2):+.2f} dB ({mins[i].note}, t = {mins[i].t:.3g}"
+                          f"{'' if rows[f'ratio{r:g}']['resolved_on_every_grid'] else ', not resolved by the grids'})"
                           for i, r in enumerate(ratios)) + f"; grid spread {spread:.3f} dB (tol {tol})")
