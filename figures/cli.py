@@ -17,8 +17,8 @@ __all__ = ["FIGURES", "add_arguments", "run_cli", "make_figure"]
 #: Figure name -> (module, one-line description)
 FIGURES = {
     "fig1a": ("figures.fig1a", "steady-state phase diagram (Carmichael, gamma_s = 0)"),
-    "fig1c": ("figures.fig1c", "xi^2(t) at three drives, gamma_s = 0, N = 2000 (exact)"),
-    "fig2a": ("figures.fig2a", "xi^2(t), N = 2000, chi = 1, Upsilon/Upsilon_c = 0.9, gamma_s = 0"),
+    "fig1c": ("figures.fig1c", "xi^2(t) at three drives, gamma_s = 0 (exact, j = N/2 block, N = 2000; quick: N = 100)"),
+    "fig2a": ("figures.fig2a", "xi^2(t), chi = 1, Upsilon/Upsilon_c = 0.9, gamma_s = 0 (exact, j = N/2 block, N = 2000; quick: N = 100)"),
     "fig2b": ("figures.fig2b", "xi^2(t) and N_eff(t) for several gamma_s (MCWF, N = 2000)"),
     "fig2c": ("figures.fig2c", "two single MCWF trajectories, gamma_s = 4"),
     "fig3a": ("figures.fig3a", "min transient xi^2 over (Upsilon/Upsilon_c, gamma_s), cumulant N = 1e4"),
@@ -33,7 +33,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("name", nargs="?", metavar="NAME",
                         help="figure to make: " + ", ".join(FIGURES) + ", or 'all'")
     parser.add_argument("--quick", action="store_true",
-                        help="reduced version (smaller N, coarser grids, fewer trajectories; ~1 min each)")
+                        help="reduced version (smaller N, coarser grids, fewer trajectories; 1-7 s each once numba's "
+                             "kernels are compiled, the full ones up to ~5 min: see the README)")
     parser.add_argument("--out", default="piqs-squeeze-output/figures", help="output folder (PDF + PNG)")
     parser.add_argument("--no-cache", action="store_true", help="recompute even if cached data exist")
     parser.add_argument("--list", action="store_true", help="list the figures and exit")

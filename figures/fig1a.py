@@ -54,8 +54,10 @@ def plot(data, out) -> list:
             c = style.COLORS["cycle"][1 + k % 5]
             ax1.plot(ratio, jz, color=c, lw=0.9, label=f"$N = {int(N)}$")
             ax2.plot(ratio, style.to_db(x), color=c, lw=0.9)
-        for r, name in zip(p["marks"], ("(i)", "(ii)", "(iii)")):
-            ax2.annotate(name, (r, 0), xytext=(r, 4), ha="center", fontsize=6,
+        for k, (r, name) in enumerate(zip(p["marks"], ("(i)", "(ii)", "(iii)"))):
+            # labels of neighbouring marks closer than 0.1 alternate in height, so they never touch
+            close = k > 0 and abs(r - p["marks"][k - 1]) < 0.1
+            ax2.annotate(name, (r, 0), xytext=(r, 8 if close else 4), ha="center", fontsize=6,
                          arrowprops={"arrowstyle": "-", "lw": 0.5})
         ax2.axhline(0, color="0.5", lw=0.5)
         ax1.set_ylabel(style.LABELS["jz"])

@@ -61,19 +61,22 @@ def plot(data, out) -> list:
         for k, g in enumerate(data["gamma_s"]):
             c = style.COLORS["cycle"][k % 6]
             x, e = np.asarray(data["xi2"][k]), np.asarray(data["xi2_err"][k])
-            ax.plot(t, x, color=c, label=rf"$\gamma_s/\Gamma = {g:g}$ ({data['methods'][k]})")
-            if np.any(np.isfinite(e)):
-                ax.fill_between(t, x - e, x + e, color=c, alpha=0.2, lw=0)
+            ax.plot(t, style.to_db(x), color=c, label=rf"$\gamma_s/\Gamma = {g:g}$ ({data['methods'][k]})")
+            style.db_band(ax, t, x, e, c)
             ax2.plot(t, data["n_eff"][k], color=c, ls="--", lw=0.8)
-        ax.axhline(data["xi2_ss"], color="tab:red", ls=":", lw=1.0, label=r"steady state, $\gamma_s = 0$")
+        ax.axhline(float(style.to_db(data["xi2_ss"])), color="tab:red", ls=":", lw=1.0,
+                   label=r"steady state, $\gamma_s = 0$")
+        ax.axhline(0.0, color="0.6", lw=0.5)
         style.nc_line(ax2, data["n_c"], ls="--")
-        ax.set_ylim(0, 1.5)
+        ax.set_ylim(-11, 6)  # the legend sits below the curves
         ax2.set_ylim(0, 1.05 * p["N"])
         ax.set_xlabel(style.LABELS["t"])
-        ax.set_ylabel(r"$\xi^2$ (solid)")
+        ax.set_ylabel(r"$\xi^2$ (dB, solid)")
         ax2.set_ylabel(r"$N^{\mathrm{eff}}$ (dashed)")
-        ax.legend(loc="upper right", fontsize=5.5)
-        ax2.legend(loc="lower right", fontsize=5.5)
+        # one legend, drawn by the twin axes (drawn last), so that no line of either runs over it
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax2.legend(h1 + h2, l1 + l2, loc="lower center", fontsize=5.5, ncol=2)
         ax.set_title(rf"$N = {p['N']}$, $\chi/\Gamma = {p['chi']:g}$, $\Upsilon/\Upsilon_c = {p['ratio']:g}$")
         style.panel_label(ax, "(b)")
         style.stamp_quick(fig, p["quick"], f"N = {p['N']}, {p['ntraj']} trajectories")

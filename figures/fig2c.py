@@ -43,19 +43,20 @@ def plot(data, out) -> list:
         ax2 = ax.twinx()
         for k, (x, n, tc) in enumerate(zip(data["traj_xi2"], data["traj_n_eff"], data["t_cross"])):
             c = ("tab:blue", "tab:orange", "tab:green")[k % 3]
-            ax.plot(t, x, color=c, label=f"trajectory {k + 1}")
+            ax.plot(t, style.to_db(x), color=c, label=f"trajectory {k + 1}")
             ax2.plot(t, n, color=c, ls="--", lw=0.8)
             if np.isfinite(tc):
                 ax.axvline(tc, color=c, lw=0.5, ls=":")
         style.nc_line(ax2, data["n_c"])
-        ax.axhline(1, color="0.5", lw=0.5)
-        ax.set_ylim(0, 2)
+        ax.axhline(0.0, color="0.5", lw=0.5)
+        ax.set_ylim(-9, 6)
         ax2.set_ylim(0.5 * p["N"], 1.02 * p["N"])
         ax.set_xlabel(style.LABELS["t"])
-        ax.set_ylabel(r"$\xi^2$ (solid)")
+        ax.set_ylabel(r"$\xi^2$ (dB, solid)")
         ax2.set_ylabel(r"$N^{\mathrm{eff}}$ (dashed)")
-        ax.legend(loc="upper left", fontsize=6)
-        ax2.legend(loc="lower right", fontsize=6)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax2.legend(h1 + h2, l1 + l2, loc="lower left", fontsize=5.5)
         ax.set_title(rf"MCWF, $N = {p['N']}$, $\gamma_s/\Gamma = {p['gamma_s']:g}$, "
                      rf"$\Upsilon/\Upsilon_c = {p['ratio']:g}$; dotted: $t^*$")
         style.panel_label(ax, "(c)")

@@ -25,6 +25,7 @@ FULL = {"N": 10000, "chi": 1.0, "ratio_min": 0.5, "ratio_max": 1.5, "n_ratio": 4
 QUICK = {"n_ratio": 15, "n_gamma_s": 8, "n_times": 301}
 
 SUMMARY = "min_transient_xi2"
+NO_SQUEEZING = "0.82"  #: colour of cells with min transient xi^2 >= 1
 
 
 def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
@@ -75,21 +76,29 @@ def plot(data, out) -> list:
     lo = float(np.nanmin(np.concatenate([v.ravel(), v0]))) if np.any(np.isfinite(v)) else -10
     with style.rc():
         import matplotlib.colors as mcolors
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
 
         fig, (ax, ax0) = style.new_figure("single", 3.2, nrows=2, sharex=True,
                                           gridspec_kw={"height_ratios": [5, 1]})
-        norm = mcolors.TwoSlopeNorm(vmin=min(lo, -0.1), vcenter=0.0, vmax=max(0.1, min(10.0, np.nanmax(v))))
-        im = ax.pcolormesh(ratio, gs, v, shading="nearest", cmap="RdBu_r", norm=norm)
-        ax0.pcolormesh(ratio, [0.0, 1.0], np.vstack([v0, v0]), shading="nearest", cmap="RdBu_r", norm=norm)
+        # squeezed cells on a colour scale; xi^2 >= 1 is "no transient squeezing" (grey), as the
+        # paper's Fig. S1 cuts values above 0 dB
+        cmap = plt.get_cmap("viridis").with_extremes(over=NO_SQUEEZING)
+        norm = mcolors.Normalize(vmin=min(lo, -1.0), vmax=0.0)
+        im = ax.pcolormesh(ratio, gs, v, shading="nearest", cmap=cmap, norm=norm)
+        ax0.pcolormesh(ratio, [0.0, 1.0], np.vstack([v0, v0]), shading="nearest", cmap=cmap, norm=norm)
         ax.set_yscale("log")
         for a in (ax, ax0):
             style.threshold_lines(a, 1.0, label=a is ax)
         ax.set_ylabel(style.LABELS["gamma_s"])
         ax0.set_yticks([0.5], ["0"])
-        ax0.set_ylabel(r"$\gamma_s$", fontsize=7)
+        ax0.set_ylabel(r"$\gamma_s/\Gamma$", fontsize=7)
         ax0.set_xlabel(style.LABELS["ratio"])
         fig.colorbar(im, ax=[ax, ax0], label=r"min transient $\xi^2$ (dB)")
-        ax.legend(loc="upper left", fontsize=6)
+        handles, labels = ax.get_legend_handles_labels()
+        handles.append(Patch(facecolor=NO_SQUEEZING, edgecolor="0.5", lw=0.4))
+        labels.append("no transient\nsqueezing")
+        ax.legend(handles, labels, loc="lower right", fontsize=5.5)
         ax.set_title(rf"cumulant, $N = {p['N']}$, $\chi/\Gamma = {p['chi']:g}$, CSS along $-x$")
         style.panel_label(ax, "(a)")
         style.stamp_quick(fig, p["quick"], f"{p['n_ratio']} x {p['n_gamma_s']} grid")

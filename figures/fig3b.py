@@ -78,6 +78,14 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
     return cached("fig3b", p, run, cache_dir)
 
 
+def inset_t_max(t, curves) -> float:
+    """Right end of the inset: 1.5 times the last time any curve is still squeezed (xi^2 < 1),
+    so that the inset shows the transient, not the unsqueezed rest of the window."""
+    t = np.asarray(t, float)
+    last = [t[np.flatnonzero(np.asarray(x) < 1.0)[-1]] for x in curves if np.any(np.asarray(x) < 1.0)]
+    return float(min(t[-1], 1.5 * max(last))) if last else float(t[-1])
+
+
 def plot(data, out) -> list:
     p = data["params"]
     with style.rc():
@@ -101,7 +109,8 @@ def plot(data, out) -> list:
                 ins.plot(data["t"], style.to_db(data["inset_xi2_order3"][k]), "--", color=style.COLORS["cycle"][k % 6],
                          lw=0.6)
         ins.axhline(0, color="0.5", lw=0.4)
-        ins.set_ylim(-15, 5)
+        ins.set_ylim(-12, 5)
+        ins.set_xlim(0.0, inset_t_max(data["t"], data["inset_xi2"]))
         ins.tick_params(labelsize=5)
         ins.set_xlabel(style.LABELS["t"], fontsize=6, labelpad=1)
         ins.set_ylabel(style.LABELS["xi2_db"], fontsize=6, labelpad=1)

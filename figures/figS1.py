@@ -77,7 +77,7 @@ def plot(data, out) -> list:
         ax.plot(cc, upsilon_c(cc), color=style.COLORS["upsilon_c"], label=r"$\Upsilon_c$")
         ax.plot(cc, upsilon_c(cc) / math.sqrt(2), color=style.COLORS["upsilon_c_prime"], label=r"$\Upsilon_c'$")
         ax.set_ylim(ups.min(), ups.max())
-        fig.colorbar(im, ax=ax, location="top", label=rf"min $\xi^2$ (dB), $t \geq {p['t_min']:g}$")
+        fig.colorbar(im, ax=ax, location="top", label=rf"min $\xi^2$ (dB), $\Gamma t \geq {p['t_min']:g}$")
         ax.set_xlabel(style.LABELS["chi"])
         ax.set_ylabel(style.LABELS["upsilon"])
         ax.legend(loc="upper left", fontsize=6)

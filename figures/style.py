@@ -19,7 +19,7 @@ logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 __all__ = [
     "SINGLE", "DOUBLE", "LABELS", "COLORS", "DPI", "rc", "new_figure", "save",
-    "threshold_lines", "nc_line", "stamp_quick", "panel_label", "to_db",
+    "threshold_lines", "nc_line", "stamp_quick", "panel_label", "to_db", "db_band",
 ]
 
 SINGLE = 3.4  #: single-column width (in)
@@ -65,7 +65,12 @@ _RC = {
     "ytick.direction": "in",
     "xtick.top": True,
     "ytick.right": True,
-    "legend.frameon": False,
+    "legend.frameon": True,  # legends keep a background: curves never run through them
+    "legend.framealpha": 0.9,
+    "legend.facecolor": "white",
+    "legend.edgecolor": "0.8",
+    "legend.fancybox": False,
+    "legend.borderpad": 0.3,
     "savefig.dpi": DPI,
     "pdf.fonttype": 42,
     "mathtext.fontset": "cm",
@@ -103,15 +108,33 @@ def new_figure(width: str | float = "single", height: float | None = None, **sub
 
 
 def stamp_quick(fig, quick: bool, note: str = "") -> None:
-    """Mark a reduced (``--quick``) figure in its bottom-right corner."""
+    """Mark a reduced (``--quick``) figure in its bottom-right corner, in a strip of its own below
+    the axes (the constrained layout is told to leave it free, so the stamp never covers a label)."""
     if quick:
-        fig.text(0.995, 0.002, "quick" + (f": {note}" if note else ""), ha="right", va="bottom",
+        strip = 9.0 / 72 / fig.get_figheight()  # 9 pt
+        engine = fig.get_layout_engine()
+        if engine is not None and hasattr(engine, "set"):
+            engine.set(rect=(0.0, strip, 1.0, 1.0 - strip))
+        fig.text(0.995, 0.003, "quick" + (f": {note}" if note else ""), ha="right", va="bottom",
                  fontsize=6, color="tab:red", alpha=0.85)
 
 
 def panel_label(ax, text: str) -> None:
-    """Panel letter such as "(a)" in the upper-left corner inside the axes."""
-    ax.text(0.02, 0.97, text, transform=ax.transAxes, ha="left", va="top", fontsize=8)
+    """Panel letter such as "(a)" just outside the axes' upper-left corner (above the y tick labels),
+    where no curve, legend or title reaches."""
+    ax.annotate(text, xy=(0.0, 1.0), xycoords="axes fraction", xytext=(-3, 4), textcoords="offset points",
+                ha="right", va="bottom", fontsize=8, fontweight="bold", annotation_clip=False)
+
+
+def db_band(ax, t, x, err, color, alpha=0.2):
+    """Shaded x +- err band of a linear xi^2 drawn on a dB axis, in the colour of its curve
+    (the lower edge is clipped at 1e-3 = -30 dB where err >= x)."""
+    x, err = np.asarray(x, float), np.asarray(err, float)
+    if not np.any(np.isfinite(err)):
+        return
+    lo = to_db(np.clip(x - err, 1e-3, None))
+    hi = to_db(x + err)
+    ax.fill_between(t, lo, hi, color=color, alpha=alpha, lw=0)
 
 
 def threshold_lines(ax, upsilon_c: float = 1.0, orientation: str = "v", prime: bool = True,

@@ -122,17 +122,27 @@ def evolve(model, times, method: str = "exact", initial=None, **options):
     model : Model or sequence of Model
         One model, or several (returns a list of Results; methods with a batched integrator,
         such as ``cumulant``, integrate them in one system).
-    times : array_like
+    times : array_like or float
         Strictly increasing output times >= 0 (in 1/Gamma when Gamma = 1). The initial state is
         taken at ``times[0]``. With a sequence of models, also one grid per model (a list of
-        arrays, or a 2-D array with one row per model).
+        arrays, or a 2-D array with one row per model). A single number ``t > 0`` is the final
+        time of the grid ``[0, t]`` (the Result has the initial and the final time); a
+        one-element grid ``[t]`` returns the initial state at t.
     method : {"exact", "mcwf", "cumulant", "meanfield"}
     initial : optional
         ``None`` (coherent spin state along -x), a :class:`~piqs_squeeze.states.CoherentSpinState`,
-        or a representation the method accepts (see its docstring).
+        or a representation the method accepts (see its docstring). A ``qutip.Qobj`` in
+        qutip.piqs' Dicke basis (or a ket / density matrix of the j = N/2 block) is taken by
+        ``exact`` as it is and by ``cumulant`` (order 2) and ``meanfield`` through its one- and
+        two-particle moments; ``mcwf`` takes pure states (see its docstring).
     **options
         Method options (tolerances, ntraj, seed, ...).
+
+    Returns
+    -------
+    Result, or a list of Result for a sequence of models.
     """
+    times = _scalar_times(times)
     if isinstance(model, Sequence) and not isinstance(model, (str, bytes)):
         models = list(model)
         if not models or not all(isinstance(m, Model) for m in models):
@@ -150,6 +160,21 @@ def evolve(model, times, method: str = "exact", initial=None, **options):
     mod = _resolve(method, model, "evolve")
     check_options(method, options)
     return mod.evolve(model, check_times(times), initial=initial, **options)
+
+
+def _scalar_times(times):
+    """A single number t is the grid [0, t] (see :func:`evolve`)."""
+    scalar = (isinstance(times, (int, float, np.number)) and not isinstance(times, bool)) or (
+        isinstance(times, np.ndarray) and times.ndim == 0)
+    if scalar:
+        try:
+            t = float(times)
+        except (TypeError, ValueError):
+            raise TypeError(f"times must be a number or a sequence of times, got {times!r}") from None
+        if not t > 0 or not np.isfinite(t):
+            raise ValueError(f"a single time is the final time of [0, t] and must be finite and > 0, got {times!r}")
+        return np.array([0.0, t])
+    return times
 
 
 def _check_times_per_model(times, n_models):

@@ -26,7 +26,7 @@ from . import moment_ode
 from .observables import moments_from_collective
 from .result import Result
 
-__all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_order", "unphysical_from",
+__all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_order", "unphysical_from", "variables_from_moments",
            "LABELS", "LABELS3",
            "ORDERS"]
 
@@ -170,9 +170,70 @@ def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, 
                         atol=atol, integrator=integrator, scheme=scheme, max_steps=max_steps, progress=progress)
 
 
+def variables_from_moments(mean, second, N: int, method: str = "cumulant") -> np.ndarray:
+    """Moment-method variables of a permutation-invariant state from its collective moments.
+
+    With J_a = sum_i sigma_i^a / 2 and identical particles,
+
+        s_a = <sigma_a> = 2 <J_a> / N,
+        C_ab = <sigma_a^i sigma_b^j> (i != j) = (4 <(J_a J_b + J_b J_a)/2> - N delta_ab) / (N (N - 1)),
+
+    (the i = j terms of the double sum give delta_ab). Returns s (``"meanfield"``) or
+    (s, C_xx, C_xy, C_xz, C_yy, C_yz, C_zz) (``"cumulant"``, order 2). Needs N >= 2 for C.
+    """
+    mean = np.asarray(mean, dtype=float).reshape(3)
+    second = np.asarray(second, dtype=float).reshape(3, 3)
+    s = 2.0 * mean / N
+    if method == "meanfield":
+        return s
+    if N < 2:
+        raise ValueError("two-particle moments need N >= 2")
+    C = (4.0 * second - N * np.eye(3)) / (N * (N - 1.0))
+    return np.concatenate([s, [C[a, b] for a, b in moment_ode._PAIRS]])
+
+
+def _from_quantum_state(initial, models, method):
+    """A qutip.Qobj initial state -> the method's variables (one- and two-particle moments)."""
+    if type(initial).__name__ != "Qobj":
+        return initial
+    if method == "cumulant3":
+        raise ValueError("initial: order-3 cumulants need three-particle moments, which are not taken from a "
+                         "Qobj; pass a CoherentSpinState or the 19 order-3 variables")
+    from . import dicke
+
+    Ns = {m.N for m in models}
+    if len(Ns) != 1:
+        raise ValueError("initial: one Qobj state needs models with one N")
+    N = Ns.pop()
+    mat = initial.full()
+    if initial.isket or mat.shape == (N + 1, 1):
+        if mat.shape[0] != N + 1:
+            raise ValueError(f"initial: a ket must live in the j = N/2 block (dimension {N + 1}), got {mat.shape[0]}")
+        mean, second = dicke.moments_from_state(N / 2, mat[:, 0])
+    elif mat.shape == (N + 1, N + 1) and dicke.num_dicke_states(N) != N + 1:
+        mean, second = dicke.moments_from_density(N / 2, mat)
+    elif mat.shape == (dicke.num_dicke_states(N),) * 2:
+        blocks = dicke.blocks_from_piqs(mat, N)
+        mean, second = np.zeros(3), np.zeros((3, 3))
+        for j, B in zip(dicke.j_values(N), blocks):
+            mu, s2 = dicke.moments_from_density(j, B)
+            mean, second = mean + mu, second + s2
+    else:
+        raise ValueError(f"initial: a Qobj of shape {mat.shape} is neither a state of the j = N/2 block "
+                         f"({N + 1}) nor a density matrix in qutip.piqs' Dicke basis "
+                         f"({dicke.num_dicke_states(N)} x {dicke.num_dicke_states(N)}) for N = {N}")
+    mean, second = np.real_if_close(mean).real, np.real_if_close(second).real
+    norm = initial.tr() if not initial.isket else initial.norm() ** 2
+    if abs(norm - 1.0) > 1e-8:
+        raise ValueError(f"initial: the state must be normalized (trace 1), got {norm:.12g}")
+    return variables_from_moments(np.asarray(mean).reshape(3), np.asarray(second).reshape(3, 3), N,
+                                  "meanfield" if method == "meanfield" else "cumulant")
+
+
 def _evolve_many(method, to_moments, models, times, initial, result_method=None, extra_options=None,
                  on_failure="raise", **opts):
     models, times_list = moment_ode.check_models_and_times(models, times)
+    initial = _from_quantum_state(initial, models, method)
     y0s = moment_ode.check_initials(initial, len(models), method)
     ys, stats = moment_ode.integrate(models, times_list, y0s, method, **opts)
     options = dict(extra_options or {})

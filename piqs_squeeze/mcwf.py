@@ -127,7 +127,7 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     """Ensemble of MCWF trajectories, reduced to a Result.
 
     Solves d rho/dt = -i[H, rho] + sum_k D[L_k] rho (the Model's master equation) as the average
-    of |psi><psi| over trajectories psi(t) in single sectors (see :mod:`piqs_squeeze.mcwf_sector`).
+    of ``|psi><psi|`` over trajectories psi(t) in single sectors (see :mod:`piqs_squeeze.mcwf_sector`).
 
     Parameters
     ----------

@@ -175,7 +175,7 @@ class Model:
     def phase(self) -> str:
         """Steady-state phase in the thermodynamic limit.
 
-        ``"superradiant"`` (|<Jz>| > 0) below the threshold, ``"normal"`` (<Jz> = 0) above it.
+        ``"superradiant"`` (``|<Jz>| > 0``) below the threshold, ``"normal"`` (<Jz> = 0) above it.
         The threshold is Upsilon_c for the collective model and Upsilon'_c once local processes
         are on (paper, mean-field analysis S5-S10). For a collective model the superradiant
         phase is the squeezed one; with local emission the region Upsilon'_c < Upsilon <

@@ -151,9 +151,106 @@ class Result:
         """Order parameter <Jz> / (N/2)."""
         return self.mean[:, 2] / (0.5 * self.model.N)
 
-    def at(self, index):
-        """(time, xi2, n_eff) at one output index (``-1`` for the last, or the steady state)."""
-        return self.times[index], self.xi2[index], self.n_eff[index]
+    def index_of(self, t) -> int:
+        """Index of the output time nearest to ``t`` (ties: the earlier one; ``inf`` is a steady state).
+
+        Raises ValueError for a time outside [times[0], times[-1]] by more than half the largest
+        output step (nearest would then be a silent extrapolation) or for a non-real ``t``.
+        """
+        if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)) or np.isnan(t):
+            raise TypeError(f"t must be a real time, got {t!r} (use index= for an output index)")
+        t = float(t)
+        if np.isinf(t) and np.isinf(self.times[-1]):
+            return self.times.size - 1
+        finite = self.times[np.isfinite(self.times)]
+        if finite.size == 0:
+            raise ValueError(f"this Result holds only a steady state (time inf); got t = {t}")
+        step = float(np.max(np.diff(finite))) if finite.size > 1 else 0.0
+        if t < finite[0] - 0.5 * step or t > finite[-1] + 0.5 * step:
+            raise ValueError(f"t = {t:g} is outside the output times [{finite[0]:g}, {finite[-1]:g}]")
+        return int(np.argmin(np.abs(finite - t)))
+
+    def at(self, t=None, *, index=None):
+        """(time, xi2, n_eff) at the output time nearest to ``t``, or at output ``index``.
+
+        Parameters
+        ----------
+        t : float, optional
+            A time; the values are those of the nearest output time (no interpolation: a
+            statistical method's values stay those it computed), which is returned as the first
+            entry so that the caller sees which time was taken. ``inf`` picks a steady state.
+        index : int, optional
+            An output index instead (``-1`` for the last one, or the steady state).
+
+        Returns
+        -------
+        (time, xi2, n_eff) : tuple of float
+        """
+        if (t is None) == (index is None):
+            raise TypeError("at() takes a time t or index=, exactly one of them")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"index must be an integer, got {index!r}")
+            if not -self.times.size <= index < self.times.size:
+                raise IndexError(f"index {index} is out of range for {self.times.size} output times")
+            i = int(index)
+        else:
+            i = self.index_of(t)
+        return float(self.times[i]), float(self.xi2[i]), float(self.n_eff[i])
+
+    def state(self, basis: str = "dicke"):
+        """The final state as a ``qutip.Qobj``, for the methods that keep one.
+
+        Available for ``exact`` runs with ``return_state=True`` (evolve or steady_state) and for
+        ``carmichael`` steady states with ``return_state=True``. Moment methods (``cumulant``,
+        ``meanfield``) have no state, and an ``mcwf`` ensemble keeps only its moments.
+
+        Parameters
+        ----------
+        basis : {"dicke", "symmetric"}
+            ``"dicke"``: the nds x nds density matrix in qutip.piqs' Dicke basis (blocks
+            j = N/2, N/2 - 1, ..., m descending; usable with ``qutip.piqs`` operators such as
+            ``jspin(N, basis="dicke")``). ``"symmetric"``: the (N+1) x (N+1) block j = N/2 alone,
+            basis m = N/2, ..., -N/2 (usable with ``qutip.jmat(N/2)``); refused when the state has
+            weight outside that block.
+
+        Returns
+        -------
+        qutip.Qobj
+        """
+        import qutip
+
+        from . import dicke
+
+        if basis not in ("dicke", "symmetric"):
+            raise ValueError(f"basis must be 'dicke' or 'symmetric', got {basis!r}")
+        if self.method == "exact":
+            if "final_state" not in self.extras:
+                raise ValueError("this exact Result kept no state: run it with return_state=True")
+            from .exact import final_blocks
+
+            blocks = final_blocks(self)
+        elif self.method == "carmichael":
+            if "state" not in self.extras:
+                raise ValueError("this carmichael Result kept no state: run steady_state(..., "
+                                 "method='carmichael', return_state=True)")
+            blocks = [np.asarray(self.extras["state"], dtype=complex)]
+        else:
+            why = ("an MCWF Result keeps the ensemble's moments, not its trajectories' states"
+                   if self.method == "mcwf" else f"the {self.method!r} method evolves moments, not a state")
+            raise ValueError(f"no state in this Result: {why}; use method='exact' with return_state=True")
+        if basis == "symmetric":
+            rest = max((float(np.abs(B).max()) for B in blocks[1:] if B.size), default=0.0)
+            if rest > 1e-12:
+                raise ValueError(f"the state has weight {rest:.3g} outside the j = N/2 block; use basis='dicke'")
+            return qutip.Qobj(blocks[0])
+        dims = dicke.block_dims(self.N)
+        blocks = blocks + [np.zeros((d, d), complex) for d in dims[len(blocks):]]
+        return dicke.blocks_to_piqs(blocks)
+
+    def to_qobj(self, basis: str = "dicke"):
+        """Alias of :meth:`state`: the final state as a ``qutip.Qobj``."""
+        return self.state(basis)
 
     def __repr__(self):
         return (

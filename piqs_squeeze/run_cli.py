@@ -16,6 +16,16 @@ from .model import Model
 from .states import css
 
 RATE_OPTIONS = ("chi", "gamma", "gamma_s", "dephasing", "pumping", "collective_dephasing", "collective_pumping")
+#: What each rate option is physically (terms of the master equation; qutip.piqs' conventions).
+RATE_HELP = {
+    "chi": "collective exchange chi of H = chi J+J- (cavity-mediated spin exchange; any sign)",
+    "gamma": "collective decay Gamma of Gamma D[J-] (superradiant emission; the unit of rates and 1/time)",
+    "gamma_s": "single-particle spontaneous emission gamma_s sum_i D[sigma_i^-]",
+    "dephasing": "local dephasing, rate sum_i D[sigma_i^z / 2] (coherences decay at rate/2)",
+    "pumping": "local incoherent pumping, rate sum_i D[sigma_i^+]",
+    "collective_dephasing": "collective dephasing, rate D[Jz]",
+    "collective_pumping": "collective incoherent pumping, rate D[J+]",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,11 +33,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     drive = p.add_mutually_exclusive_group()
     drive.add_argument("--ratio", type=float, default=None,
                        help="drive as Upsilon/Upsilon_c, Omega = N ratio Upsilon_c / 2 (default 0.9)")
-    drive.add_argument("--omega", type=float, default=None, help="drive Omega (overrides --ratio)")
+    drive.add_argument("--omega", type=float, default=None,
+                       help="collective Rabi drive Omega of H = chi J+J- + Omega Jx, in units of Gamma "
+                            "(instead of --ratio; the two are exclusive)")
     defaults = {"chi": 1.0, "gamma": 1.0, "gamma_s": 1.0}
     for name in RATE_OPTIONS:
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=float, default=defaults.get(name, 0.0),
-                       help=f"{name} (default {defaults.get(name, 0.0)}; qutip.piqs conventions)")
+                       help=f"{RATE_HELP[name]} (default {defaults.get(name, 0.0):g})")
     p.add_argument("--method", action="append", dest="methods", default=None,
                    help="method to run (repeat for several; default: every method that can run the model)")
     p.add_argument("--t-max", type=float, default=2.0, help="final time in 1/Gamma (default 2)")

@@ -1,7 +1,9 @@
 """``piqs-squeeze validate``: run the cross-method checks and write the report.
 
 Prints one verdict line per check and exits 0 only if no check failed or crashed (skipped
-checks -- methods missing from this version -- do not fail the run but are listed as such).
+checks -- methods missing from this version -- do not fail the run but are listed as such; the
+paper claims are reported as REPRODUCED, DIFFERS or NOT REPRODUCED and do not change the exit
+status).
 """
 from __future__ import annotations
 
@@ -41,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", nargs="+", metavar="CHECK", help="run only these checks (see --list)")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--export-benchmarks", metavar="DIR",
-                        help="write the exact solver's reference data (moments, xi^2(t), N = 2..100) "
-                             "as JSON and CSV into DIR, then exit")
+                        help="write the exact solver's reference data (moments, xi^2(t), N_eff(t)) as JSON "
+                             "and CSV into DIR, then exit: N = 2..20 (with --full: also N = 50 and 100)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: only on a terminal)")
     # testing hook: multiply a rate of every reference model so that checks fail on purpose
@@ -51,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_cli(args) -> int:
     from .core import REGISTRY, Context, _load_all, run_checks
-    from .report import summary, verdict_line, write_report
+    from .report import summary, summary_line, verdict_line, write_report
 
     if args.list:
         _load_all()
@@ -79,6 +81,5 @@ def run_cli(args) -> int:
     seconds = time.perf_counter() - t0
     md, _ = write_report(results, ctx, seconds, command=" ".join(sys.argv))
     s = summary(results)
-    print(f"{s['PASSED']} passed, {s['FAILED']} failed, {s['ERROR']} errors, {s['SKIPPED']} skipped "
-          f"in {seconds:.0f} s; report: {md}")
+    print(f"{summary_line(s)} in {seconds:.0f} s; report: {md}")
     return 0 if s["ok"] else 1

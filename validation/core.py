@@ -16,9 +16,12 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["CheckResult", "Context", "REGISTRY", "check", "run_checks", "Skip", "compare",
-           "STATUSES"]
+           "STATUSES", "CLAIM_VERDICTS"]
 
 STATUSES = ("PASSED", "FAILED", "SKIPPED", "ERROR")
+#: Verdicts of a paper-claim check (group 7): the claim recomputed, never PASSED/FAILED. They
+#: report physics, not the code's correctness, so they do not change the exit status.
+CLAIM_VERDICTS = ("REPRODUCED", "DIFFERS", "NOT REPRODUCED")
 
 
 class Skip(Exception):
@@ -35,13 +38,18 @@ class CheckResult:
         Registry name (``--only`` takes it).
     title : str
         One-line description.
-    status : {"PASSED", "FAILED", "SKIPPED", "ERROR"}
+    status : {"PASSED", "FAILED", "SKIPPED", "ERROR"} or, for a paper claim, one of
+        {"REPRODUCED", "DIFFERS", "NOT REPRODUCED"} (:data:`CLAIM_VERDICTS`)
     tolerance : float or None
         The bound the headline number was held to.
     why : str
         Why that tolerance (the error budget of both sides of the comparison).
     value : float or None
         The headline number (e.g. the largest relative deviation) compared with ``tolerance``.
+    quantity : str
+        What ``value`` is, with its unit (shown next to it in the report's table).
+    paper : str
+        The paper's number or statement that a claim check recomputes (empty for other checks).
     numbers : dict
         Every number the check computed (JSON-serializable after :func:`jsonable`).
     plots : list of str
@@ -58,6 +66,8 @@ class CheckResult:
     tolerance: float | None = None
     why: str = ""
     value: float | None = None
+    quantity: str = ""
+    paper: str = ""
     numbers: dict = field(default_factory=dict)
     plots: list = field(default_factory=list)
     message: str = ""
@@ -65,9 +75,15 @@ class CheckResult:
     group: int = 0
 
     @property
+    def is_claim(self) -> bool:
+        """Whether this is a paper claim (verdict REPRODUCED / DIFFERS / NOT REPRODUCED)."""
+        return self.status in CLAIM_VERDICTS
+
+    @property
     def passed(self) -> bool | None:
-        """True/False for a check that ran, None for a skipped one."""
-        if self.status == "SKIPPED":
+        """True/False for a check that ran, None for a skipped one and for a paper claim (a claim
+        is reproduced or not; that is a finding, not a pass or a failure of the code)."""
+        if self.status == "SKIPPED" or self.is_claim:
             return None
         return self.status == "PASSED"
 

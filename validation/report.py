@@ -17,7 +17,7 @@ import numpy as np
 
 from piqs_squeeze.result import jsonable, provenance
 
-__all__ = ["new_figure", "save_plot", "write_report", "verdict_line", "summary"]
+__all__ = ["new_figure", "save_plot", "write_report", "verdict_line", "summary", "summary_line"]
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.2):
@@ -48,9 +48,26 @@ def verdict_line(res) -> str:
 
 
 def summary(results) -> dict:
-    counts = {s: sum(r.status == s for r in results) for s in ("PASSED", "FAILED", "ERROR", "SKIPPED")}
+    """Counts per status and paper-claim verdict; ``ok`` when nothing FAILED or crashed (ERROR).
+
+    Paper claims (REPRODUCED, DIFFERS, NOT REPRODUCED) are findings about the physics and do not
+    make ``ok`` false.
+    """
+    from .core import CLAIM_VERDICTS
+
+    counts = {s: sum(r.status == s for r in results) for s in ("PASSED", "FAILED", "ERROR", "SKIPPED")
+              + CLAIM_VERDICTS}
     counts["ok"] = counts["FAILED"] == 0 and counts["ERROR"] == 0
     return counts
+
+
+def summary_line(s) -> str:
+    """``12 passed, 0 failed, 0 errors, 0 skipped; paper claims: 3 reproduced, 1 differs, ...``."""
+    line = f"{s['PASSED']} passed, {s['FAILED']} failed, {s['ERROR']} errors, {s['SKIPPED']} skipped"
+    if s["REPRODUCED"] + s["DIFFERS"] + s["NOT REPRODUCED"]:
+        line += (f"; paper claims: {s['REPRODUCED']} reproduced, {s['DIFFERS']} differ, "
+                 f"{s['NOT REPRODUCED']} not reproduced")
+    return line
 
 
 def _fmt(v) -> str:
@@ -94,9 +111,11 @@ def write_report(results, ctx, seconds: float, command: str = "") -> tuple[Path,
     lines = ["# piqs-squeeze validation report", ""]
     verdict = "ALL CHECKS PASSED" if summ["ok"] and not summ["SKIPPED"] else (
         "PASSED (with skipped checks)" if summ["ok"] else "FAILED")
-    lines += [f"**{verdict}**: {summ['PASSED']} passed, {summ['FAILED']} failed, {summ['ERROR']} errors, "
-              f"{summ['SKIPPED']} skipped; mode `{ctx.mode}`, {seconds:.0f} s on {os.cpu_count()} cores "
-              f"(machine shared with other jobs: wall times are indicative).", ""]
+    lines += [f"**{verdict}**: {summary_line(summ)}; mode `{ctx.mode}`, {seconds:.0f} s on {os.cpu_count()} cores "
+              f"(machine shared with other jobs: wall times are indicative).", "",
+              "Checks compare a method with an independent reference and PASS or FAIL against a stated "
+              "tolerance. Paper claims (group 7) are recomputed and reported as REPRODUCED, DIFFERS (ours "
+              "and the paper's numbers side by side) or NOT REPRODUCED; they do not change the exit status.", ""]
     if ctx.perturb:
         lines += [f"**Testing perturbation applied to the reference models: {ctx.perturb}** "
                   "(failures below are intended).", ""]
@@ -104,14 +123,19 @@ def write_report(results, ctx, seconds: float, command: str = "") -> tuple[Path,
     lines += [f"piqs_squeeze {p['piqs_squeeze']}, qutip {p['qutip']}, numpy {p['numpy']}, "
               f"scipy {p['scipy']}, Python {p['python']}, {p['date']}.", "",
               "Times are in units of 1/Gamma (Gamma = 1). Every number is in `report.json`.", "",
-              "| # | check | status | value | tolerance | time (s) |", "|---|---|---|---|---|---|"]
+              "| # | check | status | value | tolerance | paper | time (s) |", "|---|---|---|---|---|---|---|"]
     for r in results:
         val = "" if r.value is None else _fmt(float(r.value))
+        if r.quantity:
+            val = f"{val}: {r.quantity}" if val else r.quantity
         tol = "" if r.tolerance is None else _fmt(float(r.tolerance))
-        lines.append(f"| {r.group} | [{r.name}](#{r.name}) | **{r.status}** | {val} | {tol} | {r.seconds:.1f} |")
+        lines.append(f"| {r.group} | [{r.name}](#{r.name}) | **{r.status}** | {val} | {tol} | {r.paper} | "
+                     f"{r.seconds:.1f} |")
     lines.append("")
     for r in results:
         lines += [f"## {r.name}", "", f"*{r.title}* -- **{r.status}**", "", r.message, ""]
+        if r.paper:
+            lines += [f"Paper: {r.paper}.", ""]
         if r.tolerance is not None:
             lines += [f"Tolerance: {_fmt(float(r.tolerance))}. {r.why}", ""]
         elif r.why:
