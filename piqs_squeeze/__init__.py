@@ -6,7 +6,7 @@
     >>> res.xi2_db                                                       # doctest: +SKIP
 """
 from ._version import __version__
-from .api import METHODS, MethodError, available_methods, evolve, steady_state
+from .api import METHODS, MethodError, available_methods, evolve, liouvillian_spectrum, steady_state
 from .model import Model
 from .observables import n_eff, squeezing, xi2, xi2_db
 from .result import Result
@@ -18,6 +18,7 @@ __all__ = [
     "Result",
     "evolve",
     "steady_state",
+    "liouvillian_spectrum",
     "available_methods",
     "METHODS",
     "MethodError",
