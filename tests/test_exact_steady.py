@@ -168,3 +168,26 @@ def test_bad_input():
         ps.steady_state(ps.Model(1000, omega=1.0, gamma_s=1.0), method="exact")
     with pytest.raises(ValueError, match="local rate"):
         exact_steady.steady_state(ps.Model(4, omega=1.0))
+
+
+def test_phase_exact_figure_calls_the_library(tmp_path):
+    """The figure's data are the library's steady states and gaps (reduced: N = 6, 3 drives), the
+    xi^2 = 1 crossing lies inside the grid where xi^2 changes sign, and PNG + PDF are written."""
+    from figures import phase_exact
+
+    data = phase_exact.compute(quick=True, cache_dir=None, Ns=[6], gamma_s=[0.0, 1.0], n_ratio=3, ratio_min=0.5,
+                               ratio_max=1.3, gap_max_N=6)
+    paths = phase_exact.plot(data, tmp_path)
+    assert sorted(p.suffix for p in paths) == [".pdf", ".png"] and all(p.stat().st_size > 1000 for p in paths)
+    r = data["ratio"][1]
+    m = ps.Model.from_upsilon_ratio(6, r, chi=1.0, gamma_s=1.0)
+    ss = ps.steady_state(m, method="exact")
+    assert data["jz"][0, 1, 1] == pytest.approx(ss.mean[0, 2] / 3, rel=1e-12)
+    assert data["xi2"][0, 1, 1] == pytest.approx(ss.xi2[0], rel=1e-12)
+    assert data["gap"][0, 1, 1] == pytest.approx(ps.liouvillian_spectrum(m, k=3).gap, rel=1e-8)
+    for b in range(2):
+        x = data["xi2"][0, b]
+        c = data["xi2_crossing"][0, b]
+        if np.any(x < 1) and np.any(x > 1):
+            assert data["ratio"][0] <= c <= data["ratio"][-1]
+    assert phase_exact.crossing(np.array([0.0, 1.0]), np.array([0.5, 2.0])) == pytest.approx(0.5)
