@@ -28,14 +28,13 @@ FULL = {
     "chi": 1.0,
     "Ns": [25, 50, 100, 200],
     "gamma_s": [0.0, 0.5, 2.0],
-    "ratio_min": 0.3,
-    "ratio_max": 1.3,
-    "n_ratio": 17,
+    # dense near the gamma_s > 0 switch (0.55-0.7) and the collective squeezing edge (0.9-1)
+    "ratios": [0.3, 0.4, 0.5, 0.55, 0.6, 0.625, 0.65, 0.675, 0.7, 0.8, 0.9, 0.95, 1.0, 1.15, 1.3],
     "gap_max_N": 50,
     "gap_tol": 1e-8,
     "check_unique_max_N": 100,
 }
-QUICK = {"Ns": [8, 14], "gamma_s": [0.0, 1.0], "n_ratio": 6, "gap_max_N": 14}
+QUICK = {"Ns": [8, 14], "gamma_s": [0.0, 1.0], "ratios": [0.3, 0.5, 0.7, 0.9, 1.1, 1.3], "gap_max_N": 14}
 
 
 def crossing(ratio, xi2):
@@ -55,7 +54,9 @@ def compute(quick: bool = True, cache_dir=None, progress=None, **overrides) -> d
     def run(p):
         import piqs_squeeze as ps
 
-        ratios = np.linspace(p["ratio_min"], p["ratio_max"], int(p["n_ratio"]))
+        ratios = np.asarray(p["ratios"], dtype=float)
+        if ratios.ndim != 1 or ratios.size < 2 or np.any(np.diff(ratios) <= 0) or ratios[0] < 0:
+            raise ValueError(f"ratios must be an increasing list of >= 2 drives >= 0, got {p['ratios']!r}")
         Ns, gs = list(p["Ns"]), [float(g) for g in p["gamma_s"]]
         shape = (len(Ns), len(gs), ratios.size)
         jz, xi2, gap, wall = (np.full(shape, np.nan) for _ in range(4))

@@ -137,13 +137,25 @@ class BlockTridiagonalSolver:
         Relative residual of every solve.
     restart : int
         GMRES restart length (memory: ``restart + 1`` vectors of the packed size).
+    maxiter : int
+        Most GMRES iterations per solve.
+    coarse_vectors : int
+        Coarse vectors per block (1: the slowest mode; more did not help, module docstring).
+    smoother : {"sym", "forward", "jacobi"}
+        Fine level: symmetric or forward block Gauss-Seidel over j, or block Jacobi.
+    block : int or None
+        For a collective model: the index of the one j block to work on (0 = j = N/2).
     """
 
     def __init__(self, model: Model, sigma: float = 0.0, *, tol: float = 1e-12, restart: int = 60,
                  maxiter: int = 2000, coarse_vectors: int = 1, smoother: str = "sym", block: int | None = None):
-        self.smoother = smoother
         if not isinstance(model, Model):
             raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+        if smoother not in ("sym", "forward", "jacobi"):
+            raise ValueError(f"smoother must be 'sym', 'forward' or 'jacobi', got {smoother!r}")
+        if isinstance(coarse_vectors, bool) or not isinstance(coarse_vectors, (int, np.integer)) or coarse_vectors < 1:
+            raise ValueError(f"coarse_vectors must be an integer >= 1, got {coarse_vectors!r}")
+        self.smoother = smoother
         t0 = _time.perf_counter()
         if block is None and model.is_collective:
             raise ValueError("model has no local rate: its j blocks do not couple; pass block= (one j sector)")
@@ -235,6 +247,18 @@ class BlockTridiagonalSolver:
                 C += np.outer(wu, wz)
         self.C = C
         self.C_inv = np.linalg.inv(C)
+        # off-diagonal blocks by block row (L_{b,b-1}, L_{b,b+1}) for the Gauss-Seidel sweeps
+        Lc = self.L.tocoo()
+        bid = np.repeat(np.arange(nb), np.diff(lay.offsets))
+        keep = bid[Lc.row] != bid[Lc.col]
+        off = sp.csr_matrix((Lc.data[keep], (Lc.row[keep], Lc.col[keep])), shape=Lc.shape)
+        del Lc
+        self._off = []
+        for b, sl in enumerate(self.slices):
+            lo = self.slices[max(b - 1, 0)].start
+            hi = self.slices[min(b + 1, nb - 1)].stop
+            self._off.append((lo, hi, off[sl, lo:hi]))
+        del off
         self.setup_time = _time.perf_counter() - t0
         self.solves = 0
         self.iterations = 0
@@ -267,21 +291,12 @@ class BlockTridiagonalSolver:
         return y
 
     def _gauss_seidel(self, r, sweeps):
-        """Block Gauss-Seidel sweeps (forward; 'sym': forward then backward) for A_blocktridiag y = r."""
-        if not hasattr(self, "_off"):
-            C = self.L.tocoo()
-            bid = np.repeat(np.arange(len(self.slices)), np.diff(self.layout.offsets))
-            keep = bid[C.row] != bid[C.col]
-            off = sp.csr_matrix((C.data[keep], (C.row[keep], C.col[keep])), shape=C.shape)
-            self._off = []
-            for b, sl in enumerate(self.slices):
-                lo = self.slices[max(b - 1, 0)].start
-                hi = self.slices[min(b + 1, len(self.slices) - 1)].stop
-                self._off.append((lo, hi, off[sl, lo:hi]))
+        """One block Gauss-Seidel sweep over j ("forward"), or forward then backward ("sym"), for
+        (L - sigma) y = r from y = 0, with the exact LU of every diagonal block."""
         y = np.zeros_like(r)
         order = list(range(len(self.slices)))
         if sweeps == "sym":
-            order = order + order[::-1]
+            order = order + order[-2::-1]  # the last block's solve is not repeated
         for b in order:
             lo, hi, M = self._off[b]
             sl = self.slices[b]
@@ -289,7 +304,8 @@ class BlockTridiagonalSolver:
         return y
 
     def precond(self, r):
-        """Two-level preconditioner: coarse correction, block Jacobi, coarse correction."""
+        """Two-level preconditioner: coarse correction, fine level (block Gauss-Seidel or Jacobi),
+        coarse correction."""
         y = self._coarse(r)
         if self.smoother == "jacobi":
             y += self._block_solve(r - self._apply(y))
@@ -394,8 +410,9 @@ def steady_state(model: Model, *, tol: float = 1e-12, check_unique: bool = True,
     check_unique : bool
         Two shift-invert Arnoldi steps with A^{-1} (two more GMRES solves, tolerance 1e-4, from a
         fixed random mixture of the blocks' slow modes; ~10-30 iterations each). A second steady state makes A singular:
-        those solves then stall without converging, or give a Ritz value |lambda_2| <= 1e-9
-        max|L_ii|; either raises ValueError ("not unique"; e.g. pure local dephasing without
+        those solves then stall without converging, or give a Ritz value |lambda_2| <= 1e-13
+        max|L_ii| (the resolution of double precision; at a first-order transition the true gap
+        closes exponentially in N and is ~1e-9 max|L_ii| already at N = 100); either raises ValueError ("not unique"; e.g. pure local dephasing without
         drive). The Ritz value is kept as ``extras["lambda2_estimate"]``: only a rough,
         order-of-magnitude estimate that can miss a smaller eigenvalue (use
         :func:`liouvillian_spectrum` for the gap).
@@ -433,18 +450,18 @@ def steady_state(model: Model, *, tol: float = 1e-12, check_unique: bool = True,
     if check_unique and unique:
         with np.errstate(all="ignore"):
             lam2, ok = _second_eigenvalue(S, maxiter=max(200, 10 * info["iterations"]))
-        unique = ok and (lam2 is None or abs(lam2) > 1e-9 * S.scale)
+        unique = ok and (lam2 is None or abs(lam2) > 1e-13 * S.scale)
     if check_unique and not unique:
-        why = (f"the estimated second eigenvalue {lam2:.3g} of L is 0 to 1e-9 of the largest rate {S.scale:.3g}"
+        why = (f"the estimated second eigenvalue {lam2:.3g} of L is 0 to 1e-13 of the largest rate {S.scale:.3g}"
                if lam2 is not None else "L + u w^T is singular (the solves do not converge)")
         raise ValueError(f"the steady state of {model} is not unique: {why}")
-    if not info["attained"]:
-        raise RuntimeError(f"GMRES did not converge for {model}: relative residual {info['residual']:.3g} "
-                           f"after {info['iterations']} iterations")
     with threadpool_limits(1, user_api="blas"):
         r = S.L @ x
         absr = abs(S.L) @ np.abs(x)
         res_rel = float(np.linalg.norm(r) / (np.linalg.norm(absr) or 1.0))
+    if not (info["attained"] or res_rel <= 1e-9):
+        raise RuntimeError(f"GMRES did not converge for {model}: relative residual {info['residual']:.3g} "
+                           f"after {info['iterations']} iterations (||L rho|| / || |L| |rho| || = {res_rel:.3g})")
     rec = _Recorder(S.layout, 1)
     rec(0, np.inf, x)
     mean, second, pops = rec.moments()

@@ -175,8 +175,8 @@ def test_phase_exact_figure_calls_the_library(tmp_path):
     xi^2 = 1 crossing lies inside the grid where xi^2 changes sign, and PNG + PDF are written."""
     from figures import phase_exact
 
-    data = phase_exact.compute(quick=True, cache_dir=None, Ns=[6], gamma_s=[0.0, 1.0], n_ratio=3, ratio_min=0.5,
-                               ratio_max=1.3, gap_max_N=6)
+    data = phase_exact.compute(quick=True, cache_dir=None, Ns=[6], gamma_s=[0.0, 1.0], ratios=[0.5, 0.9, 1.3],
+                               gap_max_N=6)
     paths = phase_exact.plot(data, tmp_path)
     assert sorted(p.suffix for p in paths) == [".pdf", ".png"] and all(p.stat().st_size > 1000 for p in paths)
     r = data["ratio"][1]
