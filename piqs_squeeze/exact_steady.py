@@ -426,8 +426,9 @@ def steady_state(model: Model, *, tol: float = 1e-12, check_unique: bool = True,
     -------
     Result with the single time inf and extras ``residual`` (max |L rho|, rates x weights),
     ``residual_rel`` = ||L rho||_2 / || |L| |rho| ||_2 (how well the terms of L rho = 0 cancel),
-    ``unique``, ``lambda2_estimate``, ``iterations``, ``wall_time``, ``setup_time``,
-    ``j_populations``.
+    ``unique``, ``lambda2_estimate``, ``error_estimate`` (= residual_rel max|L_ii| / |lambda_2|,
+    a pessimistic bound on the relative error of rho; nan without the uniqueness check; a
+    RuntimeWarning above 1e-6), ``iterations``, ``wall_time``, ``setup_time``, ``j_populations``.
     """
     from .exact import _Recorder
 
@@ -462,6 +463,16 @@ def steady_state(model: Model, *, tol: float = 1e-12, check_unique: bool = True,
     if not (info["attained"] or res_rel <= 1e-9):
         raise RuntimeError(f"GMRES did not converge for {model}: relative residual {info['residual']:.3g} "
                            f"after {info['iterations']} iterations (||L rho|| / || |L| |rho| || = {res_rel:.3g})")
+    # a-posteriori bound: ||dx|| / ||x|| <~ cond(A) ||r|| / ||u||, cond(A) ~ max|L_ii| / |lambda_2|;
+    # near a first-order switch (two metastable states, lambda_2 exponentially small in N) the
+    # weights of the two are then not resolved in double precision
+    err = float(res_rel * S.scale / abs(lam2)) if lam2 else np.nan
+    if np.isfinite(err) and err > 1e-6:
+        import warnings
+
+        warnings.warn(f"steady state of {model} is ill-conditioned: lambda_2 ~ {abs(lam2):.2g} against rates up to "
+                      f"{S.scale:.3g}; relative error up to ~{err:.1g} (extras['error_estimate'])", RuntimeWarning,
+                      stacklevel=2)
     rec = _Recorder(S.layout, 1)
     rec(0, np.inf, x)
     mean, second, pops = rec.moments()
@@ -469,7 +480,8 @@ def steady_state(model: Model, *, tol: float = 1e-12, check_unique: bool = True,
               "setup_time": S.setup_time, "residual": float(np.abs(r).max()), "residual_rel": res_rel,
               "iterations": int(S.iterations), "steady_iterations": int(info["iterations"]),
               "products": int(S.products), "lu_fill": S.fill, "unique": bool(unique) if check_unique else None,
-              "lambda2_estimate": lam2 if lam2 is not None else np.nan, "packed_size": S.n}
+              "lambda2_estimate": lam2 if lam2 is not None else np.nan, "error_estimate": err,
+              "packed_size": S.n}
     if return_state:
         extras["final_state"] = ops.unpack(S.layout, x)
         extras["final_state_blocks"] = S.layout.nblocks
