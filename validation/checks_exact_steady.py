@@ -84,7 +84,8 @@ def exact_steady_spectrum(ctx):
     ax[1].minorticks_off()
     ax[1].set_xlabel("N (atoms)")
     ax[1].set_ylabel("max deviation (relative)")
-    ax[1].legend(fontsize=7)
+    ax[1].set_ylim(top=1e-4)  # room for the legend above the tolerance line
+    ax[1].legend(fontsize=7, loc="upper left")
     plot = save_plot(fig, ctx, "exact_steady_spectrum")
     return CheckResult(
         "exact_steady_spectrum", status=compare(value, tol), tolerance=tol, value=value,
