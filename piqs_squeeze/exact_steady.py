@@ -346,7 +346,8 @@ def _check_memory(N, restart, max_memory, what):
 
 def _second_eigenvalue(solver, m=2, tol=1e-4, maxiter=None):
     """Estimate of the eigenvalue of L nearest 0 other than 0, from m steps of Arnoldi with A^{-1}
-    (m GMRES solves; with m = 1, the Rayleigh quotient, it was 16x off at N = 24).
+    (m GMRES solves). Rough: it tends to overestimate |lambda_2| (m = 1, the Rayleigh quotient, by
+    6-17x at N = 24-40; m = 2 by up to ~1.5x there, more near a first-order switch).
 
     Returns (lambda_2 estimate or None, converged). A = L + u w^T has L's eigenvalues with 0
     moved to s > 0, so the largest Ritz value theta of A^{-1} gives lambda_2 ~ 1/theta. When L has
@@ -409,13 +410,14 @@ def steady_state(model: Model, *, tol: float = 1e-12, check_unique: bool = True,
         GMRES tolerance: ||u - A x|| <= tol ||u||.
     check_unique : bool
         Two shift-invert Arnoldi steps with A^{-1} (two more GMRES solves, tolerance 1e-4, from a
-        fixed random mixture of the blocks' slow modes; ~10-30 iterations each). A second steady state makes A singular:
-        those solves then stall without converging, or give a Ritz value |lambda_2| <= 1e-13
-        max|L_ii| (the resolution of double precision; at a first-order transition the true gap
-        closes exponentially in N and is ~1e-9 max|L_ii| already at N = 100); either raises ValueError ("not unique"; e.g. pure local dephasing without
-        drive). The Ritz value is kept as ``extras["lambda2_estimate"]``: only a rough,
-        order-of-magnitude estimate that can miss a smaller eigenvalue (use
-        :func:`liouvillian_spectrum` for the gap).
+        fixed random mixture of the blocks' slow modes; ~10-30 iterations each). A second steady
+        state makes A singular: the solves then stall without converging, or give |lambda_2| <= 1e-13
+        max|L_ii|; either raises ValueError ("not unique"). The same happens when lambda_2 is
+        below what double precision resolves (~1e-12 max|L_ii|: e.g. two metastable states at a
+        first-order switch, N = 200 with gamma_s > 0 below Upsilon'_c), where the steady state is
+        not determined numerically either. The Ritz value is kept as ``extras["lambda2_estimate"]``:
+        a rough estimate that tends to overestimate |lambda_2| (so ``error_estimate`` errs low);
+        use :func:`liouvillian_spectrum` for the gap.
     return_state : bool
         Keep the blocks as ``extras["final_state"]`` (see :func:`piqs_squeeze.exact.final_blocks`).
     restart : int
@@ -454,7 +456,8 @@ def steady_state(model: Model, *, tol: float = 1e-12, check_unique: bool = True,
         unique = ok and (lam2 is None or abs(lam2) > 1e-13 * S.scale)
     if check_unique and not unique:
         why = (f"the estimated second eigenvalue {lam2:.3g} of L is 0 to 1e-13 of the largest rate {S.scale:.3g}"
-               if lam2 is not None else "L + u w^T is singular (the solves do not converge)")
+               if lam2 is not None else "L + u w^T is singular to double precision (the solve with it does not "
+               "converge): a second steady state, or lambda_2 below ~1e-12 of the largest rate (metastable states)")
         raise ValueError(f"the steady state of {model} is not unique: {why}")
     with threadpool_limits(1, user_api="blas"):
         r = S.L @ x
