@@ -25,6 +25,7 @@ FIGURES = {
     "fig3b": ("figures.fig3b", "min transient xi^2 vs chi with xi^2(t) inset, cumulant N = 1e4"),
     "figS1": ("figures.figS1", "min xi^2 map over (chi, 2 Omega/N) and cumulant vs MCWF, N = 2000"),
     "figS2": ("figures.figS2", "ensemble and single-trajectory xi^2 and N_eff, MCWF N = 2000"),
+    "phase_exact": ("figures.phase_exact", "exact finite-N steady states and gap vs drive (beyond the paper)"),
 }
 
 

@@ -10,7 +10,7 @@ from . import threads as _threads
 _threads._passive_openmp()  # before numba starts OpenMP: idle threads sleep, not spin
 
 from ._version import __version__  # noqa: E402
-from .api import METHODS, MethodError, available_methods, evolve, steady_state
+from .api import METHODS, MethodError, available_methods, evolve, liouvillian_spectrum, steady_state
 from .model import Model
 from .observables import n_eff, squeezing, xi2, xi2_db
 from .result import Result
@@ -22,6 +22,7 @@ __all__ = [
     "Result",
     "evolve",
     "steady_state",
+    "liouvillian_spectrum",
     "available_methods",
     "METHODS",
     "MethodError",

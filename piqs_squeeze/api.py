@@ -18,8 +18,8 @@ import numpy as np
 
 from .model import Model, check_times
 
-__all__ = ["METHODS", "MethodError", "evolve", "steady_state", "available_methods", "method_options",
-           "check_options"]
+__all__ = ["METHODS", "MethodError", "evolve", "steady_state", "liouvillian_spectrum", "available_methods",
+           "method_options", "check_options"]
 
 #: Method name -> module implementing it.
 METHODS = {
@@ -197,3 +197,14 @@ def steady_state(model: Model, method: str = "exact", **options):
     mod = _resolve(method, model, "steady_state")
     check_options(method, options, "steady_state")
     return mod.steady_state(model, **options)
+
+
+def liouvillian_spectrum(model: Model, k: int = 6, method: str = "exact", **options):
+    """The k eigenvalues of the generator on the permutation-symmetric sector nearest 0, largest
+    real part first (a subset of the full 4^N spectrum; see
+    :func:`piqs_squeeze.exact_steady.liouvillian_spectrum`)."""
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    mod = _resolve(method, model, "liouvillian_spectrum")
+    check_options(method, options, "liouvillian_spectrum")
+    return mod.liouvillian_spectrum(model, k, **options)

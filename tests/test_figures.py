@@ -76,7 +76,8 @@ def test_cli_fig1a_writes_timings(tmp_path, capsys):
     assert main(["figure", "fig1a", "--quick", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "fig1a.png").is_file() and (tmp_path / "fig1a.pdf").is_file()
     assert (tmp_path / "timings.json").is_file()
-    assert set(fcli.FIGURES) == {"fig1a", "fig1c", "fig2a", "fig2b", "fig2c", "fig3a", "fig3b", "figS1", "figS2"}
+    assert set(fcli.FIGURES) == {"fig1a", "fig1c", "fig2a", "fig2b", "fig2c", "fig3a", "fig3b", "figS1", "figS2",
+                                  "phase_exact"}
 
 
 # ----------------------------------------------------------------------------- figures

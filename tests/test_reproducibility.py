@@ -47,6 +47,10 @@ SCRIPT = textwrap.dedent(
     for meth in ("cumulant", "meanfield"):
         res = ps.evolve(models, np.linspace(0, 1, 21), method=meth)
         out[meth] = [digest(r) for r in res]
+    ss = ps.steady_state(ps.Model.from_upsilon_ratio(12, 0.8, **local), method="exact")
+    out["exact steady state"] = digest(ss)
+    spec = ps.liouvillian_spectrum(ps.Model.from_upsilon_ratio(8, 0.8, **local), k=4)
+    out["spectrum"] = hashlib.sha256(np.ascontiguousarray(getattr(spec, "eigenvalues", spec)).tobytes()).hexdigest()
     out["carmichael"] = digest(ps.steady_state(ps.Model.from_upsilon_ratio(50, 0.8, chi=1.0), method="carmichael"))
     json.dump(out, sys.stdout)
     """
@@ -74,7 +78,8 @@ def test_thread_counts_really_differ(runs):
 
 
 @pytest.mark.parametrize("key", ["exact N=4", "exact N=20", "exact collective N=30", "mcwf workers=1",
-                                 "mcwf N=200", "cumulant", "meanfield", "carmichael"])
+                                 "mcwf N=200", "cumulant", "meanfield", "carmichael",
+                                 "exact steady state", "spectrum"])
 def test_same_bits_for_one_and_two_threads(runs, key):
     assert runs[1][key] == runs[2][key]
 

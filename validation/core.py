@@ -184,6 +184,7 @@ def compare(value, tolerance) -> str:
 def _load_all():
     # import for the side effect of registering the checks, in report order
     from . import checks_exact  # noqa: F401  (isort: skip -- order is the report's order)
+    from . import checks_exact_steady  # noqa: F401
     from . import checks_carmichael, checks_mcwf, checks_cumulant, checks_paper  # noqa: F401,E401
 
 
