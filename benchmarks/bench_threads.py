@@ -112,21 +112,28 @@ def main():
                   + f" | default/1 = {row['default_over_1thread']:.2f}, spinning/1 = "
                   f"{row['spinning_over_1thread']:.2f} (load {load0[0]:.1f})", flush=True)
     meta = {"cpus": os.cpu_count(), "machine": platform.processor() or platform.machine(),
-            "date": time.strftime("%Y-%m-%d %H:%M"), "repeat": args.repeat}
+            "date": time.strftime("%Y-%m-%d %H:%M")}
+    for r in rows:
+        r["repeat"] = args.repeat
     RESULTS.mkdir(exist_ok=True)
+    old = RESULTS / "threads.json"
+    if old.exists():  # rows of other (busy, workload) pairs from earlier invocations are kept
+        new = {(r["busy"], r["workload"]) for r in rows}
+        rows = [r for r in json.loads(old.read_text())["rows"] if (r["busy"], r["workload"]) not in new] + rows
+        rows.sort(key=lambda r: (r["busy"], WORKLOADS.index(r["workload"]) if r["workload"] in WORKLOADS else 99))
     (RESULTS / "threads.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     lines = ["# Threads on a busy machine (benchmarks/bench_threads.py)", "",
-             f"{meta['cpus']} cores, {meta['date']}; median of {args.repeat} warm runs per configuration, "
+             f"{meta['cpus']} cores, {meta['date']}; median of `repeat` warm runs per configuration, "
              "each in its own process (configurations taking turns) beside `busy` busy-loop processes. "
              "Load = 1-minute load average before the configurations ran (other work on the machine "
              "included).", "",
              "| busy | workload | load | default | 1 thread | spinning (old default) | passive, 2 threads "
-             "| default / 1 thread | spinning / 1 thread |", "|---|---|---|---|---|---|---|---|---|"]
+             "| default / 1 thread | spinning / 1 thread | repeat |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         b = r["median_s"]
         lines.append(f"| {r['busy']} | {r['workload']} | {r['load_before'][0]:.1f} | {b['default']:.2f} | "
                      f"{b['1 thread']:.2f} | {b['spinning']:.2f} | {b['passive 2']:.2f} | "
-                     f"{r['default_over_1thread']:.2f} | {r['spinning_over_1thread']:.2f} |")
+                     f"{r['default_over_1thread']:.2f} | {r['spinning_over_1thread']:.2f} | {r.get('repeat', '')} |")
     (RESULTS / "threads.md").write_text("\n".join(lines) + "\n")
 
 

@@ -14,13 +14,12 @@ Krylov (:mod:`piqs_squeeze.exact_sai`). Moments come from the three lowest bands
 from __future__ import annotations
 
 import time as _time
-import warnings
 
 import numpy as np
 
 from . import dicke
 from . import threads
-from .resources import available_memory, check_memory
+from .resources import LongRunWarning, available_memory, check_memory, say_if_long  # noqa: F401 (LongRunWarning: re-exported)
 from . import exact_ops as ops
 from .exact_kernel import PackedGenerator
 from .exact_sai import BlockSolver, sai_propagate
@@ -40,8 +39,6 @@ _BYTES_OPERATOR = 110
 _PRODUCTS_PER_SPREAD = 0.7
 #: seconds per product and packed real (reference runs on 2 cores: 3-4 ns; 1 thread ~2x)
 _SECONDS_PER_ENTRY = 5e-9
-#: runs estimated to take longer than this many seconds say so before they start
-LONG_RUN_S = 180.0
 STEPPERS = ("krylov", "sai", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
 
 
@@ -104,17 +101,9 @@ def estimate_run_time(model: Model, duration: float, packed_size: int) -> tuple[
 
 def _say_if_long(model, duration, packed_size):
     products, seconds = estimate_run_time(model, duration, packed_size)
-    if seconds > LONG_RUN_S:
-        hours = seconds / 3600
-        when = f"{hours:.3g} hours" if hours >= 1 else f"{seconds / 60:.3g} minutes"
-        warnings.warn(f"exact N = {model.N}: this run is estimated to take about {when} on 2 cores "
-                      f"(~{products:.3g} generator products on {packed_size} packed reals). Interrupt it with "
-                      "Ctrl-C (outputs computed so far are kept with checkpoint=), or use mcwf / cumulant for "
-                      "large N", LongRunWarning, stacklevel=3)
-
-
-class LongRunWarning(UserWarning):
-    """A run that will take long (its estimate is in the message)."""
+    say_if_long(f"exact N = {model.N}", seconds, f"~{products:.3g} generator products on {packed_size} packed reals",
+                "Interrupt it with Ctrl-C (outputs computed so far are kept with checkpoint=), or use mcwf / "
+                "cumulant for large N", stacklevel=3)
 
 
 def _check_memory(need: int, max_memory, what: str):

@@ -28,13 +28,13 @@ from . import observables
 from .model import Model, check_times
 from .pool import process_pool
 from .provenance import code_fingerprint
-from .resources import check_memory
+from .resources import check_memory, say_if_long
 from .result import Result
 from .states import CoherentSpinState, css
 from . import mcwf_sector, threads
 from .mcwf_sector import default_beta, jump_kind_names, resolve_beta, run_trajectory
 
-__all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2", "memory_needed"]
+__all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2", "memory_needed", "estimate_run_time"]
 
 
 def unsupported(model) -> str | None:
@@ -215,6 +215,10 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     if beta is None and model.N + 1 <= mcwf_sector.SMALL_DIM:
         beta = default_beta(model)  # small models: exact cached propagation needs a fixed beta
     nw = workers or (os.cpu_count() or 1)
+    say_if_long(f"mcwf N = {model.N}", estimate_run_time(model, times[-1] - times[0], ntraj, nw),
+                f"{ntraj} trajectories on {nw} worker(s); rough: scaled from the Fig. S2 model",
+                "Interrupt it with Ctrl-C (finished trajectories are kept, with checkpoint= across runs), or use "
+                "target_xi2_err, fewer trajectories or the cumulant method")
     check_memory(memory_needed(model.N, len(times), 1 if (executor is None and nw == 1) else nw), max_memory,
                  f"mcwf at N = {model.N} with {len(times)} output times",
                  "use fewer output times, fewer workers, or the cumulant method for this N")
@@ -304,6 +308,18 @@ CHECKPOINT_PERIOD = 5.0
 #: cache (mcwf_sector._CACHE_BYTES, twice over while one is replaced) and the interpreter with its
 #: libraries; 1.3x margin (N = 1e6, 101 outputs: ~3.3 GB resident per worker after 40 s)
 _WORKER_BASE = 300 * 2**20
+
+
+#: seconds per trajectory of the Fig. S2 model (Omega = N, chi = Gamma = 1, gamma_s = 2) over a unit
+#: of time at N = 1e4 (benchmarks/results/mcwf.md: 32 s); the cost grows ~N^2 (N = 1000-1e4)
+_SECONDS_AT_1E4 = 32.0
+
+
+def estimate_run_time(model: Model, duration: float, ntraj: int, workers: int) -> float:
+    """Rough wall seconds of a run: ``32 s (N / 1e4)^2 duration`` per trajectory (the Fig. S2
+    model's measured cost; drives and rates ~N like it), ``ntraj / workers`` trajectories each."""
+    per = _SECONDS_AT_1E4 * (model.N / 1e4) ** 2 * max(float(duration), 0.0)
+    return per * math.ceil(ntraj / max(1, workers))
 
 
 def memory_needed(N: int, n_times: int, processes: int = 1) -> int:

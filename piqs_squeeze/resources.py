@@ -5,7 +5,26 @@ and calls :func:`check_memory`; the error states the estimate, what is available
 """
 from __future__ import annotations
 
-__all__ = ["available_memory", "check_memory", "format_bytes"]
+__all__ = ["available_memory", "check_memory", "format_bytes", "say_if_long", "LongRunWarning", "LONG_RUN_S"]
+
+import warnings
+
+#: runs estimated to take longer than this many seconds say so before they start
+LONG_RUN_S = 180.0
+
+
+class LongRunWarning(UserWarning):
+    """A run that will take long (its estimate is in the message)."""
+
+
+def say_if_long(what: str, seconds: float, detail: str, advice: str, stacklevel: int = 3) -> None:
+    """Warn (:class:`LongRunWarning`) before a run estimated to take more than :data:`LONG_RUN_S`."""
+    if seconds > LONG_RUN_S:
+        hours = seconds / 3600
+        when = (f"{hours / 24:.3g} days" if hours >= 48 else f"{hours:.3g} hours" if hours >= 1
+                else f"{seconds / 60:.3g} minutes")
+        warnings.warn(f"{what}: this run is estimated to take about {when} on 2 cores ({detail}). {advice}",
+                      LongRunWarning, stacklevel=stacklevel + 1)
 
 _GIB = 2.0**30
 
