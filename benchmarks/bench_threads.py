@@ -4,11 +4,13 @@ Each configuration runs in its own interpreter (OpenMP reads its wait policy onc
 next to ``k`` bounded busy-loop processes (each stops by itself after ``--limit`` seconds and is
 killed at the end). Configurations:
 
-* ``default``   - piqs_squeeze as shipped (OMP_WAIT_POLICY=PASSIVE, size threshold);
+* ``default``   - piqs_squeeze as shipped (passive waits after a short spin, GOMP_SPINCOUNT=3000;
+  one thread below the size threshold; above it as many as there are free cores);
 * ``1 thread``  - PIQS_SQUEEZE_THREADS=1;
 * ``spinning``  - the previous default: OMP_WAIT_POLICY=ACTIVE, PIQS_SQUEEZE_THREADS=2 (two threads
   at every size);
-* ``passive 2`` - OMP_WAIT_POLICY=PASSIVE, PIQS_SQUEEZE_THREADS=2 (two threads at every size).
+* ``short spin 2`` - the shipped wait policy with PIQS_SQUEEZE_THREADS=2 (two threads at every size,
+  whatever the load: what the default would cost if it misjudged the load).
 
 Workloads: the exact reference model (Upsilon/Upsilon_c = 0.9, chi = Gamma = gamma_s = 1) at
 N = 40 (t in [0, 2]) and N = 100 (t in [0, 0.25]), and a 400-model cumulant batch at N = 1e4.
@@ -60,7 +62,7 @@ CONFIGS = {
     "default": {},
     "1 thread": {"PIQS_SQUEEZE_THREADS": "1"},
     "spinning": {"OMP_WAIT_POLICY": "ACTIVE", "PIQS_SQUEEZE_THREADS": "2"},
-    "passive 2": {"OMP_WAIT_POLICY": "PASSIVE", "PIQS_SQUEEZE_THREADS": "2"},
+    "short spin 2": {"PIQS_SQUEEZE_THREADS": "2"},
 }
 WORKLOADS = ["exact N=40", "exact N=100", "cumulant 400 x N=1e4"]
 
@@ -71,7 +73,8 @@ def busy(k, limit):
 
 
 def run(workload, config):
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "PIQS_SQUEEZE_THREADS")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "PIQS_SQUEEZE_THREADS")}
     env.update(CONFIGS[config])
     out = subprocess.run([sys.executable, "-c", WORKER, workload], env=env, capture_output=True,
                          text=True, timeout=1800)
@@ -86,6 +89,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--limit", type=float, default=900.0, help="seconds a busy loop lives at most")
     ap.add_argument("--workloads", nargs="+", default=WORKLOADS)
+    ap.add_argument("--configs", nargs="+", default=list(CONFIGS), help="configurations to run (default and "
+                    "'1 thread' always run)")
     args = ap.parse_args()
     rows = []
     for k in args.busy:
@@ -94,9 +99,10 @@ def main():
             try:
                 time.sleep(0.5)
                 load0 = os.getloadavg()
-                res = {c: [] for c in CONFIGS}
+                configs = [c for c in CONFIGS if c in ("default", "1 thread") or c in args.configs]
+                res = {c: [] for c in configs}
                 for _ in range(args.repeat):
-                    for c in CONFIGS:
+                    for c in configs:
                         res[c].append(run(w, c)["time"])
             finally:
                 for p in procs:
@@ -106,11 +112,10 @@ def main():
             row = {"busy": k, "workload": w, "load_before": load0, "load_after": os.getloadavg(),
                    "median_s": best, "all_s": res,
                    "default_over_1thread": best["default"] / best["1 thread"],
-                   "spinning_over_1thread": best["spinning"] / best["1 thread"]}
+                   "spinning_over_1thread": best["spinning"] / best["1 thread"] if "spinning" in best else None}
             rows.append(row)
             print(f"busy={k} {w}: " + ", ".join(f"{c} {t:.2f} s" for c, t in best.items())
-                  + f" | default/1 = {row['default_over_1thread']:.2f}, spinning/1 = "
-                  f"{row['spinning_over_1thread']:.2f} (load {load0[0]:.1f})", flush=True)
+                  + f" | default/1 = {row['default_over_1thread']:.2f} (load {load0[0]:.1f})", flush=True)
     meta = {"cpus": os.cpu_count(), "machine": platform.processor() or platform.machine(),
             "date": time.strftime("%Y-%m-%d %H:%M")}
     for r in rows:
@@ -127,13 +132,14 @@ def main():
              "each in its own process (configurations taking turns) beside `busy` busy-loop processes. "
              "Load = 1-minute load average before the configurations ran (other work on the machine "
              "included).", "",
-             "| busy | workload | load | default | 1 thread | spinning (old default) | passive, 2 threads "
+             "| busy | workload | load | default | 1 thread | spinning (old default) | short spin, 2 threads "
              "| default / 1 thread | spinning / 1 thread | repeat |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        b = r["median_s"]
-        lines.append(f"| {r['busy']} | {r['workload']} | {r['load_before'][0]:.1f} | {b['default']:.2f} | "
-                     f"{b['1 thread']:.2f} | {b['spinning']:.2f} | {b['passive 2']:.2f} | "
-                     f"{r['default_over_1thread']:.2f} | {r['spinning_over_1thread']:.2f} | {r.get('repeat', '')} |")
+        b = {c: f"{r['median_s'][c]:.2f}" if c in r["median_s"] else "-" for c in CONFIGS}
+        sp = r["spinning_over_1thread"]
+        lines.append(f"| {r['busy']} | {r['workload']} | {r['load_before'][0]:.1f} | {b['default']} | "
+                     f"{b['1 thread']} | {b['spinning']} | {b['short spin 2']} | "
+                     f"{r['default_over_1thread']:.2f} | {'-' if sp is None else f'{sp:.2f}'} | {r.get('repeat', '')} |")
     (RESULTS / "threads.md").write_text("\n".join(lines) + "\n")
 
 

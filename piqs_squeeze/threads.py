@@ -12,14 +12,16 @@ Two guarantees, for every method:
   here) lets idle threads spin before they sleep; next to other CPU-bound processes the spinning
   steals the time slices that the working thread needs, and a threaded run became many times
   slower than a single thread (benchmarks/results/threads.md). Importing piqs_squeeze therefore
-  sets ``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it; a kernel uses more than one
+  sets ``OMP_WAIT_POLICY=PASSIVE`` with a short spin (``GOMP_SPINCOUNT``, :data:`GOMP_SPINCOUNT`)
+  unless the environment sets either; a kernel uses more than one
   thread only for vectors large enough to repay the wake-up (:data:`MIN_PARALLEL_SIZE`), and
   only as many as there are cores that no other process is using (:func:`free_cores`), re-read
   during long runs (:class:`adaptive_threads`).
 
-The user's controls: ``PIQS_SQUEEZE_THREADS`` (environment) or :func:`set_max_threads` caps the
-threads of the kernels; ``NUMBA_NUM_THREADS`` caps numba itself; ``OMP_WAIT_POLICY=ACTIVE``
-restores spinning (fastest on a machine that is guaranteed idle).
+The user's controls: ``PIQS_SQUEEZE_THREADS`` (environment) or :func:`set_max_threads` fixes the
+threads of the kernels; ``NUMBA_NUM_THREADS`` caps numba itself; ``OMP_WAIT_POLICY`` /
+``GOMP_SPINCOUNT`` set the wait policy (``ACTIVE``: long spins, a little faster on a machine that
+is guaranteed idle).
 """
 from __future__ import annotations
 
@@ -192,7 +194,15 @@ def single_blas():
         yield
 
 
+#: spin iterations of an idle GNU OpenMP thread before it sleeps (its default, 300000, is ~0.1 ms):
+#: enough to catch the next parallel region of a Krylov step on an idle machine, too short to
+#: steal much from the others on a busy one (benchmarks/results/threads.md)
+GOMP_SPINCOUNT = 3000
+
+
 def _passive_openmp():
-    """Idle OpenMP threads sleep instead of spinning, unless the user chose otherwise. Effective
+    """Idle OpenMP threads spin briefly, then sleep, unless the user chose a wait policy. Effective
     only before the OpenMP runtime starts (numba starts it on the first threaded kernel)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        os.environ["GOMP_SPINCOUNT"] = str(GOMP_SPINCOUNT)
