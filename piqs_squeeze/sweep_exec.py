@@ -10,7 +10,6 @@ import atexit
 import concurrent.futures as cf
 import inspect
 import math
-import os
 import time
 import warnings
 from collections import deque
@@ -153,13 +152,6 @@ def run_chunk(points, resolved_summaries, keep_results=False, threads=None) -> l
 
 
 # --------------------------------------------------------------------------- executors
-def _cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 _POOL = {}  # the local worker pool, kept warm between sweeps of one session (imports, JIT caches)
 
 
@@ -201,12 +193,12 @@ def _executor(executor, workers, scheduler, preload=()):
     if executor == "serial" or (executor is None and workers == 1):
         return None, 1, []
     if executor is None or executor == "processes":
-        n = workers or _cores()
+        n = workers or threads.cores()
         return _local_pool(n, preload), n, []
     if type(executor).__name__ == "Client" and hasattr(executor, "get_executor"):
         return executor.get_executor(pure=False), _dask_workers(executor), []
     if isinstance(executor, cf.Executor):
-        return executor, workers or getattr(executor, "_max_workers", None) or _cores(), []
+        return executor, workers or getattr(executor, "_max_workers", None) or threads.cores(), []
     raise TypeError(
         f"executor must be None, 'serial', 'processes', a concurrent.futures.Executor or a "
         f"distributed.Client, got {type(executor).__name__}"

@@ -30,7 +30,7 @@ import os
 import time
 
 __all__ = ["single_blas", "kernel_threads", "adaptive_threads", "numba_threads", "set_max_threads", "max_threads",
-           "free_cores", "MIN_PARALLEL_SIZE", "ENV_THREADS"]
+           "free_cores", "cores", "MIN_PARALLEL_SIZE", "ENV_THREADS"]
 
 #: environment variable capping the threads of the compiled kernels
 ENV_THREADS = "PIQS_SQUEEZE_THREADS"
@@ -105,7 +105,8 @@ def _runnable_others() -> int | None:
     return best
 
 
-def _cores() -> int:
+def cores() -> int:
+    """Cores this process may run on (its CPU affinity set)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
@@ -115,8 +116,8 @@ def _cores() -> int:
 def free_cores() -> int:
     """Cores of this process's CPU set that no other runnable thread is using right now (>= 1)."""
     others = _runnable_others()
-    cores = _cores()
-    return cores if others is None else max(1, cores - others)
+    n = cores()
+    return n if others is None else max(1, n - others)
 
 
 def kernel_threads(size: int) -> int:
@@ -143,14 +144,12 @@ class adaptive_threads:
 
     def __init__(self, size: int, period: float = 2.0):
         self.size, self.period = int(size), float(period)
-        self.history = []
 
     def _set(self):
         import numba
 
         n = kernel_threads(self.size)
         numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
-        self.history.append(n)
         self._last = time.perf_counter()
 
     def __enter__(self):

@@ -22,9 +22,9 @@ S1_NTRAJ = 64
 S1_T_MIN = 0.003
 
 
-def _exact_at_small_N(ctx, N, order):
-    """Cumulants of ``order`` against the exact solver at N = ``order`` (where the closure drops
-    nothing) for every rate set and initial state: (times, tolerance, rate sets, deviations)."""
+def _exact_at_small_N(ctx, name, N, order, why):
+    """Check ``name``: cumulants of ``order`` against the exact solver at N = ``order`` (where the
+    closure drops nothing) for every rate set and initial state, tolerance 1e-9 (``why``)."""
     times = np.linspace(0.0, 2.0, 41)
     devs = {}
     sets = list(ALL_RATES) + [dict(ratio=0.9, chi=1.0, gamma_s=1.0)]
@@ -34,21 +34,22 @@ def _exact_at_small_N(ctx, N, order):
             c = ps.evolve(model, times, method="cumulant", order=order, initial=init, **TIGHT)
             e = reference_evolve(ctx, model, times, init)
             devs[f"p{ip}_i{ii}"] = max(max_rel_dev(c.mean, e.mean), max_rel_dev(c.second, e.second))
-    return times, 1e-9, sets, devs
+    tol = 1e-9
+    value = max(devs.values())
+    return CheckResult(
+        name, status=compare(value, tol), tolerance=tol, value=value, why=why,
+        numbers={"times": times, "parameter_sets": sets, "max_rel_dev": devs},
+        message=f"max relative moment deviation {value:.2e} over {len(devs)} runs (tol {tol:g})")
 
 
 @check("cumulant_exact_n2", group=5, needs=("cumulant", "exact"),
        title="cumulant equations are exact at N = 2 (no three distinct particles): vs the exact solver")
 def cumulant_exact_n2(ctx):
-    times, tol, sets, devs = _exact_at_small_N(ctx, 2, 2)
-    value = max(devs.values())
-    return CheckResult(
-        "cumulant_exact_n2", status=compare(value, tol), tolerance=tol, value=value,
-        why="With two atoms every moment is a one- or two-particle moment, so the second-order "
-            "cumulant equations are the exact moment equations; both integrators run at rtol <= 1e-10 "
-            "over t <= 2/Gamma, so they agree to ~1e-10 of the largest moment; 1e-9 allows that.",
-        numbers={"times": times, "parameter_sets": sets, "max_rel_dev": devs},
-        message=f"max relative moment deviation {value:.2e} over {len(devs)} runs (tol {tol:g})")
+    return _exact_at_small_N(
+        ctx, "cumulant_exact_n2", 2, 2,
+        "With two atoms every moment is a one- or two-particle moment, so the second-order "
+        "cumulant equations are the exact moment equations; both integrators run at rtol <= 1e-10 "
+        "over t <= 2/Gamma, so they agree to ~1e-10 of the largest moment; 1e-9 allows that.")
 
 
 @check("cumulant_vs_exact_N", group=5, needs=("cumulant", "exact"),
@@ -109,15 +110,11 @@ def cumulant_vs_exact_N(ctx):
 @check("cumulant3_exact_n3", group=5, needs=("cumulant", "exact"),
        title="third-order cumulant equations are exact at N = 3 (no four distinct particles): vs the exact solver")
 def cumulant3_exact_n3(ctx):
-    times, tol, sets, devs = _exact_at_small_N(ctx, 3, 3)
-    value = max(devs.values())
-    return CheckResult(
-        "cumulant3_exact_n3", status=compare(value, tol), tolerance=tol, value=value,
-        why="With three atoms every moment is a one-, two- or three-particle moment (the four-particle "
-            "terms carry N - 3), so the order-3 equations are the exact moment equations; integrations at "
-            "rtol <= 1e-10 over t <= 2/Gamma agree to ~1e-10 of the largest moment; 1e-9 allows that.",
-        numbers={"times": times, "parameter_sets": sets, "max_rel_dev": devs},
-        message=f"max relative moment deviation {value:.2e} over {len(devs)} runs (tol {tol:g})")
+    return _exact_at_small_N(
+        ctx, "cumulant3_exact_n3", 3, 3,
+        "With three atoms every moment is a one-, two- or three-particle moment (the four-particle "
+        "terms carry N - 3), so the order-3 equations are the exact moment equations; integrations at "
+        "rtol <= 1e-10 over t <= 2/Gamma agree to ~1e-10 of the largest moment; 1e-9 allows that.")
 
 
 def _window_devs(c, e, t_star):
