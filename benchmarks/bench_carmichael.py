@@ -20,12 +20,12 @@ import platform  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from validation.highprec import carmichael_bands  # noqa: E402
+from piqs_squeeze.validation.highprec import carmichael_bands  # noqa: E402
 import numpy as np  # noqa: E402
 import qutip  # noqa: E402
 
 import piqs_squeeze as ps  # noqa: E402
-from piqs_squeeze import carmichael as cm  # noqa: E402
+from piqs_squeeze.methods import carmichael as cm  # noqa: E402
 from piqs_squeeze.dicke import moments_from_bands, moments_from_density  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
@@ -59,7 +59,7 @@ def dense_closed_form(model):
 
 
 def mp_moments(model, dps=40):
-    """Moments from the 40-digit recursion of :mod:`validation.highprec`."""
+    """Moments from the 40-digit recursion of :mod:`piqs_squeeze.validation.highprec`."""
     return moments_from_bands(model.N / 2, *carmichael_bands(model, dps))
 
 

@@ -29,7 +29,8 @@ import numpy as np  # noqa: E402
 from scipy.integrate import solve_ivp  # noqa: E402
 
 import piqs_squeeze as ps  # noqa: E402
-from piqs_squeeze import analysis, cumulant, meanfield, moment_ode  # noqa: E402
+from piqs_squeeze import analysis  # noqa: E402
+from piqs_squeeze.methods.moments import cumulant, meanfield, integrator as moment_ode
 
 OUT = Path(__file__).resolve().parent / "results"
 N, CHI = 10_000, 1.0

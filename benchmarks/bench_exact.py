@@ -33,9 +33,10 @@ import numpy as np  # noqa: E402
 import scipy.sparse.linalg as spl  # noqa: E402
 
 import piqs_squeeze as ps  # noqa: E402
-from piqs_squeeze import dicke, exact  # noqa: E402
-from piqs_squeeze import exact_ops as ops  # noqa: E402
-from piqs_squeeze.exact_kernel import PackedGenerator  # noqa: E402
+from piqs_squeeze import dicke  # noqa: E402
+from piqs_squeeze.methods.exact import solver as exact
+from piqs_squeeze.methods.exact import generator as ops  # noqa: E402
+from piqs_squeeze.methods.exact.kernels import PackedGenerator  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -149,7 +150,7 @@ def bench_steppers(N):
     t0 = time.perf_counter()
     X = spl.expm_multiply(A, x0, start=0.0, stop=2.0, num=50, endpoint=True)
     wall = time.perf_counter() - t0
-    from piqs_squeeze.exact import _Recorder
+    from piqs_squeeze.methods.exact.solver import _Recorder
 
     rec = _Recorder(layout, 50)
     for i, x in enumerate(X):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from piqs_squeeze import exact
+from piqs_squeeze.methods.exact import solver as exact
 from bench_exact import TIMES, reference_model
 
 RESULTS = Path(__file__).parent / "results"

@@ -1,6 +1,6 @@
 """Benchmark of the exact steady state with local processes and of the Liouvillian spectrum.
 
-* ours (block-preconditioned GMRES, :mod:`piqs_squeeze.exact_steady`) at N = 10 ... 200, with the
+* ours (block-preconditioned GMRES, :mod:`piqs_squeeze.methods.exact.steady`) at N = 10 ... 200, with the
   residual, the uniqueness check and the load average of the (shared) machine next to each time;
 * against, in the same process, at N = 10, 20, 40: stock ``qutip.piqs.Dicke(...).liouvillian()`` +
   ``qutip.steadystate`` (its default and the other methods that run), and our previous all-blocks
@@ -28,7 +28,8 @@ import numpy as np  # noqa: E402
 import qutip  # noqa: E402
 
 import piqs_squeeze as ps  # noqa: E402
-from piqs_squeeze import dicke, exact  # noqa: E402
+from piqs_squeeze import dicke  # noqa: E402
+from piqs_squeeze.methods.exact import solver as exact
 
 OUT = Path(__file__).parent / "results"
 RATES = dict(chi=1.0, gamma_s=1.0, dephasing=0.2, pumping=0.05)  # every local process on

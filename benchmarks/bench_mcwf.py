@@ -20,8 +20,9 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from piqs_squeeze import Model, mcwf  # noqa: E402
-from piqs_squeeze.mcwf_sector import clear_cache, run_trajectory  # noqa: E402
+from piqs_squeeze import Model  # noqa: E402
+from piqs_squeeze.methods.mcwf import ensemble as mcwf
+from piqs_squeeze.methods.mcwf.sector import clear_cache, run_trajectory  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 NOTE = "2-core machine, idle (load < 1) while this session's sections ran; ratios are within one process"
@@ -39,7 +40,7 @@ def _warm():
 
 def vs_mcsolve(N=10, ntraj=100):
     import qutip
-    from validation import bruteforce
+    from piqs_squeeze.validation import bruteforce
 
     model = s2_model(N)
     times = np.linspace(0.0, 1.0, 11)

@@ -30,7 +30,7 @@ from pathlib import Path  # noqa: E402
 
 import piqs_squeeze as ps  # noqa: E402
 from piqs_squeeze.sweep import SweepSpec, make_chunks, run_sweep  # noqa: E402
-from piqs_squeeze.sweep_summaries import normalize_summaries, resolve, summarize  # noqa: E402
+from piqs_squeeze.sweep.summaries import normalize_summaries, resolve, summarize  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 SUMMARIES = ["final", "min_transient_xi2"]  # the Fig. 3a figure of merit (piqs_squeeze.analysis)

@@ -40,7 +40,7 @@ WORKER = r"""
 import json, sys, time
 import numpy as np
 import piqs_squeeze as ps
-from piqs_squeeze import threads
+from piqs_squeeze.runtime import threads
 
 def exact(N, T):
     m = ps.Model.from_upsilon_ratio(N, 0.9, chi=1.0, gamma=1.0, gamma_s=1.0)

@@ -33,7 +33,7 @@ def cross_check_n100() -> dict:
     import numpy as np
 
     import piqs_squeeze as ps
-    from validation.checks_exact import _exact_opts
+    from piqs_squeeze.validation.checks.exact import _exact_opts
 
     m = ps.Model.from_upsilon_ratio(100, 0.9, chi=1.0, gamma_s=4.0)
     t = np.linspace(0.0, 0.2, 21)
@@ -66,9 +66,9 @@ def main(argv=None) -> int:
         return 0
 
     from piqs_squeeze.result import jsonable, provenance
-    from validation import checks_cumulant
-    from validation.core import Context, run_checks
-    from validation.report import verdict_line, write_report
+    from piqs_squeeze.validation.checks import cumulant as checks_cumulant
+    from piqs_squeeze.validation.core import Context, run_checks
+    from piqs_squeeze.validation.report import verdict_line, write_report
 
     ctx = Context(mode="full", out=args.out)
     if args.smoke:

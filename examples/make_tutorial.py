@@ -78,8 +78,8 @@ md("""## The validation report
 `piqs-squeeze validate --quick` runs every cross-check; here two fast ones, written to a temporary
 directory (report.md, report.json, plots/).""")
 code("""import tempfile
-from validation.core import Context, run_checks
-from validation.report import summary_line, write_report
+from piqs_squeeze.validation.core import Context, run_checks
+from piqs_squeeze.validation.report import summary_line, write_report
 
 out = tempfile.mkdtemp()
 ctx = Context(mode="quick", out=out)
@@ -87,7 +87,7 @@ results = run_checks(ctx, only=["cumulant_exact_n2", "claim_early_dip"], progres
 for r in results:
     print(f"{r.status:<10} {r.name}: {r.message}")
 md_path, _ = write_report(results, ctx, 0.0)
-print(summary_line(__import__("validation.report", fromlist=["summary"]).summary(results)), "->", md_path)""")
+print(summary_line(__import__("piqs_squeeze.validation.report", fromlist=["summary"]).summary(results)), "->", md_path)""")
 md("""## A parameter sweep
 
 A sweep is a dict (or a TOML file, see `examples/*.toml` and `piqs-squeeze sweep --help`): fixed
@@ -107,7 +107,7 @@ for i in range(len(table["ratio"])):
 md("""## A figure of the paper
 
 Each figure is one call (or `piqs-squeeze figure NAME --quick`); the data are cached.""")
-code("""from figures.cli import make_figure
+code("""from piqs_squeeze.figures.cli import make_figure
 
 info = make_figure("fig3b", quick=True, out=tempfile.mkdtemp(), workers=1)  # workers=1: no process pool here
 print(info["paths"], f"{info['wall_s']:.1f} s")""")

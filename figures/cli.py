@@ -16,16 +16,16 @@ __all__ = ["FIGURES", "add_arguments", "run_cli", "make_figure"]
 
 #: Figure name -> (module, one-line description)
 FIGURES = {
-    "fig1a": ("figures.fig1a", "steady-state phase diagram (Carmichael, gamma_s = 0)"),
-    "fig1c": ("figures.fig1c", "xi^2(t) at three drives, gamma_s = 0 (exact, j = N/2 block, N = 2000; quick: N = 100)"),
-    "fig2a": ("figures.fig2a", "xi^2(t), chi = 1, Upsilon/Upsilon_c = 0.9, gamma_s = 0 (exact, j = N/2 block, N = 2000; quick: N = 100)"),
-    "fig2b": ("figures.fig2b", "xi^2(t) and N_eff(t) for several gamma_s (MCWF, N = 2000)"),
-    "fig2c": ("figures.fig2c", "two single MCWF trajectories, gamma_s = 4"),
-    "fig3a": ("figures.fig3a", "min transient xi^2 over (Upsilon/Upsilon_c, gamma_s), cumulant N = 1e4"),
-    "fig3b": ("figures.fig3b", "min transient xi^2 vs chi with xi^2(t) inset, cumulant N = 1e4"),
-    "figS1": ("figures.figS1", "min xi^2 map over (chi, 2 Omega/N) and cumulant vs MCWF, N = 2000"),
-    "figS2": ("figures.figS2", "ensemble and single-trajectory xi^2 and N_eff, MCWF N = 2000"),
-    "phase_exact": ("figures.phase_exact", "exact finite-N steady states and gap vs drive (beyond the paper)"),
+    "fig1a": ("piqs_squeeze.figures.fig1a", "steady-state phase diagram (Carmichael, gamma_s = 0)"),
+    "fig1c": ("piqs_squeeze.figures.fig1c", "xi^2(t) at three drives, gamma_s = 0 (exact, j = N/2 block, N = 2000; quick: N = 100)"),
+    "fig2a": ("piqs_squeeze.figures.fig2a", "xi^2(t), chi = 1, Upsilon/Upsilon_c = 0.9, gamma_s = 0 (exact, j = N/2 block, N = 2000; quick: N = 100)"),
+    "fig2b": ("piqs_squeeze.figures.fig2b", "xi^2(t) and N_eff(t) for several gamma_s (MCWF, N = 2000)"),
+    "fig2c": ("piqs_squeeze.figures.fig2c", "two single MCWF trajectories, gamma_s = 4"),
+    "fig3a": ("piqs_squeeze.figures.fig3a", "min transient xi^2 over (Upsilon/Upsilon_c, gamma_s), cumulant N = 1e4"),
+    "fig3b": ("piqs_squeeze.figures.fig3b", "min transient xi^2 vs chi with xi^2(t) inset, cumulant N = 1e4"),
+    "figS1": ("piqs_squeeze.figures.figS1", "min xi^2 map over (chi, 2 Omega/N) and cumulant vs MCWF, N = 2000"),
+    "figS2": ("piqs_squeeze.figures.figS2", "ensemble and single-trajectory xi^2 and N_eff, MCWF N = 2000"),
+    "phase_exact": ("piqs_squeeze.figures.phase_exact", "exact finite-N steady states and gap vs drive (beyond the paper)"),
 }
 
 

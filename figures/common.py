@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from piqs_squeeze.fileio import atomic_write
+from piqs_squeeze.runtime.fileio import atomic_write
 from piqs_squeeze.result import jsonable
 
 __all__ = ["resolve_params", "cached", "method_fingerprint", "require_methods", "CACHE_FORMAT"]
@@ -41,10 +41,10 @@ def resolve_params(full: dict, quick_changes: dict, quick: bool, overrides: dict
 
 
 def method_fingerprint() -> str:
-    """Hash of the code that computes a figure's data: :func:`piqs_squeeze.provenance.code_fingerprint`
+    """Hash of the code that computes a figure's data: :func:`piqs_squeeze.runtime.provenance.code_fingerprint`
     (the whole package source, library versions) and this figures package's source. Cached data
     computed by any other version are not reused."""
-    from piqs_squeeze.provenance import code_fingerprint, source_hash
+    from piqs_squeeze.runtime.provenance import code_fingerprint, source_hash
 
     text = json.dumps({"code": code_fingerprint(), "figures": source_hash(Path(__file__).parent)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -30,7 +30,7 @@ def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
     p = resolve_params(FULL, QUICK, quick, overrides)
 
     def run(p):
-        from piqs_squeeze.carmichael import order_parameter_tl, phase_diagram
+        from piqs_squeeze.methods.carmichael import order_parameter_tl, phase_diagram
 
         ratios = np.linspace(0.0, p["ratio_max"], int(p["n_ratio"]))
         d = phase_diagram(ratios, list(p["Ns"]), chi=p["chi"])

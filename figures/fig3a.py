@@ -31,7 +31,7 @@ NO_SQUEEZING = "0.82"  #: colour of cells with min transient xi^2 >= 1
 def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
     """The map min_t xi^2 (transient) [gamma_s, ratio] and the gamma_s = 0 strip."""
     p = resolve_params(FULL, QUICK, quick, overrides)
-    from piqs_squeeze.cumulant import check_order
+    from piqs_squeeze.methods.moments.cumulant import check_order
 
     check_order(p["order"])
 

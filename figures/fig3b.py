@@ -2,7 +2,7 @@
 
 Paper: Upsilon/Upsilon_c = 0.9, gamma_s/Gamma = 50, N = 10^4, truncated cumulant expansion; the
 initial CSS points along the gamma_s = 0 mean-field steady state for each chi (to account for the
-rotation chi causes), :func:`piqs_squeeze.meanfield.css_collective_steady_state`. The chi grid and the time window (t in [0, ``t_units`` / gamma_s]) are our
+rotation chi causes), :func:`piqs_squeeze.methods.moments.meanfield.css_collective_steady_state`. The chi grid and the time window (t in [0, ``t_units`` / gamma_s]) are our
 choice; the inset shows xi^2(t) for ``inset_chi``. Computed through the sweep layer.
 
 ``order=3`` (``--order 3``) adds the third-order cumulant curve (and its inset traces, dashed);
@@ -30,14 +30,14 @@ SUMMARY = "min_xi2"
 
 def initial_state(N, ratio, chi):
     """CSS along the gamma_s = 0 mean-field steady state at this chi (paper Fig. 3b)."""
-    from piqs_squeeze.meanfield import css_collective_steady_state
+    from piqs_squeeze.methods.moments.meanfield import css_collective_steady_state
 
     return css_collective_steady_state(ps.Model.from_upsilon_ratio(N, ratio, chi=chi))
 
 
 def compute(quick: bool = True, cache_dir=None, **overrides) -> dict:
     p = resolve_params(FULL, QUICK, quick, overrides)
-    from piqs_squeeze.cumulant import check_order
+    from piqs_squeeze.methods.moments.cumulant import check_order
 
     check_order(p["order"])
 

@@ -5,7 +5,7 @@
     >>> res = ps.evolve(model, np.linspace(0, 1, 11), method="exact")   # doctest: +SKIP
     >>> res.xi2_db                                                       # doctest: +SKIP
 """
-from . import threads as _threads
+from .runtime import threads as _threads
 
 _threads._passive_openmp()  # before numba starts OpenMP: idle threads sleep, not spin
 

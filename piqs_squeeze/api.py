@@ -23,11 +23,11 @@ __all__ = ["METHODS", "MethodError", "evolve", "steady_state", "liouvillian_spec
 
 #: Method name -> module implementing it.
 METHODS = {
-    "exact": "piqs_squeeze.exact",
-    "mcwf": "piqs_squeeze.mcwf",
-    "cumulant": "piqs_squeeze.cumulant",
-    "meanfield": "piqs_squeeze.meanfield",
-    "carmichael": "piqs_squeeze.carmichael",
+    "exact": "piqs_squeeze.methods.exact.solver",
+    "mcwf": "piqs_squeeze.methods.mcwf.ensemble",
+    "cumulant": "piqs_squeeze.methods.moments.cumulant",
+    "meanfield": "piqs_squeeze.methods.moments.meanfield",
+    "carmichael": "piqs_squeeze.methods.carmichael",
 }
 
 
@@ -202,7 +202,7 @@ def steady_state(model: Model, method: str = "exact", **options):
 def liouvillian_spectrum(model: Model, k: int = 6, method: str = "exact", **options):
     """The k eigenvalues of the generator on the permutation-symmetric sector nearest 0, largest
     real part first (a subset of the full 4^N spectrum; see
-    :func:`piqs_squeeze.exact_steady.liouvillian_spectrum`)."""
+    :func:`piqs_squeeze.methods.exact.steady.liouvillian_spectrum`)."""
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
     mod = _resolve(method, model, "liouvillian_spectrum")

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import observables
 from ._version import __version__
-from .fileio import atomic_write
+from piqs_squeeze.runtime.fileio import atomic_write
 from .model import Model
 
 __all__ = ["Result", "ResultFileError", "provenance", "jsonable"]
@@ -227,7 +227,7 @@ class Result:
         if self.method == "exact":
             if "final_state" not in self.extras:
                 raise ValueError("this exact Result kept no state: run it with return_state=True")
-            from .exact import final_blocks
+            from piqs_squeeze.methods.exact.solver import final_blocks
 
             blocks = final_blocks(self)
         elif self.method == "carmichael":

@@ -6,8 +6,8 @@ import pytest
 import qutip
 
 import piqs_squeeze as ps
-from validation.highprec import carmichael_bands
-from piqs_squeeze import carmichael as cm
+from piqs_squeeze.validation.highprec import carmichael_bands
+from piqs_squeeze.methods import carmichael as cm
 from piqs_squeeze.dicke import moments_from_bands
 
 # (N, Upsilon/Upsilon_c, chi): below, near and above threshold, chi of both signs and 0, odd and even N
@@ -144,7 +144,7 @@ def test_result_roundtrip(tmp_path):
     assert back.extras["jz_over_j"] == res.extras["jz_over_j"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("piqs_squeeze.exact") is None, reason="exact solver not present")
+@pytest.mark.skipif(importlib.util.find_spec("piqs_squeeze.methods.exact.solver") is None, reason="exact solver not present")
 @pytest.mark.parametrize("N, ratio, chi", [(10, 0.9, 1.0), (31, 0.6, -0.5), (50, 1.2, 2.0)])
 def test_against_exact_solver(N, ratio, chi):
     model = ps.Model.from_upsilon_ratio(N, ratio, chi=chi)

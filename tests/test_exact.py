@@ -6,9 +6,10 @@ from qutip import piqs
 from scipy.linalg import block_diag
 
 import piqs_squeeze as ps
-from piqs_squeeze import dicke, exact
-from piqs_squeeze import exact_ops as ops
-from validation import bruteforce
+from piqs_squeeze import dicke
+from piqs_squeeze.methods.exact import solver as exact
+from piqs_squeeze.methods.exact import generator as ops
+from piqs_squeeze.validation import bruteforce
 
 ALL_RATES = dict(omega=1.3, chi=0.7, gamma=0.9, gamma_s=0.6, dephasing=0.45, pumping=0.35,
                  collective_dephasing=0.25, collective_pumping=0.15)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from piqs_squeeze import Model
-from piqs_squeeze import exact_ops as ops
-from piqs_squeeze import exact_stepper as st
-from piqs_squeeze.exact_kernel import PackedGenerator
+from piqs_squeeze.methods.exact import generator as ops
+from piqs_squeeze.methods.exact import steppers as st
+from piqs_squeeze.methods.exact.kernels import PackedGenerator
 
 ALL_RATES = dict(omega=3.1, chi=0.7, gamma=1.3, gamma_s=0.9, dephasing=0.4, pumping=0.3,
                  collective_dephasing=0.5, collective_pumping=0.2)

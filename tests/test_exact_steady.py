@@ -10,9 +10,9 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import piqs_squeeze as ps
-from piqs_squeeze import exact, exact_steady
-from piqs_squeeze import exact_ops as ops
-from validation import bruteforce, bruteforce_spectrum as bfs
+from piqs_squeeze.methods.exact import solver as exact, steady as exact_steady
+from piqs_squeeze.methods.exact import generator as ops
+from piqs_squeeze.validation import bruteforce, bruteforce_spectrum as bfs
 
 ALL_RATES = dict(ratio=0.9, chi=1.0, gamma_s=0.5, dephasing=0.3, pumping=0.2, collective_dephasing=0.15,
                  collective_pumping=0.1)
@@ -47,7 +47,7 @@ def test_steady_state_matches_all_blocks_lu_and_matrix_free_residual():
     """N = 24, gamma_s and pumping: GMRES vs the direct sparse LU of all blocks (solver="lu"),
     1e-9 relative on the blocks (both residuals <= 1e-11 relative, condition number ~1e3); and
     the reported residual recomputed with the independent matrix-free kernel product."""
-    from piqs_squeeze.exact_kernel import PackedGenerator
+    from piqs_squeeze.methods.exact.kernels import PackedGenerator
 
     model = ps.Model.from_upsilon_ratio(24, 0.8, chi=0.5, gamma_s=0.7, pumping=0.1)
     a = exact.steady_state(model, return_state=True)
@@ -173,7 +173,7 @@ def test_bad_input():
 def test_phase_exact_figure_calls_the_library(tmp_path):
     """The figure's data are the library's steady states and gaps (reduced: N = 6, 3 drives), the
     xi^2 = 1 crossing lies inside the grid where xi^2 changes sign, and PNG + PDF are written."""
-    from figures import phase_exact
+    from piqs_squeeze.figures import phase_exact
 
     data = phase_exact.compute(quick=True, cache_dir=None, Ns=[6], gamma_s=[0.0, 1.0], ratios=[0.5, 0.9, 1.3],
                                gap_max_N=6)

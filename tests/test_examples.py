@@ -18,7 +18,7 @@ def test_every_example_config_is_valid_and_referenced():
     parser = build_parser()
     sweep_help = parser._subparsers._group_actions[0].choices["sweep"].format_help()
     readme = (ROOT / "README.md").read_text()
-    from piqs_squeeze.sweep_summaries import SUMMARIES
+    from piqs_squeeze.sweep.summaries import SUMMARIES
 
     for name in SUMMARIES:
         assert f"  {name} " in sweep_help

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import piqs_squeeze as ps
-from figures import cli as fcli
-from figures.common import cached, resolve_params
+from piqs_squeeze.figures import cli as fcli
+from piqs_squeeze.figures.common import cached, resolve_params
 from piqs_squeeze.analysis import first_crossing
 
 

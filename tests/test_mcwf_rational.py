@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from piqs_squeeze import mcwf_sector
-from piqs_squeeze.mcwf_rational import HIGH_ORDER, LOW_ORDER, apply_rational, pade_fractions, rayleigh
+from piqs_squeeze.methods.mcwf import sector as mcwf_sector
+from piqs_squeeze.methods.mcwf.rational import HIGH_ORDER, LOW_ORDER, apply_rational, pade_fractions, rayleigh
 
 
 def _pade_mp(k, z, mp):
@@ -83,7 +83,8 @@ def test_apply_rational_matches_expm(window):
 def test_rational_and_krylov_give_the_same_trajectory():
     """Two independent propagators, one seed, fixed displacement: the same jumps (kinds, and times
     to 1e-7) and the same moments, at N = 300 in the Fig. S2 regime (Omega = N)."""
-    from piqs_squeeze import Model, mcwf
+    from piqs_squeeze import Model
+    from piqs_squeeze.methods.mcwf import ensemble as mcwf
     model = Model(N=300, omega=300.0, chi=1.0, gamma=1.0, gamma_s=2.0)
     j0, psi0 = mcwf.initial_state(300, None)
     beta = mcwf_sector.default_beta(model)
@@ -104,7 +105,8 @@ def test_trajectory_does_not_depend_on_the_output_grid(propagator):
     (Regression: the Krylov bound sampled at the step's end only accepted a first step as long as
     the whole interval when exp(h A_m) had decayed to nothing there: here 13744 jumps on the coarse
     grid against 137 on the fine one.)"""
-    from piqs_squeeze import Model, mcwf
+    from piqs_squeeze import Model
+    from piqs_squeeze.methods.mcwf import ensemble as mcwf
     model = Model(N=500, omega=500.0, chi=1.0, gamma=1.0, gamma_s=2.0)
     j0, psi0 = mcwf.initial_state(500, None)
     beta = mcwf_sector.default_beta(model)
@@ -120,7 +122,8 @@ def test_trajectory_does_not_depend_on_the_output_grid(propagator):
 def test_rational_tolerance_below_rounding_still_finishes():
     """A bound below the partial fractions' rounding (~1.4e-11) acts as that floor instead of
     shrinking the steps without end (it used to run for minutes); the result matches Krylov at 1e-12."""
-    from piqs_squeeze import Model, mcwf
+    from piqs_squeeze import Model
+    from piqs_squeeze.methods.mcwf import ensemble as mcwf
     model = Model(N=150, omega=150.0, chi=1.0, gamma=1.0, gamma_s=1.0, dephasing=0.5)
     j0, psi0 = mcwf.initial_state(150, None)
     beta = mcwf_sector.default_beta(model)

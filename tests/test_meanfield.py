@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import piqs_squeeze as ps
-from piqs_squeeze import meanfield, moment_ode
-from piqs_squeeze.derivation import RATES, coefficient_tensors
-from validation import bruteforce
+from piqs_squeeze.methods.moments import meanfield, integrator as moment_ode
+from piqs_squeeze.methods.moments.derivation import RATES, coefficient_tensors
+from piqs_squeeze.validation import bruteforce
 
 RATES_ALL = dict(omega=1.3, chi=0.7, gamma=1.0, gamma_s=0.4, dephasing=0.3, pumping=0.2,
                  collective_dephasing=0.25, collective_pumping=0.15)

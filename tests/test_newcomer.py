@@ -102,10 +102,10 @@ def test_help_texts_match_the_behaviour():
     assert "N = 2..20 (with --full: also N = 50 and 100)" in val
     fig = " ".join(_help("figure").split())
     assert "~1 min each" not in fig
-    from figures.cli import FIGURES
+    from piqs_squeeze.figures.cli import FIGURES
 
     assert "exact" in FIGURES["fig1c"][1] and "exact" in FIGURES["fig2a"][1]
-    from figures import fig1c, fig2a
+    from piqs_squeeze.figures import fig1c, fig2a
 
     for mod in (fig1c, fig2a):  # the full figure's method, as listed
         assert mod.FULL["method"] == "auto" and mod.FULL["exact_max_n"] >= mod.FULL["N"]

@@ -14,7 +14,11 @@ import numpy as np
 import pytest
 
 import piqs_squeeze as ps
-from piqs_squeeze import dicke, exact, fileio, threads
+from piqs_squeeze import dicke
+from piqs_squeeze.methods import carmichael
+from piqs_squeeze.methods.exact import solver as exact
+from piqs_squeeze.methods.mcwf import ensemble as mcwf
+from piqs_squeeze.runtime import fileio, threads
 from piqs_squeeze.cli import main
 from piqs_squeeze.result import ResultFileError
 
@@ -83,8 +87,8 @@ def test_mcwf_and_carmichael_refuse_what_cannot_fit_within_seconds():
             ps.evolve(big, np.linspace(0, 1, 1001), method="mcwf", max_memory=8 * 2**30)
     assert time.perf_counter() - t0 < 5.0
     # the estimates grow as they should: linear in N, and in the output times for mcwf
-    assert ps.mcwf.memory_needed(10**6, 1001, 2) > 8 * ps.mcwf.memory_needed(10**6, 101, 1)
-    assert ps.carmichael.memory_needed(10**9) == pytest.approx(100 * ps.carmichael.memory_needed(10**7), rel=1e-6)
+    assert mcwf.memory_needed(10**6, 1001, 2) > 8 * mcwf.memory_needed(10**6, 101, 1)
+    assert carmichael.memory_needed(10**9) == pytest.approx(100 * carmichael.memory_needed(10**7), rel=1e-6)
 
 
 def test_exact_says_when_a_run_will_take_long():
@@ -157,7 +161,7 @@ def test_workers_exit_when_the_driver_is_killed(tmp_path):
     pids = tmp_path / "pids.json"
     script.write_text(f"""
 import json, time
-from piqs_squeeze.pool import process_pool
+from piqs_squeeze.runtime.pool import process_pool
 
 if __name__ == "__main__":
     pool = process_pool(2)

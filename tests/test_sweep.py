@@ -24,10 +24,7 @@ import piqs_squeeze as ps
 from piqs_squeeze import api
 from piqs_squeeze.result import Result
 from piqs_squeeze.states import css, css_moments
-from piqs_squeeze.sweep import (
-    SweepMismatchError, SweepSpec, SweepTable, load_sweep, make_chunks, plot_curve, plot_map,
-    register_summary, run_sweep,
-)
+from piqs_squeeze.sweep import SweepMismatchError, SweepSpec, SweepTable, load_sweep, make_chunks, plot_curve, plot_map, register_summary, run_sweep
 
 TOY = __name__  # importable as a module by process and Dask workers (tests/ is on sys.path)
 TESTS_DIR = str(Path(__file__).resolve().parent)
@@ -424,7 +421,7 @@ def test_code_fingerprint_covers_every_module_of_the_package(tmp_path):
     src = Path(ps.__file__).parent
     pkg = tmp_path / "piqs_squeeze"
     shutil.copytree(src, pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    probe = "from piqs_squeeze.provenance import code_fingerprint; print(code_fingerprint()['piqs_squeeze'])"
+    probe = "from piqs_squeeze.runtime.provenance import code_fingerprint; print(code_fingerprint()['piqs_squeeze'])"
 
     def fingerprint():
         env = dict(os.environ, PYTHONPATH=str(tmp_path))
@@ -433,6 +430,6 @@ def test_code_fingerprint_covers_every_module_of_the_package(tmp_path):
         return out.stdout.strip()
 
     before = fingerprint()
-    target = pkg / "moment_ode.py"
+    target = pkg / "methods" / "moments" / "integrator.py"
     target.write_text(target.read_text() + "\n_EDITED = 1.0\n")
     assert fingerprint() != before

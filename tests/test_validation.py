@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from piqs_squeeze.cli import main
-from validation.core import REGISTRY, Context, _load_all, run_checks
-from validation.report import write_report
+from piqs_squeeze.validation.core import REGISTRY, Context, _load_all, run_checks
+from piqs_squeeze.validation.report import write_report
 
 FAST = ["exact_vs_piqs_liouvillian", "exact_vs_piqs_dynamics", "cumulant_exact_n2", "claim_early_dip"]
 
@@ -62,7 +62,7 @@ def test_perturbed_reference_rate_fails(tmp_path, capsys):
 
 def test_skipped_and_crashing_checks_are_not_passes(tmp_path, monkeypatch):
     _load_all()
-    from validation import core
+    from piqs_squeeze.validation import core
 
     def boom(ctx):
         raise RuntimeError("kaput")
@@ -94,8 +94,8 @@ def test_every_check_has_a_title_and_group():
 
 def test_export_benchmarks(tmp_path):
     import piqs_squeeze as ps
-    from validation import bruteforce
-    from validation.export import benchmark_models, export_benchmarks
+    from piqs_squeeze.validation import bruteforce
+    from piqs_squeeze.validation.export import benchmark_models, export_benchmarks
 
     models = [m for m in benchmark_models() if m[1].N == 3]
     paths = export_benchmarks(tmp_path, models=models, progress=False)
@@ -116,9 +116,9 @@ def test_export_benchmarks(tmp_path):
 def test_claim_verdicts_and_summary():
     """A claim that holds in part DIFFERS, the others are REPRODUCED / NOT REPRODUCED; claims
     never make the run fail, failures of checks do."""
-    from validation.checks_paper import _verdict
-    from validation.core import CheckResult
-    from validation.report import summary, summary_line
+    from piqs_squeeze.validation.checks.paper import _verdict
+    from piqs_squeeze.validation.core import CheckResult
+    from piqs_squeeze.validation.report import summary, summary_line
 
     assert _verdict(True) == "REPRODUCED"
     assert _verdict(True, differs=True) == "DIFFERS"

@@ -1,7 +1,7 @@
 """Brute-force symmetric-sector Liouvillian spectrum and steady state in the full 4^N operator space.
 
 Independent of piqs_squeeze's Dicke bookkeeping: the Liouvillian is ``qutip.liouvillian`` of the
-2^N site-operator model of :mod:`validation.bruteforce`, and the permutation-symmetric operators
+2^N site-operator model of :mod:`piqs_squeeze.validation.bruteforce`, and the permutation-symmetric operators
 are spanned by the orbit sums of the matrix units |a><b| under permuting the atoms (one per
 multiset of the four single-site types (a_i, b_i) in {0, 1}^2: C(N + 3, 3) of them, = sum_j
 (2j+1)^2). L maps this span into itself; with B the orthonormal orbit basis (4^N x C(N+3, 3)),

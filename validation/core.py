@@ -183,9 +183,9 @@ def compare(value, tolerance) -> str:
 
 def _load_all():
     # import for the side effect of registering the checks, in report order
-    from . import checks_exact  # noqa: F401  (isort: skip -- order is the report's order)
-    from . import checks_exact_steady  # noqa: F401
-    from . import checks_carmichael, checks_mcwf, checks_cumulant, checks_paper  # noqa: F401,E401
+    from .checks import exact as checks_exact  # noqa: F401  (isort: skip -- order is the report's order)
+    from .checks import exact_steady as checks_exact_steady  # noqa: F401
+    from .checks import carmichael as checks_carmichael, mcwf as checks_mcwf, cumulant as checks_cumulant, paper as checks_paper  # noqa: F401,E401
 
 
 def run_checks(ctx: Context, only=None, progress=None, on_result=None) -> list[CheckResult]:

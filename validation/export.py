@@ -73,7 +73,7 @@ def export_benchmarks(directory, mode: str = "quick", progress=None, models=None
             "model": model.to_dict(),
             "model_str": str(model),
             "initial_state": {**initial.to_dict(), "description": "coherent spin state along -x"},
-            "method": "exact (piqs_squeeze.exact, Dicke blocks, Krylov exp(tL))",
+            "method": "exact (piqs_squeeze.methods.exact.solver, Dicke blocks, Krylov exp(tL))",
             "tolerances": {"rtol": RTOL},
             "conventions": "hbar = 1; J_a = sum_i sigma_i^a / 2; H = chi J+J- + omega Jx; "
                            "gamma D[J-] + gamma_s sum D[sigma-] + dephasing sum D[sigma^z/2] + pumping sum D[sigma+] "

@@ -1,7 +1,7 @@
 """High-precision reference for the analytic collective steady state (needs mpmath).
 
 The populations of rho_ss ~ ((J+ + a*)(J- + a))^-1 obey p_0 = 1, p_k = 1 + r_k p_{k-1},
-r_k = k (N - k + 1) / |a|^2 (see :mod:`piqs_squeeze.carmichael`); evaluated here by the plain
+r_k = k (N - k + 1) / |a|^2 (see :mod:`piqs_squeeze.methods.carmichael`); evaluated here by the plain
 recursion in ``dps``-digit arithmetic, independent of the float64 log-space implementation.
 """
 from __future__ import annotations

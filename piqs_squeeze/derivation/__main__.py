@@ -1,6 +1,0 @@
-"""``python -m piqs_squeeze.derivation [2|3]``: print the derived moment equations of that order."""
-import sys
-
-from .equations import describe
-
-print(describe(int(sys.argv[1]) if len(sys.argv) > 1 else 2))

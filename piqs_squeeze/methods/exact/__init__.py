@@ -1,0 +1,1 @@
+"""piqs_squeeze.methods.exact."""

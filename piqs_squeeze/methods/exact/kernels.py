@@ -1,0 +1,246 @@
+"""Matrix-free product with the exact solver's generator on the packed layout (numba, threaded).
+
+The same operator as :func:`piqs_squeeze.methods.exact.generator.generator_packed` (and the same formula, see
+:mod:`piqs_squeeze.methods.exact.generator`), applied entry by entry instead of through a CSR matrix: for every
+target entry (k, l), k >= l, of block j,
+
+    L(rho)[k, l] = (a_k + conj(a_l) + cdeph m_k m_l) rho[k, l]
+                   + i (Omega/2) (c_{l-1} rho[k, l-1] + c_l rho[k, l+1] - c_{k-1} rho[k-1, l] - c_k rho[k+1, l])
+                   + gamma c_{k-1} c_{l-1} rho[k-1, l-1] + cpump c_k c_l rho[k+1, l+1]
+                   + sum_{local p, dj} rate_p amp_p,dj[k'] amp_p,dj[l'] rho_{j-dj}[k', l'],  k' = k - shift,
+
+(c_k = <k|J+|k+1>; entries above the diagonal read as conj of the transposed packed entry).
+The CSR matrix streams ~100 bytes per packed real per product (values and indices); this
+kernel streams the vector in and out only (16 bytes) plus O(d) coefficients per block, and the
+inner loop over l reads contiguous rows, so it vectorises and splits over threads.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from piqs_squeeze import dicke
+from .generator import block_coefficients
+from .steppers import FASTMATH
+from piqs_squeeze.model import Model
+
+__all__ = ["PackedGenerator"]
+
+
+@njit(inline="always")
+def _get(x, o, nre, d, k, l):
+    """(Re, Im) of rho[k, l] of the block at packed offset o (any k, l in range)."""
+    if k >= l:
+        re = x[o + k * (k + 1) // 2 + l]
+        im = x[o + nre + k * (k - 1) // 2 + l] if k > l else 0.0
+        return re, im
+    return x[o + l * (l + 1) // 2 + k], -x[o + nre + l * (l - 1) // 2 + k]
+
+
+@njit(inline="always")
+def _entry(x, o, nre, d, k, l, dre, dim, w, cl1, cl, ck1, ck, gk, gp):
+    """In-block part of L(rho)[k, l] with bounds checks (edges of a row)."""
+    rr, ri = _get(x, o, nre, d, k, l)
+    ore = dre * rr - dim * ri
+    oim = dre * ri + dim * rr
+    sre = 0.0
+    sim = 0.0
+    if l >= 1:
+        t1, t2 = _get(x, o, nre, d, k, l - 1)
+        sre += cl1 * t1
+        sim += cl1 * t2
+    if l + 1 < d:
+        t1, t2 = _get(x, o, nre, d, k, l + 1)
+        sre += cl * t1
+        sim += cl * t2
+    if k >= 1:
+        t1, t2 = _get(x, o, nre, d, k - 1, l)
+        sre -= ck1 * t1
+        sim -= ck1 * t2
+    if k + 1 < d:
+        t1, t2 = _get(x, o, nre, d, k + 1, l)
+        sre -= ck * t1
+        sim -= ck * t2
+    ore -= w * sim
+    oim += w * sre
+    if l >= 1 and k >= 1:
+        t1, t2 = _get(x, o, nre, d, k - 1, l - 1)
+        g = gk * cl1
+        ore += g * t1
+        oim += g * t2
+    if k + 1 < d:
+        t1, t2 = _get(x, o, nre, d, k + 1, l + 1)
+        g = gp * cl
+        ore += g * t1
+        oim += g * t2
+    return ore, oim
+
+
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
+def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, trate, aoff, amp, rb, rk, cuts,
+           dots, shift, scale, tiny):
+    w, gam, cpump, cdeph = scal[0], scal[1], scal[2], scal[3]
+    dmax = bd.max()
+    dots[:, :] = 0.0
+    for ch in prange(cuts.size - 1):
+        bre = np.empty(dmax)
+        bim = np.empty(dmax)
+        for r in range(cuts[ch], cuts[ch + 1]):
+            b = rb[r]
+            k = rk[r]
+            d = bd[b]
+            o = boff[b]
+            nre = d * (d + 1) // 2
+            co = coff[b]
+            cpb = co + b  # padded c: cp[cpb + i] = c_{i-1}, i = 0..d
+            ck1 = cp[cpb + k]  # c_{k-1}
+            ck = cp[cpb + k + 1]  # c_k
+            gk = gam * ck1
+            gp = cpump * ck
+            akr = a_re[co + k] - shift
+            aki = a_im[co + k]
+            dmk = cdeph * mv[co + k]
+            # edges: l = 0, k - 1, k (bounds and the diagonal / upper triangle)
+            for e in range(3):  # l = k, k - 1, 0 (each once)
+                l = k - e if e < 2 else 0
+                if l < 0 or (e == 2 and k < 2):
+                    continue
+                dre = akr + a_re[co + l] + dmk * mv[co + l]
+                dim = aki - a_im[co + l]
+                ore, oim = _entry(x, o, nre, d, k, l, dre, dim, w, cp[cpb + l], cp[cpb + l + 1], ck1, ck, gk, gp)
+                bre[l] = ore
+                bim[l] = oim
+            # interior 1 <= l <= k - 2: every neighbour is strictly below the diagonal
+            rk0 = o + k * (k + 1) // 2
+            ik0 = o + nre + k * (k - 1) // 2
+            rkm = o + (k - 1) * k // 2
+            ikm = o + nre + (k - 1) * (k - 2) // 2
+            hp = k + 1 < d
+            rkp = o + (k + 1) * (k + 2) // 2 if hp else rk0
+            ikp = o + nre + (k + 1) * k // 2 if hp else ik0
+            # (slices and a loop index from 0: numba then drops its negative-index checks and vectorises)
+            if k >= 3:
+                n_in = k - 2
+                xr, xi = x[rk0:rk0 + k], x[ik0:ik0 + k]
+                xrm, xim = x[rkm:rkm + k], x[ikm:ikm + k]
+                xrp, xip = x[rkp:rkp + k + 1], x[ikp:ikp + k + 1]
+                ar, ai, mb, cb = a_re[co:co + d], a_im[co:co + d], mv[co:co + d], cp[cpb:cpb + d + 1]
+                for i in range(n_in):  # l = i + 1
+                    rr = xr[i + 1]
+                    ri = xi[i + 1]
+                    dre = akr + ar[i + 1] + dmk * mb[i + 1]
+                    dim = aki - ai[i + 1]
+                    cl1 = cb[i + 1]
+                    cl = cb[i + 2]
+                    sre = cl1 * xr[i] + cl * xr[i + 2] - ck1 * xrm[i + 1] - ck * xrp[i + 1]
+                    sim = cl1 * xi[i] + cl * xi[i + 2] - ck1 * xim[i + 1] - ck * xip[i + 1]
+                    bre[i + 1] = dre * rr - dim * ri - w * sim + gk * cl1 * xrm[i] + gp * cl * xrp[i + 2]
+                    bim[i + 1] = dre * ri + dim * rr + w * sre + gk * cl1 * xim[i] + gp * cl * xip[i + 2]
+            # local processes: rho_src[k - shift, l - shift], contiguous in l
+            for t in range(tptr[b], tptr[b + 1]):
+                bs = tsrc[t]
+                sh = tshift[t]
+                ks = k - sh
+                ds = bd[bs]
+                if ks < 0 or ks >= ds:
+                    continue
+                os_ = boff[bs]
+                nres = ds * (ds + 1) // 2
+                ao = aoff[t]
+                gks = trate[t] * amp[ao + ks]
+                rs = os_ + ks * (ks + 1) // 2 - sh
+                is_ = os_ + nres + ks * (ks - 1) // 2 - sh
+                l0 = max(sh, 0)
+                if k > l0:
+                    ampv = amp[ao + l0 - sh:ao + k - sh]
+                    sr = x[rs + l0:rs + k]
+                    si = x[is_ + l0:is_ + k]
+                    br = bre[l0:k]
+                    bi = bim[l0:k]
+                    for i in range(k - l0):  # one output stream per loop: vectorises
+                        br[i] += gks * ampv[i] * sr[i]
+                    for i in range(k - l0):
+                        bi[i] += gks * ampv[i] * si[i]
+                if k >= l0:  # l = k: the source diagonal (real)
+                    bre[k] += gks * amp[ao + ks] * x[rs + k]
+            xy = 0.0
+            yy = 0.0
+            for l in range(k + 1):
+                v = scale * bre[l]
+                v = v if abs(v) >= tiny else 0.0
+                y[rk0 + l] = v
+                xy += v * x[rk0 + l]
+                yy += v * v
+            for l in range(k):
+                v = scale * bim[l]
+                v = v if abs(v) >= tiny else 0.0
+                y[ik0 + l] = v
+                xy += v * x[ik0 + l]
+                yy += v * v
+            dots[ch, 0] += xy
+            dots[ch, 1] += yy
+
+
+class PackedGenerator:
+    """The packed real generator of ``model`` on ``layout`` as a matrix-free operator (``dot``)."""
+
+    def __init__(self, model: Model, layout):
+        self.shape = (layout.n, layout.n)
+        self.dtype = np.dtype(float)
+        dims = np.asarray(layout.dims, np.int64)
+        coff = np.concatenate([[0], np.cumsum(dims)]).astype(np.int64)
+        a_re, a_im, mv, cp = [], [], [], []
+        for j in layout.j:
+            m, c, a = block_coefficients(model, j)
+            a_re.append(a.real)
+            a_im.append(a.imag)
+            mv.append(m)
+            cp.append(np.concatenate([[0.0], c, [0.0]]))
+        terms = [[] for _ in dims]  # per target block: (source block, shift, rate, amplitudes)
+        for proc, dm in dicke.LOCAL_PROCESSES.items():
+            rate = float(getattr(model, proc))
+            if rate == 0:
+                continue
+            if not layout.complete:
+                raise ValueError("a truncated Layout cannot hold the local processes")
+            for b, j in enumerate(layout.j):
+                for dj, ampl in dicke.local_channels(model.N, float(j), proc).items():
+                    terms[b - dj].append((b, dj - dm, rate, np.asarray(ampl, float)))
+        flat = [t for ts in terms for t in ts]
+        self._args = (
+            np.asarray(layout.offsets, np.int64), dims, coff,
+            np.concatenate(a_re), np.concatenate(a_im), np.concatenate(mv), np.concatenate(cp),
+            np.array([0.5 * model.omega, model.gamma, model.collective_pumping, model.collective_dephasing]),
+            np.concatenate([[0], np.cumsum([len(ts) for ts in terms])]).astype(np.int64),
+            np.array([t[0] for t in flat], np.int64), np.array([t[1] for t in flat], np.int64),
+            np.array([t[2] for t in flat], float),
+            np.concatenate([[0], np.cumsum([t[3].size for t in flat])]).astype(np.int64)[:-1] if flat
+            else np.zeros(0, np.int64),
+            np.concatenate([t[3] for t in flat]) if flat else np.zeros(1),
+        )
+        # rows (block, k) in contiguous chunks of equal work (~ k + 1 per row); neighbouring rows
+        # share their reads, so a chunk keeps them together
+        rb = np.repeat(np.arange(dims.size), dims)
+        rk = np.concatenate([np.arange(d) for d in dims])
+        work = np.cumsum(rk + 1.0)
+        nchunk = 64  # fixed, not per thread: the per-chunk sums of ``dots`` are then thread-independent
+        cuts = np.searchsorted(work, np.linspace(0, work[-1], nchunk + 1)[1:-1])
+        self._rows = (rb.astype(np.int64), rk.astype(np.int64),
+                      np.unique(np.concatenate([[0], cuts, [rb.size]])).astype(np.int64))
+
+    #: ``dot`` takes ``out``, ``dots``, ``shift``, ``scale`` and ``tiny`` (used by the Krylov bases of
+    #: :mod:`piqs_squeeze.methods.exact.steppers`)
+    supports_out = True
+
+    def dot(self, x, out=None, dots=None, shift=0.0, scale=1.0, tiny=0.0):
+        """y = scale (L x - shift x) (into ``out``), entries below ``tiny`` in modulus set to 0; with
+        ``dots`` (array (2,)) also (x . y, y . y) from the same pass."""
+        y = np.empty(self.shape[0]) if out is None else out
+        part = np.empty((self._rows[2].size - 1, 2))
+        _apply(np.ascontiguousarray(x, dtype=float), y, *self._args, *self._rows, part, float(shift), float(scale),
+               float(tiny))
+        if dots is not None:
+            dots[:] = part.sum(axis=0)
+        return y
+
+    __matmul__ = dot

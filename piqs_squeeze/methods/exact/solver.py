@@ -1,0 +1,419 @@
+"""Exact solver: the permutation-invariant density matrix as Dicke blocks rho_j, N up to a few hundred.
+
+The state is kept only as the blocks rho_j (j = N/2, N/2 - 1, ...; total-weight convention of
+:mod:`piqs_squeeze.dicke`, which is also qutip.piqs' storage), packed as one real vector of
+``sum_j (2j+1)^2`` numbers (Hermitian lower triangles). The generator of the master equation of
+:class:`~piqs_squeeze.model.Model` (every rate; qutip.piqs' conventions) is a real sparse matrix
+on that vector (:mod:`piqs_squeeze.methods.exact.generator`), never qutip.piqs' nds x nds matrix nor its
+nds^2 Liouvillian; the default Krylov stepper applies it matrix-free
+(:mod:`piqs_squeeze.methods.exact.kernels`). Time stepping: adaptive Krylov propagation of exp(t L)
+(default) or scipy's ``solve_ivp`` (:mod:`piqs_squeeze.methods.exact.steppers`), or shift-and-invert
+Krylov (:mod:`piqs_squeeze.methods.exact.shift_invert`). Moments come from the three lowest bands of each block
+(:func:`piqs_squeeze.dicke.moments_from_bands`).
+"""
+from __future__ import annotations
+
+import time as _time
+
+import numpy as np
+
+from piqs_squeeze import dicke
+from piqs_squeeze.runtime import threads
+from piqs_squeeze.runtime.resources import LongRunWarning, available_memory, check_memory, say_if_long  # noqa: F401 (LongRunWarning: re-exported)
+from . import generator as ops
+from .kernels import PackedGenerator
+from .shift_invert import BlockSolver, sai_propagate
+from .steppers import ivp_propagate, krylov_propagate
+from piqs_squeeze.model import Model, check_times
+from piqs_squeeze.result import Result
+from piqs_squeeze.states import CoherentSpinState, css
+
+__all__ = ["evolve", "steady_state", "liouvillian_spectrum", "unsupported", "initial_blocks", "final_blocks",
+           "memory_needed", "available_memory", "estimate_run_time", "generator_spread", "LongRunWarning"]
+
+#: peak bytes per packed real while the generator is built (tracemalloc at N = 40: 641 B)
+_BYTES_GENERATOR = 700
+#: bytes per packed real of the finished generator (CSR, ~8.3 non-zeros x 12 B)
+_BYTES_OPERATOR = 110
+#: products of the Krylov stepper per unit of spread x time (reference runs N = 20-300: 0.64-0.80)
+_PRODUCTS_PER_SPREAD = 0.7
+#: seconds per product and packed real (reference runs on 2 cores: 3-4 ns; 1 thread ~2x)
+_SECONDS_PER_ENTRY = 5e-9
+STEPPERS = ("krylov", "sai", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
+
+
+def liouvillian_spectrum(model: Model, k: int = 6, **options):
+    """The k eigenvalues of the generator on the symmetric sector nearest 0: see
+    :func:`piqs_squeeze.methods.exact.steady.liouvillian_spectrum`."""
+    from .steady import liouvillian_spectrum as spectrum
+
+    return spectrum(model, k, **options)
+
+
+def unsupported(model: Model):
+    """Every rate of the Model is supported; the size limit is checked against memory at run time."""
+    return None
+
+
+# --------------------------------------------------------------------------- memory
+def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks: bool = True,
+                  stepper: str = "krylov") -> int:
+    """Estimated peak bytes of an exact run.
+
+    ``n = sum_j (2j+1)^2`` packed reals (~N^3/6). The Krylov stepper is matrix-free: its basis
+    ``8 (m+1) n`` plus the initial blocks, packing indices and work vectors: tracemalloc peak
+    ~``8 (m + 8) n`` (N = 200, m = 16: 253 MiB; N = 300: 1093 MiB max RSS), estimated with a margin
+    as ``8 (m + 24) n``. The other steppers build the CSR generator, ~
+    ``_BYTES_GENERATOR n`` while it is built, then ``_BYTES_OPERATOR n``; the steady-state sparse
+    LU of all blocks fills about ``0.5 n N^2`` entries (measured at N = 20, 40), 12 bytes each,
+    while the collective steady state (j = N/2 only) needs a 2-D LU of ~(N+1)^3 entries.
+    """
+    dims = dicke.block_dims(N).astype(float)
+    n = float((dims**2).sum()) if all_blocks else float(dims[0] ** 2)
+    vectors = 8.0 * (krylov_dim + 24) * n
+    if kind == "evolve" and stepper == "krylov":
+        return int(vectors)
+    gen = _BYTES_GENERATOR * n
+    if kind == "evolve":
+        return int(max(gen, _BYTES_OPERATOR * n + vectors))
+    fill = 0.5 * n * N**2 if all_blocks else 2.0 * (N + 1.0) ** 3
+    return int(gen + 12.0 * fill)
+
+
+def generator_spread(model: Model) -> float:
+    """Rough spectral radius of the generator on the j = N/2 block, which sets the Krylov steps:
+
+        S = |Omega| N + (|chi| + Gamma + collective pumping) j (j + 1) + collective dephasing j^2
+            + (gamma_s + pumping + dephasing) N,   j = N/2.
+    """
+    N, j = model.N, model.N / 2
+    return (abs(model.omega) * N + (abs(model.chi) + model.gamma + model.collective_pumping) * j * (j + 1)
+            + model.collective_dephasing * j * j + (model.gamma_s + model.pumping + model.dephasing) * N)
+
+
+def estimate_run_time(model: Model, duration: float, packed_size: int) -> tuple[float, float]:
+    """(generator products, seconds) expected of a Krylov run over ``duration``: products
+    ~ 0.7 S duration (S = :func:`generator_spread`), ~5 ns per product and packed real. A rough
+    guide, not a promise: the products are within 10 % of the N = 20-300 reference runs, the
+    seconds within 2x for N >= 100 (below, fixed costs dominate)."""
+    products = _PRODUCTS_PER_SPREAD * generator_spread(model) * duration + 30.0
+    return products, products * packed_size * _SECONDS_PER_ENTRY
+
+
+def _say_if_long(model, duration, packed_size):
+    products, seconds = estimate_run_time(model, duration, packed_size)
+    say_if_long(f"exact N = {model.N}", seconds, f"~{products:.3g} generator products on {packed_size} packed reals",
+                "Interrupt it with Ctrl-C (outputs computed so far are kept with checkpoint=), or use mcwf / "
+                "cumulant for large N", stacklevel=3)
+
+
+def _check_memory(need: int, max_memory, what: str):
+    check_memory(need, max_memory, f"the exact {what}", "use a smaller N or another method (mcwf, cumulant)")
+
+
+# --------------------------------------------------------------------------- states
+def initial_blocks(model: Model, initial=None) -> list:
+    """The initial state as a list of blocks rho_j (total weight), one per j = N/2, N/2 - 1, ...
+
+    ``initial`` is None (CSS along -x), a :class:`CoherentSpinState`, a list of (2j+1) x (2j+1)
+    blocks for j = N/2, N/2 - 1, ... (blocks left off the end are zero, so the single block of a
+    collective model's :func:`final_blocks` is accepted), or a ``qutip.Qobj`` density matrix in
+    qutip.piqs' Dicke basis (nds x nds; converted by :func:`piqs_squeeze.dicke.blocks_from_piqs`).
+    """
+    N = model.N
+    dims = dicke.block_dims(N)
+    if initial is None:
+        initial = css()
+    if isinstance(initial, CoherentSpinState):
+        a = initial.amplitudes(N)
+        return [np.outer(a, a.conj())] + [np.zeros((d, d), complex) for d in dims[1:]]
+    if type(initial).__name__ == "Qobj":
+        blocks = dicke.blocks_from_piqs(initial, N)
+    elif isinstance(initial, (list, tuple)):
+        blocks = [np.asarray(B, dtype=complex) for B in initial]
+    else:
+        raise TypeError(
+            "initial must be None, a CoherentSpinState, a list of Dicke blocks rho_j or a qutip.Qobj in "
+            f"qutip.piqs' Dicke basis; got {type(initial).__name__}"
+        )
+    if not 1 <= len(blocks) <= len(dims) or any(B.shape != (d, d) for B, d in zip(blocks, dims)):
+        raise ValueError(
+            f"initial: expected up to {len(dims)} blocks of shapes {[(int(d), int(d)) for d in dims[:4]]}... "
+            f"for N = {N}, got shapes {[B.shape for B in blocks[:4]]}..."
+        )
+    blocks += [np.zeros((d, d), complex) for d in dims[len(blocks):]]
+    scale = max(max(np.abs(B).max() for B in blocks), 1e-300)
+    if any(np.abs(B - B.conj().T).max() > 1e-10 * scale for B in blocks):
+        raise ValueError("initial: the blocks must be Hermitian")
+    tr = sum(np.trace(B).real for B in blocks)
+    if abs(tr - 1.0) > 1e-8:
+        raise ValueError(f"initial: the blocks must have total trace 1 (total-weight convention), got {tr:.12g}")
+    return blocks
+
+
+def final_blocks(result: Result) -> list:
+    """The final state of an ``evolve(..., return_state=True)`` (or steady-state) Result as blocks."""
+    if "final_state" not in result.extras:
+        raise ValueError("result has no final state: run the exact solver with return_state=True")
+    layout = ops.Layout(result.model.N, int(result.extras.get("final_state_blocks", len(dicke.j_values(result.N)))))
+    return ops.full_to_blocks(layout, np.asarray(result.extras["final_state"]))
+
+
+# --------------------------------------------------------------------------- moments
+class _Recorder:
+    """Collects the lowest bands of every block at each output time; moments at the end."""
+
+    def __init__(self, layout: ops.Layout, ntimes: int, after=None):
+        self.layout = layout
+        self.after = after
+        self.idx = ops.band_index(layout)
+        self.bands = [np.zeros((ntimes, len(i))) for i in self.idx]
+        self.filled = 0
+        self.last = None
+
+    def __call__(self, i, t, x):
+        for store, idx in zip(self.bands, self.idx):
+            store[i] = x[idx]
+        self.filled = i + 1
+        self.last = x
+        if self.after is not None:
+            self.after(i)
+
+    def moments(self, upto=None):
+        """mean (T, 3), second (T, 3, 3), j populations (T, nblocks)."""
+        T = self.filled if upto is None else upto
+        diag, b1re, b1im, b2re, b2im = (b[:T] for b in self.bands)
+        b1 = b1re + 1j * b1im
+        b2 = b2re + 1j * b2im
+        mean = np.zeros((T, 3))
+        second = np.zeros((T, 3, 3))
+        pops = np.zeros((T, self.layout.nblocks))
+        o0 = o1 = o2 = 0
+        for b, (j, d) in enumerate(zip(self.layout.j, self.layout.dims)):
+            mu, s2 = dicke.moments_from_bands(j, diag[:, o0:o0 + d], b1[:, o1:o1 + d - 1], b2[:, o2:o2 + max(d - 2, 0)])
+            mean += mu
+            second += s2
+            pops[:, b] = diag[:, o0:o0 + d].sum(-1)
+            o0, o1, o2 = o0 + d, o1 + d - 1, o2 + max(d - 2, 0)
+        return mean, second, pops
+
+
+def _progress(progress, total, desc):
+    if progress is False:
+        return None
+    from tqdm.auto import tqdm
+
+    # progress=None: only on a terminal, and only once the run has lasted 2 s
+    return tqdm(total=float(total), desc=desc, unit="t", disable=None if progress is None else False,
+                delay=2.0 if progress is None else 0.0,
+                bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]")
+
+
+# --------------------------------------------------------------------------- evolve
+def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_dim=16,
+           return_state=False, progress=None, max_memory=None, checkpoint=None,
+           restrict_blocks=True, sai_shift=None) -> Result:
+    """Exact evolution of the permutation-invariant density matrix.
+
+    Integrates d rho_j/dt = (L rho)_j (generator in :mod:`piqs_squeeze.methods.exact.generator`) from
+    ``initial`` at ``times[0]`` and records <J_a> and <(J_a J_b + J_b J_a)/2> at every time.
+
+    Parameters
+    ----------
+    model : Model
+    times : array_like, increasing, >= 0
+    initial : None, CoherentSpinState, list of blocks rho_j, or qutip.Qobj in qutip.piqs' Dicke basis
+    rtol : float
+        Error target relative to the norm of the state over the whole run (Krylov error estimate).
+    stepper : {"krylov", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA"}
+        "krylov" (default): adaptive Arnoldi propagation of exp(t L), 2-2.5x fewer products than
+        RK45/DOP853 and as fast as scipy's expm_multiply (benchmarks/results/exact.md); or a
+        scipy ``solve_ivp`` method (atol = 1e-3 rtol). The generator is stiff (spectral radius
+        ~1.2 N^2, mostly the imaginary spectrum of Omega [Jx, .]), so the cost grows like N^5.
+        "sai": shift-and-invert Krylov (:mod:`piqs_squeeze.methods.exact.shift_invert`), solves with
+        (I - sai_shift L) by GMRES preconditioned with per-block sparse LUs. Its steps follow the
+        solution's own time scale (~1/N here, the drive rotation), not the spectral radius, but
+        each step costs ~20 solves of ~7 preconditioned iterations: 2-5x slower than "krylov" at
+        N = 20-40 (benchmarks/results/exact.md), so it is an option, not the default.
+    krylov_dim : int
+        Krylov space dimension per step (with "sai": at least 20 is used).
+    return_state : bool
+        Keep the final blocks in ``extras["final_state"]`` (full complex vector; see :func:`final_blocks`).
+    progress : None (bar on a terminal after 2 s), True or False
+    max_memory : bytes or None
+        Memory allowed (default: what the machine has available); a larger need raises MemoryError.
+    checkpoint : path or None
+        Save the Result there: the partial one every minute of a long run and when the run is
+        interrupted (KeyboardInterrupt; the partial Result, ``extras["interrupted"]``, is also
+        returned), the complete one at the end.
+    restrict_blocks : bool
+        Collective models (no local rate) conserve J^2, so no weight moves between blocks: evolve
+        (and build the generator for) only the blocks with a non-zero initial entry (a CSS lives in
+        j = N/2 alone: (N+1)^2 reals instead of ~N^3/6). The others stay exactly zero and are
+        reported as such. No effect when a local rate is on.
+    sai_shift : float or None
+        Shift g of the "sai" stepper (default 0.04 / N, measured for rates ~ 1 at N = 20-40).
+
+    Returns
+    -------
+    Result with ``extras["j_populations"]`` (T, number of blocks) = tr rho_j(t),
+    ``extras["products"]`` (matrix-vector products; with "sai" the preconditioned GMRES
+    iterations, and ``extras["solves"]``) and ``extras["wall_time"]``.
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    times = check_times(times)
+    if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
+        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
+    if not (isinstance(krylov_dim, (int, np.integer)) and 2 <= krylov_dim <= 200):
+        raise ValueError(f"krylov_dim must be an integer in [2, 200], got {krylov_dim!r}")
+    if stepper not in STEPPERS:
+        raise ValueError(f"stepper must be one of {STEPPERS}, got {stepper!r}")
+    t0 = _time.perf_counter()
+    full_layout = ops.Layout(model.N)
+    restrict = bool(restrict_blocks) and model.is_collective
+    if restrict and (initial is None or isinstance(initial, CoherentSpinState)):
+        layout = ops.Layout(model.N, blocks=[0])  # a CSS lives in j = N/2
+    else:
+        layout = full_layout
+    if stepper == "krylov":
+        _say_if_long(model, times[-1] - times[0], layout.n)
+    # memory checked before any block is built (the blocks of a CSS at N = 5000 would not fit)
+    need = memory_needed(model.N, "evolve", krylov_dim, stepper=stepper) * layout.n / full_layout.n
+    _check_memory(int(need), max_memory, "evolution")
+    if layout.complete or not restrict:
+        blocks = initial_blocks(model, initial)
+        if restrict:
+            layout = ops.Layout(model.N, blocks=[b for b, B in enumerate(blocks) if np.any(B != 0)])
+        x0 = ops.pack(layout, ops.blocks_to_full(layout, [blocks[b] for b in layout.block_index]))
+        del blocks
+    else:
+        a = (css() if initial is None else initial).amplitudes(model.N)
+        x0 = ops.pack(layout, ops.blocks_to_full(layout, [np.outer(a, a.conj())]))
+    # the Krylov stepper needs products only: matrix-free (no CSR to build or stream)
+    A = PackedGenerator(model, layout) if stepper == "krylov" else ops.generator_packed(model, layout)
+    options = {"rtol": rtol, "stepper": stepper, "krylov_dim": krylov_dim}
+
+    def partial(T, **more):
+        mean, second, sub_pops = rec.moments(T)
+        pops = np.zeros((T, full_layout.nblocks))
+        pops[:, layout.block_index] = sub_pops
+        extras = {"j_populations": pops, "j_values": full_layout.j.copy(), "wall_time": _time.perf_counter() - t0,
+                  "packed_size": layout.n, "evolved_blocks": layout.block_index.copy(), **more}
+        return Result(times[:T], mean, second, model, "exact", options=options, extras=extras)
+
+    last_save = [_time.perf_counter()]
+
+    def save_every_minute(i):
+        if checkpoint is not None and _time.perf_counter() - last_save[0] > 60.0 and i + 1 < times.size:
+            partial(i + 1, interrupted=True).save(checkpoint)
+            last_save[0] = _time.perf_counter()
+
+    rec = _Recorder(layout, times.size, after=save_every_minute)
+    bar = _progress(progress, times[-1] - times[0], f"exact N={model.N}")
+    interrupted = False
+    stats = {}
+    try:
+        with threads.single_blas(), threads.adaptive_threads(layout.n) as th:
+            stats = _propagate(A, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, model, options, rec,
+                               bar, th.refresh)
+    except KeyboardInterrupt:
+        interrupted = True
+        if rec.filled == 0:
+            raise
+    finally:
+        if bar is not None:
+            bar.close()
+    res = partial(rec.filled, products=int(stats.get("products", -1)), steps=int(stats.get("steps", -1)))
+    for key in ("local_steps", "shifted_steps"):
+        if key in stats:
+            res.extras[key] = int(stats[key])
+    if "solves" in stats:
+        res.extras["solves"] = int(stats["solves"])
+    if return_state and rec.last is not None:
+        sub = ops.full_to_blocks(layout, ops.unpack(layout, rec.last))
+        out = [np.zeros((d, d), complex) for d in full_layout.dims]
+        for b, B in zip(layout.block_index, sub):
+            out[b] = B
+        res.extras["final_state"] = ops.blocks_to_full(full_layout, out)
+    if interrupted:
+        res.extras["interrupted"] = True
+    if checkpoint is not None:
+        res.save(checkpoint)
+    return res
+
+
+def _propagate(A, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, model, options, rec, bar, on_step):
+    """Run the chosen stepper from x0 over ``times``, outputs to ``rec``; returns its stats."""
+    if stepper == "sai":
+        g = 0.04 / model.N if sai_shift is None else float(sai_shift)
+        if not g > 0:
+            raise ValueError(f"sai_shift must be > 0, got {sai_shift!r}")
+        slices = [slice(layout.offsets[b], layout.offsets[b + 1]) for b in range(layout.nblocks)]
+        solver = BlockSolver(A, slices, g, tol=1e-13)
+        stats = sai_propagate(x0, times, solver=solver, rtol=rtol, m=max(int(krylov_dim), 20),
+                              on_output=rec, progress=bar)
+        stats["products"] = stats["iterations"]
+        options["sai_shift"] = g
+        return stats
+    if stepper == "krylov":
+        return krylov_propagate(A, x0, times, rtol=rtol, m=int(krylov_dim), on_output=rec, progress=bar,
+                                on_step=on_step)
+    return ivp_propagate(A, x0, times, method=stepper, rtol=rtol, atol=1e-3 * rtol, on_output=rec, progress=bar)
+
+
+# --------------------------------------------------------------------------- steady state
+def steady_state(model: Model, *, return_state=False, max_memory=None, solver="auto", **options) -> Result:
+    """Steady state L rho = 0, tr rho = 1.
+
+    Collective models (no local rate) conserve J^2; their steady state is taken in j = N/2 (the
+    sector of a coherent spin state), a sparse (N+1)^2 problem solved by sparse LU. With local
+    processes all blocks are coupled: ``solver="auto"`` (or "gmres") uses the block-preconditioned
+    GMRES of :func:`piqs_squeeze.methods.exact.steady.steady_state` (N = 100 in seconds, residual and
+    uniqueness reported; ``options`` go there), ``solver="lu"`` the sparse LU of all blocks
+    together (fill-in: 34 s at N = 60, > 9 min at N = 80). For LU, one row of L rho = 0 (the
+    population of the first state, redundant because tr L rho = 0) is replaced by tr rho = 1.
+    """
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spl
+
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    if solver not in ("auto", "gmres", "lu"):
+        raise ValueError(f"solver must be 'auto', 'gmres' or 'lu', got {solver!r}")
+    collective = model.is_collective
+    if not collective and solver != "lu":
+        from . import steady as exact_steady
+
+        return exact_steady.steady_state(model, return_state=return_state, max_memory=max_memory, **options)
+    if options:
+        raise TypeError(f"unexpected options for the LU steady state: {sorted(options)}")
+    _check_memory(memory_needed(model.N, "steady_state", all_blocks=not collective), max_memory, "steady state")
+    t0 = _time.perf_counter()
+    layout = ops.Layout(model.N, 1 if collective else None)
+    L = ops.generator_packed(model, layout)
+    diag_idx = ops.band_index(layout)[0]
+    keep = np.ones(layout.n)
+    keep[0] = 0.0
+    trace_row = sp.csr_matrix((np.ones(diag_idx.size), (np.zeros(diag_idx.size, int), diag_idx)),
+                              shape=L.shape)
+    A = sp.diags(keep) @ L + trace_row
+    rhs = np.zeros(layout.n)
+    rhs[0] = 1.0
+    try:
+        with np.errstate(all="ignore"):
+            x = spl.splu(sp.csc_matrix(A), permc_spec="COLAMD").solve(rhs)
+    except RuntimeError as exc:
+        raise ValueError(f"the steady state of {model} is not unique ({exc})") from exc
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"the steady state of {model} is not unique (singular generator)")
+    rec = _Recorder(layout, 1)
+    rec(0, np.inf, x)
+    mean, second, pops = rec.moments()
+    extras = {"j_populations": pops, "j_values": layout.j.copy(), "wall_time": _time.perf_counter() - t0,
+              "residual": float(np.abs(L @ x).max())}
+    if return_state:
+        extras["final_state"] = ops.unpack(layout, x)
+        extras["final_state_blocks"] = layout.nblocks
+    return Result([np.inf], mean, second, model, "exact", options={"collective_sector_only": collective},
+                  extras=extras)

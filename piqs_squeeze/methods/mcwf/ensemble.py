@@ -1,0 +1,393 @@
+"""Monte Carlo wave-function trajectories in single total-spin sectors (method ``"mcwf"``).
+
+Each trajectory is a pure state in one (2j+1)-dimensional Dicke sector; the physics of one
+trajectory (state-following unravelling, rational or Krylov propagation, waiting-time jumps) is in
+:mod:`piqs_squeeze.methods.mcwf.sector` and its numba kernel :mod:`piqs_squeeze.methods.mcwf.kernels`. This module
+runs ensembles reproducibly and in parallel and reduces them to a :class:`~piqs_squeeze.result.Result`.
+
+Statistics
+----------
+With per-trajectory moments X_i(t) (normalised states), the ensemble moments are the sample means
+and ``mean_err``/``second_err`` their standard errors s / sqrt(n). xi^2 is computed from the
+averaged moments (the density-matrix value) and its standard error ``extras["xi2_err"]`` by a
+block jackknife over trajectories (at most 64 blocks, in trajectory order).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+import os
+import sys
+import time
+from concurrent.futures import Executor
+
+import numpy as np
+
+from piqs_squeeze import observables
+from piqs_squeeze.model import Model, check_times
+from piqs_squeeze.runtime.pool import process_pool
+from piqs_squeeze.runtime.provenance import code_fingerprint
+from piqs_squeeze.runtime.resources import check_memory, say_if_long
+from piqs_squeeze.result import Result
+from piqs_squeeze.states import CoherentSpinState, css
+from . import sector as mcwf_sector
+from piqs_squeeze.runtime import threads
+from .sector import default_beta, jump_kind_names, resolve_beta, run_trajectory
+
+__all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2", "memory_needed", "estimate_run_time"]
+
+
+def unsupported(model) -> str | None:
+    """Every model can be unravelled (all processes have sector-preserving jump channels)."""
+    return None
+
+
+def initial_state(N: int, initial):
+    """(j, psi) from None (CSS along -x), a CoherentSpinState, an array of the N+1 amplitudes
+    of the j = N/2 sector (m = N/2 .. -N/2), or a tuple (j, amplitudes)."""
+    if initial is None:
+        initial = css()
+    if isinstance(initial, CoherentSpinState):
+        return N / 2.0, initial.amplitudes(N)
+    if isinstance(initial, tuple) and len(initial) == 2 and np.ndim(initial[1]) == 1:
+        j, psi = initial
+        if isinstance(j, bool) or not isinstance(j, numbers.Real) or not float(2 * j).is_integer() \
+                or not (0 <= j <= N / 2) or (N / 2 - j) % 1 != 0:
+            raise ValueError(f"initial: j must be one of N/2, N/2 - 1, ..., got {j!r}")
+        j = float(j)
+    else:
+        j, psi = N / 2.0, initial
+    try:
+        psi = np.asarray(psi, dtype=complex)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"initial must be a CoherentSpinState, amplitudes or (j, amplitudes); got {initial!r}") from exc
+    d = int(round(2 * j)) + 1
+    if psi.shape != (d,):
+        raise ValueError(f"initial: expected {d} amplitudes for sector j={j}, got shape {psi.shape}")
+    nrm = np.linalg.norm(psi)
+    if not np.isfinite(nrm) or nrm == 0:
+        raise ValueError("initial: amplitudes must be finite and not all zero")
+    return j, psi / nrm
+
+
+@threads.single_blas()  # the LAPACK eigendecompositions of the small-sector tables: same bits for any BLAS threads
+def _run_chunk(model, times, j0, psi0, beta, seeds, keep, tol=None, propagator="rational"):
+    """Worker task: trajectories for a list of SeedSequences (module-level so it pickles)."""
+    out = []
+    for ss in seeds:
+        rec = run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(ss), tol=tol, propagator=propagator)
+        if not keep:
+            rec = {"mean": rec["mean"], "second": rec["second"], "j": rec["j"],
+                   "njumps": len(rec["jump_times"])}
+        else:
+            rec["njumps"] = len(rec["jump_times"])
+        out.append(rec)
+    return out
+
+
+def jackknife_xi2(mean_i, second_i, N, nblocks=64):
+    """Block-jackknife standard error of xi^2 from the averaged moments.
+
+    Parameters
+    ----------
+    mean_i, second_i : (n, T, 3), (n, T, 3, 3) per-trajectory moments
+    N : atom number
+
+    Returns
+    -------
+    (T,) err = sqrt((B - 1)/B sum_b (xi2_(-b) - mean_b xi2_(-b))^2), B = min(n, nblocks)
+    blocks of consecutive trajectories; NaN when n < 2.
+    """
+    n = mean_i.shape[0]
+    if n < 2:
+        return np.full(mean_i.shape[1], np.nan)
+    B = min(n, nblocks)
+    edges = np.linspace(0, n, B + 1).astype(int)
+    sm = np.add.reduceat(mean_i, edges[:-1], axis=0)
+    ss = np.add.reduceat(second_i, edges[:-1], axis=0)
+    cnt = np.diff(edges).astype(float)
+    loo_m = (sm.sum(0) - sm) / (n - cnt)[:, None, None]
+    loo_s = (ss.sum(0) - ss) / (n - cnt)[:, None, None, None]
+    x = observables.xi2(loo_m, loo_s, N)
+    with np.errstate(invalid="ignore"):
+        return np.sqrt((B - 1) / B * ((x - x.mean(0)) ** 2).sum(0))
+
+
+def _check_int(value, name, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, workers=None,
+           executor: Executor | None = None, progress=None, keep_trajectories: bool = False,
+           target_xi2_err: float | None = None, batch: int | None = None,
+           displacement="adaptive", chunk: int | None = None, step_tol: float | None = None,
+           propagator: str = "rational", checkpoint=None, max_memory=None) -> Result:
+    """Ensemble of MCWF trajectories, reduced to a Result.
+
+    Solves d rho/dt = -i[H, rho] + sum_k D[L_k] rho (the Model's master equation) as the average
+    of ``|psi><psi|`` over trajectories psi(t) in single sectors (see :mod:`piqs_squeeze.methods.mcwf.sector`).
+
+    Parameters
+    ----------
+    model : Model
+    times : (T,) output times; the initial state is taken at ``times[0]``
+    initial : None | CoherentSpinState | (N+1,) amplitudes | (j, amplitudes)
+    ntraj : int
+        Number of trajectories (the maximum when ``target_xi2_err`` is set).
+    seed : int | SeedSequence | None
+        Trajectory i uses ``np.random.SeedSequence(seed).spawn(ntraj)[i]``: the same seed gives
+        bit-identical results whatever ``workers``/``executor``. None draws fresh entropy (recorded
+        in ``options["seed_entropy"]``).
+    workers : int | None
+        Local processes (default: all cores, serial when 1 or for small ensembles).
+    executor : concurrent.futures.Executor, optional
+        Used instead of local processes (e.g. a Dask client's executor).
+    progress : bool | None
+        tqdm progress bar; None shows it only on a terminal.
+    keep_trajectories : bool
+        Store per-trajectory records in ``extras``: ``traj_j``, ``traj_xi2``, ``traj_n_eff`` (ntraj, T),
+        ``traj_mean`` (ntraj, T, 3), ``traj_second`` (ntraj, T, 3, 3), ``jump_times``/``jump_kinds``
+        (flat, trajectory i in ``jump_offsets[i]:jump_offsets[i+1]``), ``jump_kind_names``.
+    target_xi2_err : float, optional
+        Run batches of ``batch`` trajectories until max_t xi2_err(t) (over finite values after
+        times[0]) is below it, or ``ntraj`` are done.
+    displacement : "adaptive" | "fixed_point" | "none" | "drive" | complex
+        Unravelling of collective emission, J- -> J- + beta (see mcwf_sector.resolve_beta); the
+        default follows the state, beta = -<J->, which keeps the jump count O(N) per unit time
+        (for N + 1 <= mcwf_sector.SMALL_DIM it means the fixed point beta, see there).
+    chunk : int, optional
+        Trajectories per worker task.
+    step_tol : float, optional
+        Error bound on ||psi|| per step of the no-jump propagation in sectors larger than
+        ``mcwf_sector.SMALL_DIM`` (default ``mcwf_sector.STEP_TOL`` = 1e-8; the state's tails below
+        about 1e-2 ``step_tol`` are cut). Looser bounds trade an error far below the statistical
+        one for speed. The rational propagator treats bounds below 1.4e-11 as 1.4e-11 (the
+        rounding of its partial fractions); "krylov" goes tighter.
+    propagator : "rational" | "krylov"
+        No-jump propagation in sectors larger than ``mcwf_sector.SMALL_DIM``: Pade steps of the
+        shifted generator with tridiagonal solves (default; 22x faster than Krylov at N = 2000,
+        see :mod:`piqs_squeeze.methods.mcwf.rational`) or Arnoldi steps. Both obey ``step_tol``; with a
+        fixed displacement they give the same trajectory for the same seed (to ~step_tol).
+    checkpoint : path or None
+        File (a Result in the ``keep_trajectories`` layout) holding the finished trajectories:
+        written at most once a minute during the run, when it is interrupted and at the end. If it
+        exists, its trajectories are reused and the run goes on with the next seeds; it must come
+        from the same model, times, initial state, seed (None: the file's), displacement, step_tol
+        and propagator (else ValueError). Interrupting a run (KeyboardInterrupt) returns the
+        Result of the trajectories finished so far, with ``extras["interrupted"] = True``.
+        Saved at most every :data:`CHECKPOINT_PERIOD` seconds (and never taking more than ~5 %
+        of the run), so a killed run loses at most the last few seconds' trajectories.
+    max_memory : bytes or None
+        Memory allowed (default: what the machine has available); a run whose estimate
+        (:func:`memory_needed`) is larger is refused before anything is allocated.
+
+    Returns
+    -------
+    Result with method "mcwf", mean/second and their standard errors; extras ``xi2_err`` (T,),
+    ``n_eff`` (T,) ensemble N_eff, ``ntraj``, ``njumps`` (ntraj,), ``beta`` ([re, im]; NaN when
+    adaptive) and the optional records.
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    times = check_times(times)
+    ntraj = _check_int(ntraj, "ntraj")
+    if workers is not None:
+        workers = _check_int(workers, "workers")
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
+    if target_xi2_err is not None:
+        if isinstance(target_xi2_err, bool) or not isinstance(target_xi2_err, numbers.Real) \
+                or not (target_xi2_err > 0 and math.isfinite(target_xi2_err)):
+            raise ValueError(f"target_xi2_err must be a positive number, got {target_xi2_err!r}")
+    batch = _check_int(batch, "batch") if batch is not None else (min(ntraj, 100) if target_xi2_err else ntraj)
+    if chunk is not None:
+        chunk = _check_int(chunk, "chunk")
+    if step_tol is not None:
+        if isinstance(step_tol, bool) or not isinstance(step_tol, numbers.Real) \
+                or not (0 < step_tol < 1e-2):
+            raise ValueError(f"step_tol must be a number in (0, 1e-2), got {step_tol!r}")
+        step_tol = float(step_tol)
+    if propagator not in mcwf_sector.PROPAGATORS:
+        raise ValueError(f"propagator must be one of {mcwf_sector.PROPAGATORS}, got {propagator!r}")
+    beta = resolve_beta(model, displacement)
+    if beta is None and model.N + 1 <= mcwf_sector.SMALL_DIM:
+        beta = default_beta(model)  # small models: exact cached propagation needs a fixed beta
+    nw = workers or (os.cpu_count() or 1)
+    say_if_long(f"mcwf N = {model.N}", estimate_run_time(model, times[-1] - times[0], ntraj, nw),
+                f"{ntraj} trajectories on {nw} worker(s); rough: scaled from the Fig. S2 model",
+                "Interrupt it with Ctrl-C (finished trajectories are kept, with checkpoint= across runs), or use "
+                "target_xi2_err, fewer trajectories or the cumulant method")
+    check_memory(memory_needed(model.N, len(times), 1 if (executor is None and nw == 1) else nw), max_memory,
+                 f"mcwf at N = {model.N} with {len(times)} output times",
+                 "use fewer output times, fewer workers, or the cumulant method for this N")
+    j0, psi0 = initial_state(model.N, initial)
+    old = Result.load(checkpoint) if checkpoint is not None and os.path.exists(checkpoint) else None
+    if isinstance(seed, np.random.SeedSequence):
+        root = seed
+    else:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer, a SeedSequence or None, got {seed!r}")
+        if seed is None and old is not None:
+            seed = int(old.options["seed_entropy"])
+        root = np.random.SeedSequence(seed)
+    run_key = _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator)
+    records = []
+    if old is not None:
+        if old.options.get("run_key") != run_key:
+            raise ValueError(f"checkpoint {checkpoint} was written by a different run (model, times, initial "
+                             "state, seed, displacement, step_tol, propagator or the code's version differ); "
+                             "delete it or choose another checkpoint path to start over")
+        records = _records_from(old)[:ntraj]
+        root.spawn(len(records))  # their seeds are used: go on with the next ones
+    keep_run = keep_trajectories or checkpoint is not None
+    options = dict(
+        ntraj=ntraj, seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
+        target_xi2_err=target_xi2_err, batch=batch, displacement=str(displacement), beta=_beta_pair(beta),
+        step_tol=mcwf_sector.STEP_TOL if step_tol is None else step_tol, propagator=propagator, run_key=run_key)
+
+    from tqdm.auto import tqdm
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    pool = None
+    interrupted = False
+    saved = [time.perf_counter(), 0.0]  # time of the last save, its duration
+
+    def save(force=False):
+        wait = max(CHECKPOINT_PERIOD, 20.0 * saved[1])
+        if checkpoint is not None and records and (force or time.perf_counter() - saved[0] > wait):
+            t0 = time.perf_counter()
+            _reduce(model, times, records, beta, True, options).save(checkpoint)
+            saved[:] = [time.perf_counter(), time.perf_counter() - t0]
+
+    try:
+        with tqdm(total=ntraj, initial=len(records), desc=f"mcwf N={model.N}", disable=not show, leave=False) as bar:
+            while len(records) < ntraj:
+                n_new = min(batch, ntraj - len(records))
+                seeds = root.spawn(n_new)
+                if executor is None and nw > 1 and n_new > 1 and pool is None:
+                    pool = process_pool(nw, ["piqs_squeeze.methods.mcwf.ensemble"])
+                ex = executor or pool
+                size = chunk or max(1, math.ceil(n_new / (4 * (nw if ex is not None else 1))))
+                parts = [seeds[i:i + size] for i in range(0, n_new, size)]
+                if ex is None or n_new == 1:
+                    for p in parts:
+                        records += _run_chunk(model, times, j0, psi0, beta, p, keep_run, step_tol, propagator)
+                        bar.update(len(p))
+                        save()
+                else:
+                    futs = [ex.submit(_run_chunk, model, times, j0, psi0, beta, p, keep_run, step_tol, propagator)
+                            for p in parts]
+                    for f in futs:  # trajectory order, whatever order they finish in
+                        records += f.result()
+                        bar.update(len(f.result()))
+                        save()
+                if target_xi2_err is not None:
+                    err = _xi2_err(records, model.N)
+                    fin = err[1:][np.isfinite(err[1:])] if err.size > 1 else err[np.isfinite(err)]
+                    if fin.size and fin.max() < target_xi2_err:
+                        break
+    except KeyboardInterrupt:
+        if not records:
+            raise
+        interrupted = True
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    save(force=True)
+    res = _reduce(model, times, records, beta, keep_trajectories, options)
+    if interrupted:
+        res.extras["interrupted"] = True
+    return res
+
+
+#: seconds between checkpoint writes (at least; longer when a write takes more than 5 % of that)
+CHECKPOINT_PERIOD = 5.0
+#: bytes per state entry and output time (the output states, complex), plus the fixed parts of a
+#: worker: the kernel's work arrays (~60 state-sized complex vectors at most), the sector-table
+#: cache (mcwf_sector._CACHE_BYTES, twice over while one is replaced) and the interpreter with its
+#: libraries; 1.3x margin (N = 1e6, 101 outputs: ~3.3 GB resident per worker after 40 s)
+_WORKER_BASE = 300 * 2**20
+
+
+#: seconds per trajectory of the Fig. S2 model (Omega = N, chi = Gamma = 1, gamma_s = 2) over a unit
+#: of time at N = 1e4 (benchmarks/results/mcwf.md: 32 s); the cost grows ~N^2 (N = 1000-1e4)
+_SECONDS_AT_1E4 = 32.0
+
+
+def estimate_run_time(model: Model, duration: float, ntraj: int, workers: int) -> float:
+    """Rough wall seconds of a run: ``32 s (N / 1e4)^2 duration`` per trajectory (the Fig. S2
+    model's measured cost; drives and rates ~N like it), ``ntraj / workers`` trajectories each."""
+    per = _SECONDS_AT_1E4 * (model.N / 1e4) ** 2 * max(float(duration), 0.0)
+    return per * math.ceil(ntraj / max(1, workers))
+
+
+def memory_needed(N: int, n_times: int, processes: int = 1) -> int:
+    """Estimated peak bytes of an MCWF run: per process 1.3 [16 (N + 1)(T + 60) + 2 C + B]
+    (T output times, C the sector-table cache budget, B the interpreter), times the number of
+    processes that hold a trajectory (the workers)."""
+    per = 16.0 * (N + 1) * (n_times + 60) + 2 * mcwf_sector._CACHE_BYTES + _WORKER_BASE
+    return int(1.3 * per * max(1, processes))
+
+
+def _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator) -> str:
+    """Hash of everything that fixes the trajectories, the code included (checkpoints are reused only
+    for the same run of the same code)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(times, dtype=float).tobytes())
+    h.update(np.ascontiguousarray(psi0, dtype=complex).tobytes())
+    h.update(repr((model.to_dict(), float(j0), str(root.entropy), tuple(root.spawn_key), str(displacement),
+                   step_tol, propagator, sorted(code_fingerprint().items()))).encode())
+    return h.hexdigest()
+
+
+def _records_from(res: Result) -> list:
+    """Per-trajectory records back from a Result saved with the trajectory records."""
+    ex = res.extras
+    off = np.asarray(ex["jump_offsets"])
+    return [{"mean": ex["traj_mean"][i], "second": ex["traj_second"][i], "j": ex["traj_j"][i],
+             "njumps": int(ex["njumps"][i]), "jump_times": ex["jump_times"][off[i]:off[i + 1]],
+             "jump_kinds": ex["jump_kinds"][off[i]:off[i + 1]]} for i in range(int(ex["ntraj"]))]
+
+
+def _beta_pair(beta):
+    return [math.nan, math.nan] if beta is None else [beta.real, beta.imag]
+
+
+def _xi2_err(records, N):
+    m = np.stack([r["mean"] for r in records])
+    s = np.stack([r["second"] for r in records])
+    return jackknife_xi2(m, s, N)
+
+
+def _reduce(model, times, records, beta, keep, options):
+    n = len(records)
+    m = np.stack([r["mean"] for r in records])
+    s = np.stack([r["second"] for r in records])
+    mean, second = m.mean(0), s.mean(0)
+    if n > 1:
+        mean_err = m.std(0, ddof=1) / np.sqrt(n)
+        second_err = s.std(0, ddof=1) / np.sqrt(n)
+    else:
+        mean_err, second_err = np.full_like(mean, np.nan), np.full_like(second, np.nan)
+    extras = {
+        "ntraj": n,
+        "xi2_err": jackknife_xi2(m, s, model.N),
+        "n_eff": observables.n_eff(second),
+        "njumps": np.array([r["njumps"] for r in records], dtype=np.int64),
+        "beta": np.array(_beta_pair(beta)),
+    }
+    if keep:
+        extras["traj_j"] = np.stack([r["j"] for r in records])
+        extras["traj_mean"] = m
+        extras["traj_second"] = s
+        extras["traj_xi2"] = observables.xi2(m, s, model.N)
+        extras["traj_n_eff"] = observables.n_eff(s)
+        extras["jump_offsets"] = np.concatenate([[0], np.cumsum(extras["njumps"])])
+        extras["jump_times"] = np.concatenate([r["jump_times"] for r in records]) if n else np.zeros(0)
+        extras["jump_kinds"] = np.concatenate([r["jump_kinds"] for r in records]).astype(np.int16)
+        extras["jump_kind_names"] = jump_kind_names()
+    options = dict(options, ntraj_done=n)
+    return Result(times, mean, second, model, "mcwf", options=options, mean_err=mean_err,
+                  second_err=second_err, extras=extras)

@@ -1,0 +1,392 @@
+"""Sweep specifications: a grid of Model parameters x methods x method options, and its points.
+
+A sweep is described by a plain dict (or a TOML/JSON file with the same keys)::
+
+    name = "fig3a"
+    summaries = ["min_transient_xi2", "final"]    # see piqs_squeeze.sweep.summaries
+    save_results = false                           # also keep every full Result
+    seed = 1234                                    # per-point seeds for stochastic methods
+
+    [fixed]                  # parameters shared by every point
+    N = 10000
+    chi = 1.0
+
+    [grid]                   # cartesian product; a list or {start, stop, num[, log]}
+    ratio = {start = 0.5, stop = 1.5, num = 41}
+    gamma_s = [1.0, 10.0, 100.0]
+
+    [times]                  # fixed array (a list) or a rule: t = linspace(t_start, t_end, num) / rate
+    t_end = 5.0
+    unit = "gamma_s"         # any Model attribute (gamma, gamma_s, upsilon_c, ...) or omitted
+    num = 401
+
+    [[methods]]              # a name, or {method, options, option_grid}
+    method = "cumulant"
+
+``points`` (a list of dicts) gives an explicit list of parameter sets; with ``grid`` as well,
+the sweep is the product of the two. Parameter names are the :class:`~piqs_squeeze.Model`
+fields, plus ``ratio`` (Upsilon / Upsilon_c, see :meth:`Model.from_upsilon_ratio`) or
+``upsilon`` (2 Omega / N) in place of ``omega``, and ``theta``/``phi`` for the initial
+coherent spin state.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import itertools
+import json
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from piqs_squeeze import api
+from piqs_squeeze.model import Model, check_times
+from piqs_squeeze.runtime.provenance import code_fingerprint
+from piqs_squeeze.result import jsonable
+from piqs_squeeze.states import CoherentSpinState
+
+__all__ = ["SweepSpec", "Point", "load_config", "method_module", "is_batched"]
+
+MODEL_FIELDS = tuple(f.name for f in fields(Model))
+DRIVE_ALIASES = ("omega", "ratio", "upsilon")
+INITIAL_PARAMS = ("theta", "phi")
+PARAM_NAMES = MODEL_FIELDS + ("ratio", "upsilon") + INITIAL_PARAMS
+
+
+def _hash(obj) -> str:
+    text = json.dumps(jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- methods
+def method_module(name: str):
+    """Module implementing ``name``: a method of :data:`piqs_squeeze.api.METHODS` or a dotted
+    module path providing the same ``evolve``/``evolve_many``/``unsupported`` protocol."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"method must be a non-empty string, got {name!r}")
+    modname = api.METHODS.get(name, name)
+    try:
+        mod = importlib.import_module(modname)
+    except ModuleNotFoundError as exc:
+        if exc.name != modname:
+            raise
+        if name not in api.METHODS:
+            raise ValueError(f"unknown method {name!r}; methods: {', '.join(api.METHODS)} or an "
+                             f"importable module path") from None
+        raise ValueError(
+            f"method {name!r} is not available in this version ({modname} missing); "
+            f"available: {', '.join(api.available_methods()) or 'none'}"
+        ) from None
+    return mod
+
+
+def is_batched(name: str, kind: str = "evolve") -> bool:
+    """True when the method integrates many models in one call (``evolve_many``)."""
+    return kind == "evolve" and hasattr(method_module(name), "evolve_many")
+
+
+def _accepts(func, name) -> bool:
+    params = inspect.signature(func).parameters
+    return name in params
+
+
+def code_fingerprints(spec) -> dict:
+    """Fingerprint of the code that makes a sweep's numbers (:func:`piqs_squeeze.runtime.provenance.code_fingerprint`:
+    the whole package source, the numerical libraries' versions, and the file of every custom method
+    or summary module outside the package). A resumed sweep must match it."""
+    from .summaries import SUMMARIES
+
+    mods = [api.METHODS.get(m["method"], m["method"]) for m in spec.methods]
+    mods += [SUMMARIES[s["name"]].__module__ for s in spec.summaries]
+    return code_fingerprint(mods)
+
+
+# --------------------------------------------------------------------------- values
+def _values(name, spec):
+    """Grid axis: a list of values or ``{start, stop, num[, log]}`` (linspace / geomspace)."""
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"start", "stop", "num", "log", "values"}
+        if unknown:
+            raise ValueError(f"grid[{name!r}]: unknown keys {sorted(unknown)}")
+        if "values" in spec:
+            return _values(name, spec["values"])
+        try:
+            start, stop, num = float(spec["start"]), float(spec["stop"]), int(spec["num"])
+        except KeyError as exc:
+            raise ValueError(f"grid[{name!r}] needs start, stop and num (missing {exc})") from None
+        if num < 1:
+            raise ValueError(f"grid[{name!r}]: num must be >= 1, got {num}")
+        if spec.get("log", False):
+            if start <= 0 or stop <= 0:
+                raise ValueError(f"grid[{name!r}]: log spacing needs start, stop > 0")
+            return np.geomspace(start, stop, num).tolist()
+        return np.linspace(start, stop, num).tolist()
+    if isinstance(spec, (str, bytes)) or not hasattr(spec, "__iter__"):
+        raise TypeError(f"grid[{name!r}] must be a list of values or {{start, stop, num}}, got {spec!r}")
+    vals = [v.item() if isinstance(v, np.generic) else v for v in spec]
+    if not vals:
+        raise ValueError(f"grid[{name!r}] is empty")
+    return vals
+
+
+def _check_names(names, where):
+    unknown = [n for n in names if n not in PARAM_NAMES]
+    if unknown:
+        raise ValueError(f"{where}: unknown parameter(s) {unknown}; allowed: {', '.join(PARAM_NAMES)}")
+
+
+def build_model(params: dict) -> Model:
+    """Model from one point's parameters (``ratio`` or ``upsilon`` may stand in for ``omega``)."""
+    drive = [k for k in DRIVE_ALIASES if k in params]
+    if len(drive) > 1:
+        raise ValueError(f"give only one of omega, ratio, upsilon per point, got {drive}")
+    kw = {k: v for k, v in params.items() if k in MODEL_FIELDS}
+    if "N" not in kw:
+        raise ValueError("every point needs N (in fixed, grid or points)")
+    if "ratio" in params:
+        kw.pop("omega", None)
+        return Model.from_upsilon_ratio(ratio=params["ratio"], **kw)
+    if "upsilon" in params:
+        return Model(omega=float(params["upsilon"]) * float(kw["N"]) / 2.0, **kw)
+    return Model(**kw)
+
+
+# --------------------------------------------------------------------------- times
+def times_for(rule, model: Model) -> np.ndarray:
+    """Output times of one point: a fixed array, or a rule evaluated for ``model``.
+
+    A rule ``{t_end, num=201, t_start=0, unit=None, spacing="linear", t_first}`` gives
+    ``linspace(t_start, t_end, num) / rate`` with ``rate = getattr(model, unit)`` (1 when no unit),
+    e.g. ``{t_end = 5, unit = "gamma_s"}`` is t in [0, 5 / gamma_s] (paper Fig. 3a). With
+    ``spacing = "log"`` the times are ``t_start`` followed by ``geomspace(t_first, t_end, num-1)``.
+    """
+    if not isinstance(rule, dict):
+        return check_times(rule)
+    rate = 1.0
+    unit = rule.get("unit")
+    if unit not in (None, "", 1, 1.0):
+        if not isinstance(unit, str) or not hasattr(model, unit):
+            raise ValueError(f"times.unit must be a Model attribute such as 'gamma_s', got {unit!r}")
+        rate = float(getattr(model, unit))
+        if not (rate > 0 and math.isfinite(rate)):
+            raise ValueError(f"times.unit = {unit!r} is {rate} for this point; times t / {unit} undefined")
+    num = int(rule.get("num", 201))
+    t0, t1 = float(rule.get("t_start", 0.0)), float(rule["t_end"])
+    if rule.get("spacing", "linear") == "log":
+        tf = float(rule["t_first"])
+        t = np.concatenate([[t0], np.geomspace(tf, t1, num - 1)]) if t0 < tf else np.geomspace(tf, t1, num)
+    else:
+        t = np.linspace(t0, t1, num)
+    return check_times(t / rate)
+
+
+def _canonical_times(times):
+    if callable(times):
+        raise TypeError("times must be an array or a rule dict (callables cannot be hashed for resume)")
+    if isinstance(times, dict):
+        known = {"t_end", "num", "t_start", "unit", "spacing", "t_first", "values"}
+        if set(times) - known:
+            raise ValueError(f"times: unknown keys {sorted(set(times) - known)}; allowed {sorted(known)}")
+        if "values" in times:
+            return check_times(times["values"]).tolist()
+        if "t_end" not in times:
+            raise ValueError("times rule needs t_end (and optionally num, t_start, unit, spacing, t_first)")
+        if times.get("spacing", "linear") not in ("linear", "log"):
+            raise ValueError(f"times.spacing must be 'linear' or 'log', got {times['spacing']!r}")
+        if times.get("spacing") == "log" and "t_first" not in times:
+            raise ValueError("times.spacing = 'log' needs t_first > 0")
+        return dict(times)
+    return check_times(times).tolist()
+
+
+# --------------------------------------------------------------------------- spec
+@dataclass
+class Point:
+    """One evaluation of the sweep: parameters, model, method, options, times."""
+
+    index: int
+    params: dict
+    method: str
+    kind: str
+    options: dict
+    model: Model | None
+    times: np.ndarray | None
+    initial: CoherentSpinState | None
+    key: str
+    error: str = ""  # set when the point cannot even be set up (e.g. a times rule with rate 0)
+
+    def group(self):
+        """Points with equal group can share one batched call."""
+        tkey = None if self.times is None else hashlib.sha1(self.times.tobytes()).hexdigest()
+        init = None if self.initial is None else (self.initial.theta, self.initial.phi)
+        return (self.method, self.kind, json.dumps(jsonable(self.options), sort_keys=True), tkey, init)
+
+
+@dataclass
+class SweepSpec:
+    """A sweep: grid x points x methods x option grids (see the module docstring)."""
+
+    grid: dict = field(default_factory=dict)
+    points: list = field(default_factory=list)
+    fixed: dict = field(default_factory=dict)
+    methods: list = field(default_factory=lambda: ["cumulant"])
+    times: object = field(default_factory=lambda: {"t_end": 1.0, "num": 201})
+    summaries: list | None = None
+    save_results: bool = False
+    chunk_size: int | None = None
+    seed: int | None = None
+    name: str = "sweep"
+
+    def __post_init__(self):
+        if not isinstance(self.grid, dict) or not isinstance(self.fixed, dict):
+            raise TypeError("grid and fixed must be dicts of parameter -> value(s)")
+        if isinstance(self.points, dict) or not all(isinstance(p, dict) for p in self.points):
+            raise TypeError("points must be a list of dicts of parameter -> value")
+        _check_names(self.grid, "grid")
+        _check_names(self.fixed, "fixed")
+        for i, p in enumerate(self.points):
+            _check_names(p, f"points[{i}]")
+        self.grid = {k: _values(k, v) for k, v in self.grid.items()}
+        self.points = [dict(p) for p in self.points]
+        if isinstance(self.methods, (str, dict)):
+            self.methods = [self.methods]
+        self.methods = [self._method_entry(m) for m in self.methods]
+        if not self.methods:
+            raise ValueError("methods must name at least one method")
+        self.times = _canonical_times(self.times)
+        from .summaries import normalize_summaries
+
+        self.summaries = normalize_summaries(self.summaries)
+        if self.chunk_size is not None and (int(self.chunk_size) != self.chunk_size or self.chunk_size < 1):
+            raise ValueError(f"chunk_size must be an integer >= 1, got {self.chunk_size!r}")
+        if self.seed is not None and (isinstance(self.seed, bool) or int(self.seed) != self.seed):
+            raise TypeError(f"seed must be an integer, got {self.seed!r}")
+
+    @staticmethod
+    def _method_entry(m):
+        if isinstance(m, str):
+            m = {"method": m}
+        if not isinstance(m, dict) or "method" not in m:
+            raise TypeError(f"each methods entry must be a name or {{method, kind, options, option_grid}}, "
+                            f"got {m!r}")
+        unknown = set(m) - {"method", "kind", "options", "option_grid"}
+        if unknown:
+            raise ValueError(f"methods entry {m['method']!r}: unknown keys {sorted(unknown)}")
+        kind = m.get("kind", "evolve")
+        if kind not in ("evolve", "steady_state"):
+            raise ValueError(f"methods entry {m['method']!r}: kind must be 'evolve' or 'steady_state', got {kind!r}")
+        mod = method_module(m["method"])  # fail fast on an unknown / unavailable method
+        if not hasattr(mod, kind):
+            raise ValueError(f"method {m['method']!r} has no {kind}() in this version")
+        og = {k: _values(f"option_grid.{k}", v) for k, v in dict(m.get("option_grid", {})).items()}
+        # misspelled options fail here, before any point is computed
+        api.check_options(m["method"], {**dict(m.get("options", {})), **og}, kind, module=mod)
+        return {"method": m["method"], "kind": kind, "options": dict(m.get("options", {})), "option_grid": og}
+
+    # ------------------------------------------------------------------ (de)serialization
+    @classmethod
+    def from_dict(cls, d: dict) -> "SweepSpec":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"sweep config: unknown keys {sorted(unknown)}; allowed {sorted(known)}")
+        return cls(**d)
+
+    @classmethod
+    def from_file(cls, path) -> "SweepSpec":
+        return cls.from_dict(load_config(path))
+
+    def to_dict(self) -> dict:
+        """Canonical JSON-able form (grid axes expanded to lists); its hash identifies the sweep."""
+        return jsonable({f.name: getattr(self, f.name) for f in fields(self)})
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the canonical spec without its cosmetic ``name``."""
+        d = self.to_dict()
+        d.pop("name")
+        return _hash(d)
+
+    # ------------------------------------------------------------------ expansion
+    def param_names(self) -> list[str]:
+        names = list(self.fixed)
+        for src in [self.grid, *self.points]:
+            names += [k for k in src if k not in names]
+        return names
+
+    def parameter_sets(self) -> list[dict]:
+        axes = list(self.grid.items())
+        base = self.points or [{}]
+        out = []
+        for p in base:
+            for combo in itertools.product(*(v for _, v in axes)):
+                d = dict(self.fixed)
+                d.update(p)
+                d.update(zip((k for k, _ in axes), combo))
+                out.append(d)
+        return out
+
+    def expand(self) -> list[Point]:
+        """All points, method-major: for each method entry and option combination, every
+        parameter set. A point that cannot be set up carries its error instead of raising."""
+        psets = self.parameter_sets()
+        models = []
+        for i, p in enumerate(psets):
+            try:
+                models.append(build_model(p))
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"parameter set {i} {p}: {exc}") from None
+        pts = []
+        for entry in self.methods:
+            func = getattr(method_module(entry["method"]), entry["kind"])
+            seeded = self.seed is not None and "seed" not in entry["options"] and _accepts(func, "seed")
+            og = entry["option_grid"]
+            for combo in itertools.product(*og.values()):
+                options = dict(entry["options"])
+                options.update(zip(og, combo))
+                for p, model in zip(psets, models):
+                    pts.append(self._point(len(pts), p, model, entry, options, seeded))
+        return pts
+
+    def _point(self, index, params, model, entry, options, seeded):
+        initial = None
+        if "theta" in params or "phi" in params:
+            initial = CoherentSpinState(params.get("theta", math.pi / 2), params.get("phi", math.pi))
+        steady = entry["kind"] == "steady_state"
+        ident = {"model": model.to_dict(), "method": entry["method"], "kind": entry["kind"], "options": options,
+                 "times": None if steady else self.times, "initial": initial}
+        if seeded:
+            options = dict(options, seed=int(_hash([self.seed, ident])[:15], 16))
+        key = _hash(dict(ident, options=options))[:20]
+        times, error = None, ""
+        if not steady:
+            try:
+                times = times_for(self.times, model)
+            except (TypeError, ValueError, KeyError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+        return Point(index, params, entry["method"], entry["kind"], options, model, times, initial, key, error)
+
+
+def load_config(path) -> dict:
+    """Read a sweep config from TOML (``.toml``), JSON (``.json``) or YAML (``.yaml``, if PyYAML)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"sweep config {path} not found")
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        import tomllib
+
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    if suffix == ".json":
+        return json.loads(path.read_text())
+    if suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ModuleNotFoundError:
+            raise ValueError("YAML configs need PyYAML; use TOML or JSON") from None
+        return yaml.safe_load(path.read_text())
+    raise ValueError(f"sweep config {path}: unknown format {suffix!r}; use .toml, .json or .yaml")

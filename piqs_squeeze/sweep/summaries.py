@@ -1,0 +1,147 @@
+"""Scalar summaries of a Result for sweep tables: a registry ``name -> callable(result, **kw) -> dict``.
+
+A summary returns ``{suffix: scalar}``; its columns are ``label`` for the suffix ``""`` and
+``label_suffix`` otherwise (``label`` defaults to the summary name). In a sweep spec a summary
+is a name or ``{name, label, **keywords}``, e.g. ``{name = "min_xi2", t_min = 0.003, label =
+"min_xi2_late"}`` (paper Fig. S1a). The time-resolved figures of merit come from
+:mod:`piqs_squeeze.analysis` when that module provides them.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+
+import numpy as np
+
+from piqs_squeeze import observables
+
+__all__ = ["SUMMARIES", "register_summary", "normalize_summaries", "resolve", "summarize"]
+
+
+def _db(v):
+    return 10.0 * math.log10(v) if v > 0 else math.nan
+
+
+def _analysis(name):
+    try:
+        mod = importlib.import_module("piqs_squeeze.analysis")
+    except ModuleNotFoundError as exc:
+        if exc.name != "piqs_squeeze.analysis":
+            raise
+        mod = None
+    func = getattr(mod, name, None)
+    if func is None:
+        raise ValueError(f"summary needs piqs_squeeze.analysis.{name}, not available in this version")
+    return func
+
+
+def final(result) -> dict:
+    """Last output time and xi^2, xi^2 in dB and N_eff there (the steady state for times=[inf])."""
+    mean, second = result.mean[-1:], result.second[-1:]  # only the last time, not the whole curve
+    x = float(observables.xi2(mean, second, result.N)[0])
+    return {"time": float(result.times[-1]), "xi2": x, "xi2_db": _db(x), "n_eff": float(observables.n_eff(second)[0])}
+
+
+def min_xi2(result, t_min: float = 0.0) -> dict:
+    """min_{t >= t_min} xi^2(t), in dB, and the time it is reached
+    (:func:`piqs_squeeze.analysis.min_xi2`)."""
+    v, t = _analysis("min_xi2")(result, t_min=t_min)
+    return {"": float(v), "db": _db(float(v)), "time": float(t)}
+
+
+def min_transient_xi2(result) -> dict:
+    """Minimum transient xi^2 (paper Fig. 3), in dB, and its time
+    (:func:`piqs_squeeze.analysis.min_transient_xi2`)."""
+    v, t = _analysis("min_transient_xi2")(result)
+    return {"": float(v), "db": _db(float(v)), "time": float(t)}
+
+
+def neff_crossing(result, n_c=None) -> dict:
+    """First time N_eff(t) falls to N_c (default 2 Omega / Upsilon_c; nan if never)
+    (:func:`piqs_squeeze.analysis.neff_crossing_time`)."""
+    return {"": float(_analysis("neff_crossing_time")(result, n_c=n_c))}
+
+
+def xi2_curve_min(result) -> dict:
+    """Plain minimum of the sampled xi^2(t) over all output times, and its time."""
+    x = result.xi2
+    i = int(np.nanargmin(x)) if np.any(np.isfinite(x)) else 0
+    return {"": float(x[i]), "time": float(result.times[i])}
+
+
+#: name -> callable(result, **keywords) -> {suffix: scalar}
+SUMMARIES = {
+    "final": final,
+    "min_xi2": min_xi2,
+    "min_transient_xi2": min_transient_xi2,
+    "neff_crossing": neff_crossing,
+    "xi2_curve_min": xi2_curve_min,
+}
+_ANALYSIS_NEEDS = {"min_xi2": "min_xi2", "min_transient_xi2": "min_transient_xi2",
+                   "neff_crossing": "neff_crossing_time"}
+
+
+def register_summary(name: str, func) -> None:
+    """Add a summary ``func(result, **keywords) -> {suffix: scalar}`` under ``name``.
+
+    For process or Dask workers ``func`` must be importable there (a module-level function)."""
+    if not callable(func):
+        raise TypeError("func must be callable")
+    SUMMARIES[name] = func
+
+
+def _available(name):
+    need = _ANALYSIS_NEEDS.get(name)
+    if need is None:
+        return True
+    try:
+        _analysis(need)
+        return True
+    except ValueError:
+        return False
+
+
+def normalize_summaries(spec) -> list[dict]:
+    """``[{name, label, kwargs}]`` from names / dicts; None gives the defaults available:
+    final, min_xi2, min_transient_xi2, neff_crossing (the last three need piqs_squeeze.analysis;
+    without it ``xi2_curve_min`` stands in)."""
+    if spec is None:
+        spec = [n for n in ("final", "min_xi2", "min_transient_xi2", "neff_crossing") if _available(n)]
+        if "min_xi2" not in spec:
+            spec.append("xi2_curve_min")
+    if isinstance(spec, (str, dict)):
+        spec = [spec]
+    out, labels = [], set()
+    for s in spec:
+        if isinstance(s, str):
+            s = {"name": s}
+        if not isinstance(s, dict) or "name" not in s:
+            raise TypeError(f"a summary must be a name or {{name, label, ...keywords}}, got {s!r}")
+        s = dict(s)
+        s.update(s.pop("kwargs", {}))  # the normalized form itself is accepted again
+        name = s.pop("name")
+        label = s.pop("label", name)
+        if name not in SUMMARIES:
+            raise ValueError(f"unknown summary {name!r}; known: {', '.join(SUMMARIES)}")
+        if not _available(name):
+            raise ValueError(f"summary {name!r} needs piqs_squeeze.analysis, not available in this version")
+        if label in labels:
+            raise ValueError(f"two summaries with the label {label!r}; give one a different label")
+        labels.add(label)
+        out.append({"name": name, "label": label, "kwargs": s})
+    return out
+
+
+def resolve(summaries) -> list[tuple]:
+    """``[(label, func, kwargs)]`` for normalized summaries; shipped to workers as is, so a
+    summary registered only in the driving process still runs on process or Dask workers."""
+    return [(s["label"], SUMMARIES[s["name"]], s["kwargs"]) for s in summaries]
+
+
+def summarize(result, resolved) -> dict:
+    """Columns ``{column: float}`` of all ``resolved`` summaries for one Result."""
+    cols = {}
+    for label, func, kwargs in resolved:
+        for suffix, v in func(result, **kwargs).items():
+            cols[label if suffix == "" else f"{label}_{suffix}"] = float(v)
+    return cols
