@@ -11,6 +11,7 @@ _threads._passive_openmp()  # before numba starts OpenMP: idle threads sleep, no
 
 from ._version import __version__  # noqa: E402
 from .api import METHODS, MethodError, available_methods, evolve, liouvillian_spectrum, steady_state
+from .hamiltonian import Ramp
 from .model import Model
 from .observables import n_eff, squeezing, xi2, xi2_db
 from .result import Result
@@ -19,6 +20,7 @@ from .states import CoherentSpinState, css, css_along
 __all__ = [
     "__version__",
     "Model",
+    "Ramp",
     "Result",
     "evolve",
     "steady_state",

@@ -5,7 +5,12 @@ The master equation (hbar = 1) is
     d rho/dt = -i[H, rho] + gamma D[J-] rho + gamma_s sum_i D[sigma_i^-] rho
                + dephasing sum_i D[sigma_i^z / 2] rho + pumping sum_i D[sigma_i^+] rho
                + collective_dephasing D[Jz] rho + collective_pumping D[J+] rho,
-    H = chi J+ J- + omega Jx,      D[O] rho = O rho O^+ - {O^+ O, rho} / 2.
+    H = chi J+ J- + omega Jx + H_extra,      D[O] rho = O rho O^+ - {O^+ O, rho} / 2,
+
+where ``H_extra`` is any quadratic collective Hamiltonian (``hamiltonian=``, see
+:mod:`piqs_squeeze.hamiltonian`). omega, chi and every term of H_extra may be functions of time
+(:class:`~piqs_squeeze.hamiltonian.Ramp` or any callable); :meth:`Model.at` gives the model at
+one instant.
 
 The rates of the processes beyond the paper follow qutip.piqs' conventions exactly
 (``qutip.piqs.Dicke(N, emission=gamma_s, dephasing=..., pumping=..., collective_emission=gamma,
@@ -16,9 +21,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
+
+from .hamiltonian import HamiltonianTerms, Ramp, check_coefficient, collective_terms, parse_hamiltonian
 
 __all__ = ["Model", "LOCAL_RATES", "COLLECTIVE_RATES", "check_times", "check_N"]
 
@@ -26,6 +33,8 @@ __all__ = ["Model", "LOCAL_RATES", "COLLECTIVE_RATES", "check_times", "check_N"]
 LOCAL_RATES = ("gamma_s", "dephasing", "pumping")
 #: Dissipative rates of collective processes.
 COLLECTIVE_RATES = ("gamma", "collective_dephasing", "collective_pumping")
+#: Parameters that may be functions of time (besides the terms of ``hamiltonian``).
+TIME_DEPENDENT = ("omega", "chi")
 
 
 def check_N(N, name="N") -> int:
@@ -76,10 +85,11 @@ class Model:
     ----------
     N : int
         Number of two-level atoms (>= 1).
-    omega : float
-        Collective Rabi drive Omega in ``H = chi J+ J- + Omega Jx`` (>= 0).
-    chi : float
-        Collective exchange (any sign).
+    omega : float or callable
+        Collective Rabi drive Omega in ``H = chi J+ J- + Omega Jx + H_extra`` (>= 0), or a function
+        of time (:class:`~piqs_squeeze.hamiltonian.Ramp`).
+    chi : float or callable
+        Collective exchange (any sign), or a function of time.
     gamma : float
         Collective decay rate Gamma of ``Gamma D[J-]`` (>= 0). Default 1: times are in 1/Gamma.
     gamma_s : float
@@ -92,6 +102,12 @@ class Model:
         ``collective_dephasing D[Jz]``.
     collective_pumping : float
         ``collective_pumping D[J+]``.
+    hamiltonian : dict or qutip.Qobj, optional
+        Extra quadratic collective Hamiltonian H_extra: a dict of real coefficients (or functions
+        of time) with keys among ``"Jx", "Jy", "Jz", "Jx Jx", "Jy Jy", "Jz Jz", "Jx Jy", "Jx Jz",
+        "Jy Jz", "J+ J-"`` (for a != b the symmetrised (JaJb + JbJa)/2), or a Hermitian Qobj of
+        collective spins (N + 1 dimensional, or qutip.piqs' Dicke basis) that is decomposed on
+        them. Stored as a :class:`~piqs_squeeze.hamiltonian.HamiltonianTerms` mapping.
     """
 
     N: int
@@ -103,14 +119,19 @@ class Model:
     pumping: float = 0.0
     collective_dephasing: float = 0.0
     collective_pumping: float = 0.0
+    hamiltonian: HamiltonianTerms = HamiltonianTerms()
 
     def __post_init__(self):
         object.__setattr__(self, "N", check_N(self.N))
         for f in fields(self):
-            if f.name == "N":
+            if f.name in ("N", "hamiltonian"):
                 continue
-            value = _check_real(getattr(self, f.name), f.name, nonnegative=f.name != "chi")
+            if f.name in TIME_DEPENDENT:
+                value = check_coefficient(getattr(self, f.name), f.name, nonnegative=f.name == "omega")
+            else:
+                value = _check_real(getattr(self, f.name), f.name, nonnegative=True)
             object.__setattr__(self, f.name, value)
+        object.__setattr__(self, "hamiltonian", parse_hamiltonian(self.hamiltonian, self.N))
 
     # ----------------------------------------------------------------- constructors
     @classmethod
@@ -128,22 +149,66 @@ class Model:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-able parameters (Ramps as dicts; ``hamiltonian`` only when it has terms)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "hamiltonian":
+                if value:
+                    out[f.name] = value.to_dict()
+            elif isinstance(value, Ramp):
+                out[f.name] = value.to_dict()
+            elif callable(value):
+                raise TypeError(f"{f.name} is a function ({value!r}) that cannot be saved; use ps.Ramp for "
+                                "a time profile that results can store")
+            else:
+                out[f.name] = value
+        return out
 
     @classmethod
     def from_dict(cls, d) -> "Model":
+        d = {k: (Ramp.from_dict(v) if isinstance(v, dict) and "ramp" in v else v) for k, v in d.items()}
         return cls(**d)
+
+    # ----------------------------------------------------------------- general Hamiltonians
+    @property
+    def time_dependent(self) -> bool:
+        """Whether omega, chi or a term of ``hamiltonian`` is a function of time."""
+        return any(callable(getattr(self, n)) for n in TIME_DEPENDENT) or self.hamiltonian.time_dependent
+
+    @property
+    def is_paper_model(self) -> bool:
+        """True for H = chi J+J- + omega Jx with constant coefficients (no extra terms)."""
+        return not self.hamiltonian and not self.time_dependent
+
+    def at(self, t: float) -> "Model":
+        """The model with every function of time evaluated at ``t`` (itself when constant)."""
+        if not self.time_dependent:
+            return self
+        changes = {n: float(getattr(self, n)(t)) for n in TIME_DEPENDENT if callable(getattr(self, n))}
+        return replace(self, hamiltonian=self.hamiltonian.at(t), **changes)
+
+    def hamiltonian_terms(self) -> dict:
+        """Every term of H = chi J+J- + omega Jx + H_extra, merged per key (see
+        :func:`piqs_squeeze.hamiltonian.collective_terms`)."""
+        return collective_terms(self.chi, self.omega, self.hamiltonian)
+
+    def _constant(self, name):
+        value = getattr(self, name)
+        if callable(value):
+            raise TypeError(f"{name} depends on time; use model.at(t).{name} for its value at time t")
+        return value
 
     # ----------------------------------------------------------------- derived
     @property
     def upsilon(self) -> float:
         """Upsilon = 2 Omega / N."""
-        return 2.0 * self.omega / self.N
+        return 2.0 * self._constant("omega") / self.N
 
     @property
     def upsilon_c(self) -> float:
         """Collective critical drive Upsilon_c = sqrt(Gamma^2 + 4 chi^2) (paper Eq. 3)."""
-        return math.hypot(self.gamma, 2.0 * self.chi)
+        return math.hypot(self.gamma, 2.0 * self._constant("chi"))
 
     @property
     def upsilon_c_prime(self) -> float:
@@ -154,13 +219,13 @@ class Model:
     def ratio(self) -> float:
         """Upsilon / Upsilon_c (inf when Upsilon_c = 0 and Omega > 0)."""
         if self.upsilon_c == 0:
-            return math.inf if self.omega > 0 else 0.0
+            return math.inf if self._constant("omega") > 0 else 0.0
         return self.upsilon / self.upsilon_c
 
     @property
     def n_c(self) -> float:
         """Critical effective atom number N_c = 2 Omega / Upsilon_c."""
-        return 2.0 * self.omega / self.upsilon_c if self.upsilon_c > 0 else math.inf
+        return 2.0 * self._constant("omega") / self.upsilon_c if self.upsilon_c > 0 else math.inf
 
     @property
     def is_collective(self) -> bool:
@@ -198,6 +263,16 @@ class Model:
     def __str__(self) -> str:
         parts = [f"N={self.N}"]
         for f in fields(self):
-            if f.name != "N" and (getattr(self, f.name) != 0 or f.name in ("omega", "gamma")):
-                parts.append(f"{f.name}={getattr(self, f.name):.6g}")
+            value = getattr(self, f.name)
+            if f.name in ("N", "hamiltonian"):
+                continue
+            if callable(value):
+                parts.append(f"{f.name}={value!r}")
+            elif value != 0 or f.name in ("omega", "gamma"):
+                parts.append(f"{f.name}={value:.6g}")
+        if self.hamiltonian:
+            parts.append("hamiltonian={" + ", ".join(
+                f"{k!r}: {v!r}" if callable(v) else f"{k!r}: {v:.6g}" for k, v in self.hamiltonian.items()) + "}")
+        if self.time_dependent:
+            return "Model(" + ", ".join(parts) + ")"
         return "Model(" + ", ".join(parts) + f"; Upsilon/Upsilon_c={self.ratio:.4g})"

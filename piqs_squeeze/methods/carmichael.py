@@ -94,6 +94,10 @@ def unsupported(model: Model) -> str | None:
     """
     if not isinstance(model, Model):
         return f"model must be a piqs_squeeze.Model, got {type(model).__name__}"
+    if not model.is_paper_model:
+        return ("the analytic (Carmichael) steady state is derived for H = chi J+J- + omega Jx with constant "
+                "coefficients (its complex-P solution needs exactly that Hamiltonian); this model has "
+                + ("time-dependent coefficients" if model.time_dependent else f"the extra terms {dict(model.hamiltonian)}"))
     other = {r: getattr(model, r) for r in ("gamma_s", "dephasing", "pumping",
                                             "collective_dephasing", "collective_pumping")}
     other = {k: v for k, v in other.items() if v != 0}

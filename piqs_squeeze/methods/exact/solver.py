@@ -52,6 +52,8 @@ def liouvillian_spectrum(model: Model, k: int = 6, **options):
 
 def unsupported(model: Model):
     """Every rate of the Model is supported; the size limit is checked against memory at run time."""
+    if not model.is_paper_model:
+        return "this version of the exact method runs only H = chi J+J- + omega Jx with constant coefficients"
     return None
 
 

@@ -40,6 +40,8 @@ __all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2", "memory_ne
 
 def unsupported(model) -> str | None:
     """Every model can be unravelled (all processes have sector-preserving jump channels)."""
+    if not model.is_paper_model:
+        return "this version of the mcwf method runs only H = chi J+J- + omega Jx with constant coefficients"
     return None
 
 

@@ -45,6 +45,8 @@ def check_order(order):
 
 def unsupported(model):
     """The cumulant equations cover every rate of the Model and any N."""
+    if not model.is_paper_model:
+        return "this version of the cumulant method runs only H = chi J+J- + omega Jx with constant coefficients"
     return None
 
 

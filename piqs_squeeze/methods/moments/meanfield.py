@@ -36,6 +36,8 @@ _PI = moment_ode.PIDX
 
 def unsupported(model):
     """Mean field covers every rate of the Model and any N."""
+    if not model.is_paper_model:
+        return "this version of the meanfield method runs only H = chi J+J- + omega Jx with constant coefficients"
     return None
 
 
