@@ -379,7 +379,8 @@ def dicke_bands(terms: Mapping, j: float, t: float | None = None) -> dict:
             op = _add(_mul(a, b, d), _mul(b, a, d))
             op = {o: v / 2 for o, v in op.items()}
         for o, v in op.items():
-            out[o] = out[o] + value * v
+            if o in out:  # (a 1 x 1 block has no off-diagonals)
+                out[o] = out[o] + value * v
     return out
 
 
