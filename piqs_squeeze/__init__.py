@@ -13,6 +13,7 @@ from ._version import __version__  # noqa: E402
 from .api import METHODS, MethodError, available_methods, evolve, liouvillian_spectrum, steady_state
 from .hamiltonian import Ramp
 from .model import Model
+from .protocol import Protocol
 from .observables import n_eff, squeezing, xi2, xi2_db
 from .result import Result
 from .states import CoherentSpinState, css, css_along
@@ -21,6 +22,7 @@ __all__ = [
     "__version__",
     "Model",
     "Ramp",
+    "Protocol",
     "Result",
     "evolve",
     "steady_state",

@@ -19,6 +19,7 @@ from . import observables
 from ._version import __version__
 from piqs_squeeze.runtime.fileio import atomic_write
 from .model import Model
+from .protocol import Protocol
 
 __all__ = ["Result", "ResultFileError", "provenance", "jsonable"]
 
@@ -87,6 +88,8 @@ class Result:
     mean_err, second_err : optional standard errors of mean and second (statistical methods)
     extras : dict of method-specific data; numpy arrays are saved as arrays, the rest as JSON
     provenance : dict, package versions and date
+    protocol : Protocol or None
+        The protocol that was run (``model`` is then its first model).
     """
 
     times: np.ndarray
@@ -99,6 +102,7 @@ class Result:
     second_err: np.ndarray | None = None
     extras: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=provenance)
+    protocol: Protocol | None = None
 
     def __post_init__(self):
         self.times = np.asarray(self.times, dtype=float).reshape(-1)
@@ -283,6 +287,8 @@ class Result:
             "provenance": jsonable(self.provenance),
             "extras": json_extras,
         }
+        if self.protocol is not None:
+            meta["protocol"] = self.protocol.to_dict()["protocol"]
         arrays["meta"] = np.array(json.dumps(meta))
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
@@ -319,6 +325,7 @@ class Result:
                 second_err=data.get("second_err"),
                 extras=extras,
                 provenance=meta.get("provenance", {}),
+                protocol=Protocol.from_dict(meta) if "protocol" in meta else None,
             )
         except ResultFileError:
             raise
