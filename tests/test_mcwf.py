@@ -263,8 +263,8 @@ def _no_jump_run(model, j, psi0, beta, times, tol, propagator):
     fstate = np.array([times[0], 1e-300, 0.0])
     istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0], dtype=np.int64)
     z1, z2 = np.zeros(1, complex), np.zeros((1, 1), complex)
-    status = advance(np.array(psi0, dtype=complex), tab.diag0, tab.up, tab.low0, tab.c, tab.m, tab.rates3,
-                     tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, False, beta, fstate, istate,
+    status = advance(np.array(psi0, dtype=complex), tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c,
+                     tab.m, tab.rates3, tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, False, beta, fstate, istate,
                      np.asarray(times, float), out, np.full(8, 0.5), np.empty(8), np.empty(8, np.int64),
                      np.empty(tab.d + 2, complex), propagator == "rational", *mcwf_sector._PADE, 16, tol,
                      False, z1, z2, z2)

@@ -26,6 +26,7 @@ import numpy as np
 
 from piqs_squeeze import observables
 from piqs_squeeze.model import Model, check_times
+from piqs_squeeze.protocol import Protocol
 from piqs_squeeze.runtime.pool import process_pool
 from piqs_squeeze.runtime.provenance import code_fingerprint
 from piqs_squeeze.runtime.resources import check_memory, say_if_long
@@ -33,15 +34,14 @@ from piqs_squeeze.result import Result
 from piqs_squeeze.states import CoherentSpinState, css
 from . import sector as mcwf_sector
 from piqs_squeeze.runtime import threads
-from .sector import default_beta, jump_kind_names, resolve_beta, run_trajectory
+from .sector import jump_kind_names, resolve_beta, run_trajectory, small_beta
 
 __all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2", "memory_needed", "estimate_run_time"]
 
 
 def unsupported(model) -> str | None:
-    """Every model can be unravelled (all processes have sector-preserving jump channels)."""
-    if not model.is_paper_model:
-        return "this version of the mcwf method runs only H = chi J+J- + omega Jx with constant coefficients"
+    """Every model can be unravelled (all processes have sector-preserving jump channels; any
+    quadratic collective H, constant or time-dependent)."""
     return None
 
 
@@ -74,11 +74,12 @@ def initial_state(N: int, initial):
 
 
 @threads.single_blas()  # the LAPACK eigendecompositions of the small-sector tables: same bits for any BLAS threads
-def _run_chunk(model, times, j0, psi0, beta, seeds, keep, tol=None, propagator="rational"):
+def _run_chunk(model, times, j0, psi0, beta, seeds, keep, tol=None, propagator="rational", ramp_tol=None):
     """Worker task: trajectories for a list of SeedSequences (module-level so it pickles)."""
     out = []
     for ss in seeds:
-        rec = run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(ss), tol=tol, propagator=propagator)
+        rec = run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(ss), tol=tol, propagator=propagator,
+                             ramp_tol=ramp_tol)
         if not keep:
             rec = {"mean": rec["mean"], "second": rec["second"], "j": rec["j"],
                    "njumps": len(rec["jump_times"])}
@@ -122,19 +123,26 @@ def _check_int(value, name, minimum=1):
     return int(value)
 
 
-def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, workers=None,
+def evolve(model: Model | Protocol, times, initial=None, *, ntraj: int = 100, seed=None, workers=None,
            executor: Executor | None = None, progress=None, keep_trajectories: bool = False,
            target_xi2_err: float | None = None, batch: int | None = None,
            displacement="adaptive", chunk: int | None = None, step_tol: float | None = None,
-           propagator: str = "rational", checkpoint=None, max_memory=None) -> Result:
+           propagator: str = "rational", checkpoint=None, max_memory=None, ramp_tol: float | None = None) -> Result:
     """Ensemble of MCWF trajectories, reduced to a Result.
 
-    Solves d rho/dt = -i[H, rho] + sum_k D[L_k] rho (the Model's master equation) as the average
-    of ``|psi><psi|`` over trajectories psi(t) in single sectors (see :mod:`piqs_squeeze.methods.mcwf.sector`).
+    Solves d rho/dt = -i[H(t), rho] + sum_k D[L_k] rho (the Model's master equation, any quadratic
+    collective H) as the average of ``|psi><psi|`` over trajectories psi(t) in single sectors
+    (see :mod:`piqs_squeeze.methods.mcwf.sector`); H_eff = H - (i/2) sum_k L_k^+ L_k is
+    tridiagonal in |j, m> for the paper's H = chi J+J- + Omega Jx and pentadiagonal once H has
+    Jx^2, Jy^2 or JxJy parts (banded solves, same propagators).
 
     Parameters
     ----------
-    model : Model
+    model : Model or Protocol
+        A :class:`~piqs_squeeze.protocol.Protocol` runs its models one after the other: each
+        trajectory goes on across a boundary with its state, sector, jump record and random
+        stream; output times may lie anywhere, on boundaries too (the state reached at the end of
+        the segment). The Result has ``protocol`` set and ``model`` the first model.
     times : (T,) output times; the initial state is taken at ``times[0]``
     initial : None | CoherentSpinState | (N+1,) amplitudes | (j, amplitudes)
     ntraj : int
@@ -158,8 +166,11 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         times[0]) is below it, or ``ntraj`` are done.
     displacement : "adaptive" | "fixed_point" | "none" | "drive" | complex
         Unravelling of collective emission, J- -> J- + beta (see mcwf_sector.resolve_beta); the
-        default follows the state, beta = -<J->, which keeps the jump count O(N) per unit time
-        (for N + 1 <= mcwf_sector.SMALL_DIM it means the fixed point beta, see there).
+        default follows the state, beta = -<J->, for any H, which keeps the jump count O(N) per
+        unit time (for N + 1 <= mcwf_sector.SMALL_DIM, where propagation is exact with cached
+        eigendecompositions, it means the fixed point beta for the paper's H and beta = 0 for
+        any other). "fixed_point" and "drive" are built from the paper's H and are refused
+        (ValueError) for any other or time-dependent H; in a Protocol beta is resolved per model.
     chunk : int, optional
         Trajectories per worker task.
     step_tol : float, optional
@@ -177,11 +188,19 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         File (a Result in the ``keep_trajectories`` layout) holding the finished trajectories:
         written at most once a minute during the run, when it is interrupted and at the end. If it
         exists, its trajectories are reused and the run goes on with the next seeds; it must come
-        from the same model, times, initial state, seed (None: the file's), displacement, step_tol
-        and propagator (else ValueError). Interrupting a run (KeyboardInterrupt) returns the
+        from the same model or protocol, times, initial state, seed (None: the file's), displacement,
+        step_tol, propagator and ramp_tol (else ValueError). Interrupting a run (KeyboardInterrupt) returns the
         Result of the trajectories finished so far, with ``extras["interrupted"] = True``.
         Saved at most every :data:`CHECKPOINT_PERIOD` seconds (and never taking more than ~5 %
         of the run), so a killed run loses at most the last few seconds' trajectories.
+    ramp_tol : float, optional
+        Models with time-dependent coefficients (Ramps, callables) run in piecewise-constant
+        steps with H_eff at each step's midpoint; each step is chosen so that the estimate of its
+        leading local error on the state (mcwf_sector.midpoint_error: the second Magnus term
+        (h^2/12) ||[H(t+h) - H(t), H_eff] psi|| plus the midpoint-quadrature term) is below
+        ``ramp_tol`` times its length (default mcwf_sector.RAMP_TOL = 1e-4: an error on ||psi||
+        of about 1e-4 per unit time), so the error accumulated over a run of duration T is about
+        ``ramp_tol * T``. Steps end on every output time. Ignored for constant models.
     max_memory : bytes or None
         Memory allowed (default: what the machine has available); a run whose estimate
         (:func:`memory_needed`) is larger is refused before anything is allocated.
@@ -192,8 +211,11 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
     ``n_eff`` (T,) ensemble N_eff, ``ntraj``, ``njumps`` (ntraj,), ``beta`` ([re, im]; NaN when
     adaptive) and the optional records.
     """
-    if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    protocol = model if isinstance(model, Protocol) else None
+    if protocol is None and not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model or Protocol, got {type(model).__name__}")
+    run_model = model
+    model = protocol.models[0] if protocol is not None else model
     times = check_times(times)
     ntraj = _check_int(ntraj, "ntraj")
     if workers is not None:
@@ -214,9 +236,18 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         step_tol = float(step_tol)
     if propagator not in mcwf_sector.PROPAGATORS:
         raise ValueError(f"propagator must be one of {mcwf_sector.PROPAGATORS}, got {propagator!r}")
-    beta = resolve_beta(model, displacement)
-    if beta is None and model.N + 1 <= mcwf_sector.SMALL_DIM:
-        beta = default_beta(model)  # small models: exact cached propagation needs a fixed beta
+    if ramp_tol is not None:
+        if isinstance(ramp_tol, bool) or not isinstance(ramp_tol, numbers.Real) or not (0 < ramp_tol < 1):
+            raise ValueError(f"ramp_tol must be a number in (0, 1), got {ramp_tol!r}")
+        ramp_tol = float(ramp_tol)
+    betas = []
+    for m in (protocol.models if protocol is not None else [model]):
+        b = resolve_beta(m, displacement)
+        if b is None and m.N + 1 <= mcwf_sector.SMALL_DIM:
+            b = small_beta(m)  # small models: exact cached propagation needs a fixed beta
+        betas.append(b)
+    beta = betas[0]
+    run_beta = tuple(betas) if protocol is not None else beta
     nw = workers or (os.cpu_count() or 1)
     say_if_long(f"mcwf N = {model.N}", estimate_run_time(model, times[-1] - times[0], ntraj, nw),
                 f"{ntraj} trajectories on {nw} worker(s); rough: scaled from the Fig. S2 model",
@@ -235,12 +266,13 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         if seed is None and old is not None:
             seed = int(old.options["seed_entropy"])
         root = np.random.SeedSequence(seed)
-    run_key = _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator)
+    run_key = _run_key(run_model, times, j0, psi0, root, displacement, step_tol, propagator, ramp_tol)
     records = []
     if old is not None:
         if old.options.get("run_key") != run_key:
-            raise ValueError(f"checkpoint {checkpoint} was written by a different run (model, times, initial "
-                             "state, seed, displacement, step_tol, propagator or the code's version differ); "
+            raise ValueError(f"checkpoint {checkpoint} was written by a different run (model or protocol, times, "
+                             "initial state, seed, displacement, step_tol, propagator, ramp_tol or the code's "
+                             "version differ); "
                              "delete it or choose another checkpoint path to start over")
         records = _records_from(old)[:ntraj]
         root.spawn(len(records))  # their seeds are used: go on with the next ones
@@ -249,6 +281,8 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         ntraj=ntraj, seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
         target_xi2_err=target_xi2_err, batch=batch, displacement=str(displacement), beta=_beta_pair(beta),
         step_tol=mcwf_sector.STEP_TOL if step_tol is None else step_tol, propagator=propagator, run_key=run_key)
+    if run_model.time_dependent:
+        options["ramp_tol"] = mcwf_sector.RAMP_TOL if ramp_tol is None else ramp_tol
 
     from tqdm.auto import tqdm
     show = sys.stderr.isatty() if progress is None else bool(progress)
@@ -260,7 +294,7 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         wait = max(CHECKPOINT_PERIOD, 20.0 * saved[1])
         if checkpoint is not None and records and (force or time.perf_counter() - saved[0] > wait):
             t0 = time.perf_counter()
-            _reduce(model, times, records, beta, True, options).save(checkpoint)
+            _reduce(model, times, records, beta, True, options, protocol).save(checkpoint)
             saved[:] = [time.perf_counter(), time.perf_counter() - t0]
 
     try:
@@ -275,12 +309,13 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
                 parts = [seeds[i:i + size] for i in range(0, n_new, size)]
                 if ex is None or n_new == 1:
                     for p in parts:
-                        records += _run_chunk(model, times, j0, psi0, beta, p, keep_run, step_tol, propagator)
+                        records += _run_chunk(run_model, times, j0, psi0, run_beta, p, keep_run, step_tol, propagator,
+                                              ramp_tol)
                         bar.update(len(p))
                         save()
                 else:
-                    futs = [ex.submit(_run_chunk, model, times, j0, psi0, beta, p, keep_run, step_tol, propagator)
-                            for p in parts]
+                    futs = [ex.submit(_run_chunk, run_model, times, j0, psi0, run_beta, p, keep_run, step_tol,
+                                      propagator, ramp_tol) for p in parts]
                     for f in futs:  # trajectory order, whatever order they finish in
                         records += f.result()
                         bar.update(len(f.result()))
@@ -298,7 +333,7 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     save(force=True)
-    res = _reduce(model, times, records, beta, keep_trajectories, options)
+    res = _reduce(model, times, records, beta, keep_trajectories, options, protocol)
     if interrupted:
         res.extras["interrupted"] = True
     return res
@@ -333,14 +368,21 @@ def memory_needed(N: int, n_times: int, processes: int = 1) -> int:
     return int(1.3 * per * max(1, processes))
 
 
-def _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator) -> str:
+def _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator, ramp_tol=None) -> str:
     """Hash of everything that fixes the trajectories, the code included (checkpoints are reused only
-    for the same run of the same code)."""
+    for the same run of the same code). ``model`` is a Model or a Protocol; a function of time
+    that is not a Ramp enters through its repr (it cannot be saved, so no checkpoint matches it
+    across processes)."""
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(times, dtype=float).tobytes())
     h.update(np.ascontiguousarray(psi0, dtype=complex).tobytes())
-    h.update(repr((model.to_dict(), float(j0), str(root.entropy), tuple(root.spawn_key), str(displacement),
-                   step_tol, propagator, sorted(code_fingerprint().items()))).encode())
+    try:
+        desc = model.to_dict()
+    except TypeError:
+        desc = repr(model)
+    extra = () if ramp_tol is None else (ramp_tol,)  # (keys of runs without ramp_tol are unchanged)
+    h.update(repr((desc, float(j0), str(root.entropy), tuple(root.spawn_key), str(displacement),
+                   step_tol, propagator, sorted(code_fingerprint().items())) + extra).encode())
     return h.hexdigest()
 
 
@@ -363,7 +405,7 @@ def _xi2_err(records, N):
     return jackknife_xi2(m, s, N)
 
 
-def _reduce(model, times, records, beta, keep, options):
+def _reduce(model, times, records, beta, keep, options, protocol=None):
     n = len(records)
     m = np.stack([r["mean"] for r in records])
     s = np.stack([r["second"] for r in records])
@@ -392,4 +434,4 @@ def _reduce(model, times, records, beta, keep, options):
         extras["jump_kind_names"] = jump_kind_names()
     options = dict(options, ntraj_done=n)
     return Result(times, mean, second, model, "mcwf", options=options, mean_err=mean_err,
-                  second_err=second_err, extras=extras)
+                  second_err=second_err, extras=extras, protocol=protocol)

@@ -1,12 +1,12 @@
 """Numba kernel of one MCWF trajectory inside a single sector: steps, output, waiting-time jumps.
 
-The no-jump equation d psi/dt = A psi, A = -i H_eff (tridiagonal, see
-:func:`piqs_squeeze.methods.mcwf.sector.h_eff_bands`), is integrated in steps with an error bound ``tol``
+The no-jump equation d psi/dt = A psi, A = -i H_eff (tridiagonal for the paper model,
+pentadiagonal with Jx^2-type terms, see :func:`piqs_squeeze.methods.mcwf.sector.h_eff_bands`), is integrated in steps with an error bound ``tol``
 on ||psi|| (= 1 at the start of a step) by one of two propagators, each of which also finds the
 time inside its step where ||psi||^2 reaches the drawn uniform r:
 
 * rational (default, :mod:`piqs_squeeze.methods.mcwf.rational`): Pade steps exp(h mu) r_8(h (A - mu)),
-  tridiagonal solves; the step follows the state's own energy spread;
+  banded solves; the step follows the state's own energy spread;
 * Krylov (:mod:`piqs_squeeze.methods.mcwf.krylov`): Arnoldi steps with the residual bound; the step
   follows the spectral radius of A on the window (~N^2), ~20x slower at N = 2000.
 
@@ -38,7 +38,7 @@ STATUS_DONE, STATUS_SECTOR, STATUS_REFILL = 0, 1, 2
 
 
 @njit(cache=True)
-def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift, loc_dj, loc_dnew,
+def advance(psi, diag0, up, low0, up2, low2, c, mvals, rates3, loc_amp, loc_rate, loc_shift, loc_dj, loc_dnew,
             adaptive, beta_fixed, fstate, istate, times, outbuf, u, jt, jk, newpsi, rational, poles, coef, rinf,
             nhigh, mkry, tol, small, lam_s, vec_s, vinv_s):
     """Advance one trajectory inside its sector until t_end, a change of sector, or a full buffer.
@@ -47,6 +47,7 @@ def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift
     ----------
     psi : (d,) complex, normalised state, zero outside the window [istate[3], istate[4]) (in/out)
     diag0, up, low0 : H_eff bands for beta = 0 (d,), (d-1,), (d-1,)
+    up2, low2 : H's second bands (d-2,) (``np.diag(H, 2)``, ``np.diag(H, -2)``), or empty: tridiagonal
     c, mvals : J+ elements c_k (d-1,) and m values (d,) of the sector (from piqs_squeeze.dicke)
     rates3 : (3,) Gamma, collective dephasing, collective pumping
     loc_amp, loc_rate, loc_shift, loc_dj, loc_dnew : the 9 local channels (amplitudes (9, d), rate,
@@ -55,7 +56,8 @@ def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift
     fstate : [t, r, h] (in/out; h: the last Krylov step, or the proposed next rational step);
         istate : [k_next_output, u_index, n_jumps, lo, hi, dj, new_lo, new_hi, n_steps, sum of
         window sizes, pad, rejected steps, Pade evaluations] (in/out; 8, 9, 11, 12 are cost counters)
-    times : output times; outbuf : (T, >= d) normalised states written at the output times (out)
+    times : output times; outbuf : (T', >= d) normalised states written at the first T' <= T output
+        times (out; a later time only stops the run there)
     u : uniforms (one per waiting time, one per channel choice); jt, jk : jump times and kinds (out)
     newpsi : (d + 2,) complex: the state after a jump into another sector (out, status 1)
     rational, poles, coef, rinf, nhigh : propagate with the pair of Pade approximants in partial
@@ -87,11 +89,14 @@ def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift
     ys = np.empty((2, d if rational else 1), dtype=np.complex128)
     pv = np.empty((d if rational else 1, K), dtype=np.complex128)
     tm = np.empty((d if rational else 1, K), dtype=np.complex128)
+    ub = np.empty((d if rational and up2.shape[0] > 0 else 1, K), dtype=np.complex128)
+    nout = outbuf.shape[0]
     status = STATUS_DONE
     while True:
         while kout < T and times[kout] <= t:
-            outbuf[kout, :] = 0j
-            outbuf[kout, lo:hi] = psi[lo:hi]
+            if kout < nout:
+                outbuf[kout, :] = 0j
+                outbuf[kout, lo:hi] = psi[lo:hi]
             kout += 1
         if kout >= T:
             status = STATUS_DONE
@@ -104,12 +109,12 @@ def advance(psi, diag0, up, low0, c, mvals, rates3, loc_amp, loc_rate, loc_shift
             beta = 0j
         if rational and not small:
             hprev, h, s, jump, n_h, clipped, lo, hi = rational_step(
-                psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprev, times[kout], tol, poles, coef, rinf,
-                nhigh, ys, pv, tm, diag, low, istate)
+                psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, hprev, times[kout], tol, poles, coef,
+                rinf, nhigh, ys, pv, tm, ub, diag, low, istate)
         else:
             h, s, jump, n_h, clipped, lo, hi = krylov_step(
-                psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprev, times[kout], tol, small, lam_s, vec_s,
-                vinv_s, V, Am, w, diag, low, istate)
+                psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, hprev, times[kout], tol, small, lam_s,
+                vec_s, vinv_s, V, Am, w, diag, low, istate)
             hprev = h
         if not jump:
             r /= n_h

@@ -1,7 +1,8 @@
 """Krylov (Arnoldi) steps of one trajectory's no-jump equation (``propagator="krylov"``).
 
 Each step builds the Arnoldi space of A = -i H_eff from the current state on its window (widened
-by m on each side: each product with the tridiagonal A widens the support by one),
+by m on each side, 2m when A is pentadiagonal: each product with A widens the support by its
+bandwidth),
 A V_m = V_m A_m + a v_{m+1} e_m^T, and uses
 
     psi(t + s) ~ V_m exp(s A_m) e_1,      ||error(s)|| <= a s max_{s' <= s} |e_m^T exp(s' A_m) e_1|
@@ -56,10 +57,11 @@ def _ycol(As, lam, W, z, use_eig, s):
 
 
 @njit(cache=True)
-def krylov_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprev, t_next, tol, small, lam_s, vec_s,
-                 vinv_s, V, Am, w, diag, low, istate):
+def krylov_step(psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, hprev, t_next, tol, small, lam_s,
+                 vec_s, vinv_s, V, Am, w, diag, low, istate):
     """One Arnoldi step (or an exact one with the cached eigenbasis if ``small``), see the module
     docstring; psi is replaced by the normalised state at the step's end or at the jump.
+    ``up2``, ``low2``: H's second bands (A[k, k+2] = -i up2[k], A[k+2, k] = -i low2[k]; empty: tridiagonal).
 
     Returns (h, s, jump, n, clipped, lo, hi): the step, the time of the jump inside it (= h if
     none), whether the norm reached r, the norm^2 reached, whether h ended at t_next, the new window.
@@ -72,8 +74,10 @@ def krylov_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprev, t_next,
         z = np.dot(vinv_s, psi)
         use_eig = True
     else:
-        A = max(0, lo - M)
-        B = min(d, hi + M)
+        penta = up2.shape[0] > 0
+        widen = 2 * M if penta else M
+        A = max(0, lo - widen)
+        B = min(d, hi + widen)
         wl = B - A
         bands(diag0, low0, c, gam, beta, A, B, diag, low)
         # ---- Arnoldi on A = -i H_eff, window [A, B)
@@ -92,6 +96,11 @@ def krylov_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprev, t_next,
                     val += -1j * up[g] * V[q, i + 1]
                 if i > 0:
                     val += low[g - 1] * V[q, i - 1]
+                if penta:
+                    if i + 2 < wl:
+                        val += -1j * up2[g] * V[q, i + 2]
+                    if i > 1:
+                        val += -1j * low2[g - 2] * V[q, i - 2]
                 w[i] = val
             scale = 0.0
             for i in range(wl):

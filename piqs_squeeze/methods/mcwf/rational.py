@@ -1,12 +1,13 @@
 """Rational (Pade) propagation of one trajectory's no-jump equation inside a window of its sector.
 
-The no-jump equation d psi/dt = A psi, A = -i H_eff tridiagonal, is stepped with the diagonal
+The no-jump equation d psi/dt = A psi, A = -i H_eff banded (tridiagonal for the paper's
+H = chi J+J- + Omega Jx, pentadiagonal once H has Jx^2-type terms), is stepped with the diagonal
 (k, k) Pade approximant of the exponential of the shifted generator,
 
     psi(t + h) ~ exp(h mu) r_k(h (A - mu)) psi(t),   r_k(z) = (-1)^k + sum_i c_i / (z - p_i),
 
 where mu is the Rayleigh quotient <psi|A|psi> and p_i (all in Re p > 0) the zeros of the Pade
-denominator: k tridiagonal solves, O(window) each, run interleaved. Why rational and not
+denominator: k banded solves (bandwidth 1 or 2), O(window) each, run interleaved. Why rational and not
 polynomial (Krylov): A spans ~N^2 on the window (chi J+J- and Omega Jx), so any polynomial step
 must resolve the state's far tails, whereas r_k(z) = e^z + O(z^(2k+1)) is bounded on Re z <= 0:
 components with |h (lambda - mu)| >> 1 are carried with a bounded error, and the step is set by
@@ -18,7 +19,8 @@ the larger one, so the estimate is conservative for the r_k result that is kept;
 one odd order, r_k(inf) = -r_(k-1)(inf), so unresolved content cannot cancel in the estimate).
 Solves use Gaussian elimination without pivoting: the Hermitian part of h (A - mu) - p is
 -(Re p + h (K - Re(-mu))) with K = -(A + A^+)/2 >= 0, negative definite when h Re(-mu) < Re p,
-which the kernel keeps by clamping the real part of mu, so no pivot can vanish.
+which the kernel keeps by clamping the real part of mu, so no pivot can vanish (the argument holds
+for any bandwidth: every leading principal block has a negative definite Hermitian part too).
 
 A step (:func:`rational_step`) works on the state's window padded on both sides (doubled, and the
 step redone, while the result comes within PAD_MARGIN of the padded edge); if the norm reaches the
@@ -34,8 +36,8 @@ from numba import njit
 
 from .window import bands, extent, false_position, illinois_update, trim
 
-__all__ = ["pade_fractions", "apply_rational", "rayleigh", "rational_step", "HIGH_ORDER", "LOW_ORDER",
-           "PAD_MIN", "PAD_MARGIN"]
+__all__ = ["pade_fractions", "apply_rational", "apply_banded", "rayleigh", "rayleigh_banded", "rational_step",
+           "HIGH_ORDER", "LOW_ORDER", "PAD_MIN", "PAD_MARGIN"]
 
 #: orders of the kept approximant and of the error-estimating one (even and odd: r_k(inf) = +-1,
 #: so content the step cannot resolve, |z| >> 1, shows in the estimate instead of cancelling)
@@ -169,6 +171,101 @@ def rayleigh(diag, up, low, a, b, x):
 
 
 @njit(cache=True)
+def _apply_rational5(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x, out, pv, tm, ub):
+    """:func:`apply_rational` for a pentadiagonal A (second bands ``-1j * up2``, ``-1j * low2``):
+    banded LU without pivoting, L with two subdiagonals (alpha1, alpha2 per row), U with the
+    diagonal (inverted in ``pv``), the first superdiagonal (``ub``, pole-dependent) and the second
+    (h times A's, unchanged by the elimination)."""
+    n = b - a
+    K = poles.shape[0]
+    R = coef.shape[0]
+    tiny = 1e-16 * np.abs(poles).min() ** 2
+    hu = np.zeros(n, dtype=np.complex128)
+    hu2 = np.zeros(n, dtype=np.complex128)
+    for i in range(n - 1):
+        hu[i] = -1j * h * up[a + i]
+    for i in range(n - 2):
+        hu2[i] = -1j * h * up2[a + i]
+    for i in range(n):
+        hd = h * (diag[a + i] - mu)
+        hl = h * low[a + i - 1] if i >= 1 else 0j
+        hl2 = -1j * h * low2[a + i - 2] if i >= 2 else 0j
+        xi = x[a + i]
+        hui = hu[i]
+        for k in range(K):
+            dd = hd - poles[k]
+            e = hui
+            y = xi
+            l1 = hl
+            if i >= 2:
+                al2 = hl2 * pv[i - 2, k]
+                l1 = hl - al2 * ub[i - 2, k]
+                dd -= al2 * hu2[i - 2]
+                y -= al2 * tm[i - 2, k]
+            if i >= 1:
+                al1 = l1 * pv[i - 1, k]
+                dd -= al1 * ub[i - 1, k]
+                e -= al1 * hu2[i - 1]
+                y -= al1 * tm[i - 1, k]
+            q = dd.real ** 2 + dd.imag ** 2
+            if q < tiny:
+                return False
+            pv[i, k] = complex(dd.real / q, -dd.imag / q)
+            ub[i, k] = e
+            tm[i, k] = y
+    scale = np.exp(h * mu)
+    for i in range(n - 1, -1, -1):
+        for k in range(K):
+            z = tm[i, k]
+            if i + 1 < n:
+                z -= ub[i, k] * tm[i + 1, k]
+            if i + 2 < n:
+                z -= hu2[i] * tm[i + 2, k]
+            tm[i, k] = z * pv[i, k]
+        for r in range(R):
+            acc = rinf[r] * x[a + i]
+            for k in range(K):
+                acc += coef[r, k] * tm[i, k]
+            out[r, a + i] = scale * acc
+    return True
+
+
+@njit(cache=True)
+def apply_banded(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x, out, pv, tm, ub):
+    """:func:`apply_rational` for A with second bands ``-1j * up2`` (A[k, k+2]) and ``-1j * low2``
+    (A[k+2, k]) from H's; empty ``up2`` means tridiagonal (the same arithmetic as
+    :func:`apply_rational`). ``ub`` is a third (>= b - a, >= K) work array (pentadiagonal only)."""
+    if up2.shape[0] == 0:
+        return apply_rational(diag, up, low, a, b, mu, h, poles, coef, rinf, x, out, pv, tm)
+    return _apply_rational5(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x, out, pv, tm, ub)
+
+
+@njit(cache=True)
+def rayleigh_banded(diag, up, low, up2, low2, a, b, x):
+    """:func:`rayleigh` with the second bands of :func:`apply_banded` (empty ``up2``: tridiagonal)."""
+    if up2.shape[0] == 0:
+        return rayleigh(diag, up, low, a, b, x)
+    xax = 0j
+    nx = 0.0
+    aa = 0.0
+    for g in range(a, b):
+        v = diag[g] * x[g]
+        if g + 1 < b:
+            v += (-1j * up[g]) * x[g + 1]
+        if g > a:
+            v += low[g - 1] * x[g - 1]
+        if g + 2 < b:
+            v += (-1j * up2[g]) * x[g + 2]
+        if g > a + 1:
+            v += (-1j * low2[g - 2]) * x[g - 2]
+        xax += np.conj(x[g]) * v
+        nx += x[g].real ** 2 + x[g].imag ** 2
+        aa += v.real ** 2 + v.imag ** 2
+    mu = xax / nx
+    return mu, max(aa - (mu.real ** 2 + mu.imag ** 2) * nx, 0.0), nx
+
+
+@njit(cache=True)
 def _hermite_root(f0, g0, f1, g1, h):
     """Root in (0, h) of the cubic Hermite interpolant of f with f(0) = f0 > 0 >= f(h) = f1 and
     slopes g0, g1 (a first guess for the jump time; Illinois iterations on the cubic)."""
@@ -193,8 +290,8 @@ def _clamped(mu, h, poles):
 
 
 @njit(cache=True)
-def rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_next, tol, poles, coef, rinf,
-                   nhigh, ys, pv, tm, diag, low, istate):
+def rational_step(psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, hprop, t_next, tol, poles, coef,
+                   rinf, nhigh, ys, pv, tm, ub, diag, low, istate):
     """One rational step (see :mod:`piqs_squeeze.methods.mcwf.rational`) of the proposed size ``hprop``
     (0: start from 1 / ||(A - mu) psi||), shrunk until the error estimate is below ``tol``, on the
     window [lo, hi) padded by istate[10] (doubled and the step redone while the state comes within
@@ -202,14 +299,14 @@ def rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_nex
     is found by Newton iterations on log ||psi(s)||^2 - log r from a cubic Hermite guess.
 
     Returns (hnext, h, s, jump, n, clipped, lo, hi) as :func:`krylov_step`, with the proposed
-    next step first.
+    next step first. ``up2``, ``low2``: H's second bands (empty: tridiagonal), see :func:`apply_banded`.
     """
     d = psi.shape[0]
     eps2 = (1e-2 * tol) ** 2
     pad = istate[10]
     a, b = max(0, lo - pad), min(d, hi + pad)
     bands(diag0, low0, c, gam, beta, a, b, diag, low)
-    mu, var, _ = rayleigh(diag, up, low, a, b, psi)
+    mu, var, _ = rayleigh_banded(diag, up, low, up2, low2, a, b, psi)
     h = min(hprop, t_next - t) if hprop > 0 else min(t_next - t, 1.0 / max(np.sqrt(var), 1e-300))
     clipped = h == t_next - t
     expo = 1.0 / (2 * (poles.shape[0] - nhigh) + 1)  # error of the low-order approximant ~ h^(2k + 1)
@@ -223,7 +320,8 @@ def rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_nex
     err = 0.0
     yh = ys[0]
     for _ in range(200):
-        ok = apply_rational(diag, up, low, a, b, _clamped(mu, h, poles), h, poles, coef, rinf, psi, ys, pv, tm)
+        ok = apply_banded(diag, up, low, up2, low2, a, b, _clamped(mu, h, poles), h, poles, coef, rinf, psi, ys, pv,
+                          tm, ub)
         istate[12] += 1
         if ok:
             lo2, hi2, _ = extent(yh, a, b, eps2)
@@ -261,12 +359,12 @@ def rational_step(psi, diag0, up, low0, c, gam, beta, lo, hi, t, r, hprop, t_nex
         ph, ch, rh = poles[:nhigh], coef[:1, :nhigh], rinf[:1]
         la, lb = 0.0, h
         fa, fb = -np.log(r), np.log(max(n_h, 1e-300)) - np.log(r)
-        mu1, _, _ = rayleigh(diag, up, low, a, b, yh)
+        mu1, _, _ = rayleigh_banded(diag, up, low, up2, low2, a, b, yh)
         s = _hermite_root(fa, 2.0 * mu.real, fb, 2.0 * mu1.real, h)
         for _ in range(60):
-            apply_rational(diag, up, low, a, b, _clamped(mu, s, poles), s, ph, ch, rh, psi, ys, pv, tm)
+            apply_banded(diag, up, low, up2, low2, a, b, _clamped(mu, s, poles), s, ph, ch, rh, psi, ys, pv, tm, ub)
             istate[12] += 1
-            mus, _, n_h = rayleigh(diag, up, low, a, b, yh)
+            mus, _, n_h = rayleigh_banded(diag, up, low, up2, low2, a, b, yh)
             fs = np.log(max(n_h, 1e-300)) - np.log(r)
             # |fs| <= tol: jumping at norm^2 r (1 + fs) instead of r shifts the uniform r by a
             # relative tol, far below any statistical resolution

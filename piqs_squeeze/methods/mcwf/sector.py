@@ -36,11 +36,13 @@ per-step cost, not the jump count, matters there).
 """
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 
 import numpy as np
 
-from piqs_squeeze import dicke
+from piqs_squeeze import dicke, hamiltonian
+from piqs_squeeze.protocol import Protocol, Segment
 from .kernels import STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
 from .rational import HIGH_ORDER, LOW_ORDER, PAD_MIN, pade_fractions
 
@@ -74,27 +76,44 @@ def default_beta(model) -> complex:
     """beta = i Omega / (Gamma + 2 i chi): minus the collective mean-field fixed point of <J->.
 
     From d<J->/dt = <Jz [(Gamma + 2 i chi) J- + i Omega]> = 0. Zero when Gamma = 0 (no collective
-    emission to displace) or when Gamma = chi = 0.
+    emission to displace) or when Gamma = chi = 0. Paper models only (H = chi J+J- + Omega Jx with
+    constant coefficients; ValueError otherwise).
     """
+    if not model.is_paper_model:
+        raise ValueError("the fixed-point displacement is defined for H = chi J+J- + omega Jx with constant "
+                         "coefficients only; use displacement='adaptive' (beta = -<J->, any H), 'none' or a number")
     if model.gamma == 0:
         return 0j
     return 1j * model.omega / (model.gamma + 2j * model.chi)
 
 
+def small_beta(model) -> complex:
+    """The fixed displacement that replaces the state-following one in small sectors
+    (N + 1 <= SMALL_DIM, cached eigendecompositions): :func:`default_beta` for a paper model, 0
+    for any other H (the propagation there is exact, so beta only changes the jump count)."""
+    return default_beta(model) if model.is_paper_model else 0j
+
+
 def resolve_beta(model, displacement) -> complex:
     """Displacement beta from the ``displacement`` option; None means state-following.
 
-    ``"adaptive"`` (default: None, beta = -<J->_psi per step), ``"fixed_point"``
+    ``"adaptive"`` (default: None, beta = -<J->_psi per step; any H), ``"fixed_point"``
     (:func:`default_beta`), ``"none"`` (beta = 0), ``"drive"`` (beta = i Omega / Gamma: the
-    compensating term cancels Omega Jx exactly), or a number.
+    compensating term cancels Omega Jx exactly), or a number. "fixed_point" and "drive" are
+    defined through the paper's H = chi J+J- + Omega Jx with constant coefficients and are refused
+    (ValueError) for any other model.
     """
     if isinstance(displacement, str):
         if displacement == "adaptive":
             return None
-        if displacement == "fixed_point":
-            return default_beta(model)
         if displacement == "none":
             return 0j
+        if displacement in ("fixed_point", "drive") and not model.is_paper_model:
+            raise ValueError(f"displacement={displacement!r} is defined for H = chi J+J- + omega Jx with constant "
+                             "coefficients only; this model has other or time-dependent terms: use 'adaptive' "
+                             "(beta = -<J->, valid for any H), 'none' or a number")
+        if displacement == "fixed_point":
+            return default_beta(model)
         if displacement == "drive":
             return 1j * model.omega / model.gamma if model.gamma > 0 else 0j
         raise ValueError(f"displacement must be 'adaptive', 'fixed_point', 'none', 'drive' or a complex number, "
@@ -107,33 +126,72 @@ def resolve_beta(model, displacement) -> complex:
     return beta if model.gamma > 0 else 0j
 
 
-def h_eff_bands(model, j: float, beta: complex):
-    """(diag, upper, lower) of H_eff in sector j (see module docstring).
-
-    ``upper[k-1] = <k-1|H_eff|k>`` (the J+ band), ``lower[k-1] = <k|H_eff|k-1>`` (the J- band).
-    """
+def decay_diagonal(model, j: float, beta: complex = 0j):
+    """sum_k <m|L_k^+ L_k|m> in sector j (the diagonal of 2i (H_eff - H) for the displaced
+    collective emission): Gamma (<J+J-> + |beta|^2) + collective dephasing m^2 + collective
+    pumping <J-J+> + gamma_s (m + N/2) + pumping (N/2 - m) + dephasing N/4."""
     N = model.N
     m = dicke.m_values(j)
-    c = dicke.jplus_elements(j)
     jpjm = j * (j + 1) - m * m + m
     jmjp = j * (j + 1) - m * m - m
-    decay = (model.gamma * (jpjm + abs(beta) ** 2) + model.collective_dephasing * m * m
-             + model.collective_pumping * jmjp + model.gamma_s * (m + N / 2)
-             + model.pumping * (N / 2 - m) + model.dephasing * N / 4)
-    diag = model.chi * jpjm - 0.5j * decay
-    upper = (0.5 * model.omega) * c + 0j
-    lower = (0.5 * model.omega - 1j * model.gamma * np.conj(beta)) * c
-    return diag, upper, lower
+    return (model.gamma * (jpjm + abs(beta) ** 2) + model.collective_dephasing * m * m
+            + model.collective_pumping * jmjp + model.gamma_s * (m + N / 2)
+            + model.pumping * (N / 2 - m) + model.dephasing * N / 4)
+
+
+def h_eff_bands(model, j: float, beta: complex):
+    """(diag, upper, lower) of H_eff in sector j (see module docstring) for a model with constant
+    coefficients.
+
+    ``upper[k-1] = <k-1|H_eff|k>`` (the J+ band), ``lower[k-1] = <k|H_eff|k-1>`` (the J- band).
+    The paper's H = chi J+J- + Omega Jx uses its closed form; any other H takes its bands from
+    :func:`piqs_squeeze.hamiltonian.dicke_bands` (its second bands: :func:`h_eff_outer_bands`).
+    """
+    m = dicke.m_values(j)
+    c = dicke.jplus_elements(j)
+    decay = decay_diagonal(model, j, beta)
+    if not model.hamiltonian:
+        diag = model.chi * (j * (j + 1) - m * m + m) - 0.5j * decay
+        upper = (0.5 * model.omega) * c + 0j
+        lower = (0.5 * model.omega - 1j * model.gamma * np.conj(beta)) * c
+        return diag, upper, lower
+    hb = hamiltonian.dicke_bands(model.hamiltonian_terms(), j)
+    empty = np.zeros(0, dtype=complex)
+    return hb[0] - 0.5j * decay, hb.get(1, empty), hb.get(-1, empty) - 1j * model.gamma * np.conj(beta) * c
+
+
+def h_eff_outer_bands(model, j: float):
+    """(upper2, lower2) = (np.diag(H_eff, 2), np.diag(H_eff, -2)) in sector j (H's alone: the
+    dissipative and displacement parts are tridiagonal), or two empty arrays when they vanish
+    (the paper's H, or terms without Jx^2, Jy^2, JxJy parts), so the kernel stays tridiagonal."""
+    empty = np.zeros(0, dtype=complex)
+    if not model.hamiltonian:
+        return empty, empty
+    hb = hamiltonian.dicke_bands(model.hamiltonian_terms(), j)
+    if 2 not in hb or not (np.any(hb[2]) or np.any(hb[-2])):
+        return empty, empty
+    return hb[2], hb[-2]
 
 
 class SectorTables:
-    """Everything the kernel needs about sector j: H_eff bands at beta = 0, J+ elements, m, and the
-    local channels as a (9, d) table in the order of ``jump_kind_names()[3:]`` (built by :func:`sector`)."""
+    """Everything the kernel needs about sector j: H_eff bands at beta = 0 (second bands ``up2``,
+    ``low2``, empty when H_eff is tridiagonal), J+ elements, m, and the local channels as a (9, d)
+    table in the order of ``jump_kind_names()[3:]`` (built by :func:`sector`).
 
-    def __init__(self, model, j: float):
+    ``bands``: (diag0, up, low0, up2, low2) of H_eff at beta = 0 given by the caller (the
+    instantaneous H_eff of a time-dependent model, :meth:`RampSector.tables`); otherwise they
+    come from the model, which must then have constant coefficients.
+    """
+
+    def __init__(self, model, j: float, bands=None):
+        if bands is None and model.time_dependent:
+            raise ValueError("SectorTables need a model with constant coefficients (use model.at(t))")
         self.j = float(j)
         self.d = d = int(round(2 * j)) + 1
-        self.diag0, self.up, self.low0 = (np.ascontiguousarray(x, dtype=complex) for x in h_eff_bands(model, j, 0j))
+        self._given = bands is not None
+        if bands is None:
+            bands = (*h_eff_bands(model, j, 0j), *h_eff_outer_bands(model, j))
+        self.diag0, self.up, self.low0, self.up2, self.low2 = (np.ascontiguousarray(x, dtype=complex) for x in bands)
         self.c = np.ascontiguousarray(dicke.jplus_elements(j), dtype=float)
         self.m = np.ascontiguousarray(dicke.m_values(j), dtype=float)
         self.rates3 = np.array([model.gamma, model.collective_dephasing, model.collective_pumping], float)
@@ -151,17 +209,22 @@ class SectorTables:
             if dj in amps:
                 self.amp[i] = amps[dj]
                 self.rate[i] = rate
-        self.nbytes = 16 * 3 * d + 8 * (n + 2) * d
+        self.nbytes = 16 * (3 * d + self.up2.size + self.low2.size) + 8 * (n + 2) * d
         self._model = model
         self._eig = {}
 
     def eig(self, beta: complex):
         """(lam, V, V^-1) of -i H_eff(beta), or None if V is too ill-conditioned to trust (cond > 1e8)."""
         if beta not in self._eig:
+            if self._given:
+                self._eig[beta] = self._eig_given(beta)
+                return self._eig[beta]
             import scipy.linalg as sla
 
             diag, up, low = h_eff_bands(self._model, self.j, beta)
             A = -1j * (np.diag(diag) + np.diag(up, 1) + np.diag(low, -1))
+            if self.up2.size:
+                A += -1j * (np.diag(self.up2, 2) + np.diag(self.low2, -2))
             lam, V = sla.eig(A)
             out = None
             if np.linalg.cond(V) < 1e8:
@@ -169,6 +232,27 @@ class SectorTables:
                 self.nbytes += 3 * V.nbytes
             self._eig[beta] = out
         return self._eig[beta]
+
+    def _eig_given(self, beta):
+        """:meth:`eig` for given bands (one-off tables of a ramp step: the 1-norm condition number
+        from the inverse that is needed anyway instead of an SVD)."""
+        g = self._model.gamma  # the displacement adds -i Gamma |beta|^2 / 2 and -i Gamma beta* J-
+        A = -1j * (np.diag(self.diag0 - 0.5j * g * abs(beta) ** 2) + np.diag(self.up, 1)
+                   + np.diag(self.low0 - 1j * g * np.conj(beta) * self.c, -1))
+        if self.up2.size:
+            A += -1j * (np.diag(self.up2, 2) + np.diag(self.low2, -2))
+        lam, V = np.linalg.eig(A)
+        Vi = np.linalg.inv(V)
+        if np.abs(V).sum(0).max() * np.abs(Vi).sum(0).max() >= 1e8:
+            return None
+        return np.ascontiguousarray(lam), np.ascontiguousarray(V), np.ascontiguousarray(Vi)
+
+    def with_bands(self, bands) -> "SectorTables":
+        """A copy with other H_eff bands (diag0, up, low0, up2, low2) and the same channels."""
+        new = copy.copy(self)
+        new.diag0, new.up, new.low0, new.up2, new.low2 = (np.ascontiguousarray(x, dtype=complex) for x in bands)
+        new._given, new._eig = True, {}
+        return new
 
 
 _CACHE: OrderedDict = OrderedDict()
@@ -196,22 +280,214 @@ def sector(model, j: float) -> SectorTables:
 
 
 _NU, _NJ = 512, 4096  # uniforms per refill, jump-record buffer
+#: default bound on the leading local error of the piecewise-constant midpoint steps of a
+#: time-dependent H, per unit time (see :func:`midpoint_error`)
+RAMP_TOL = 1e-4
+
+
+class _Trajectory:
+    """The state of one trajectory between kernel calls: sector j, psi, the kernel's float and
+    int state (time, drawn r, proposed step, uniform index, window, counters), the uniforms and the
+    jump record. It carries across protocol boundaries and ramp sub-steps unchanged."""
+
+    def __init__(self, N, times, j0, psi0, rng, krylov_dim, tol, rational):
+        self.T = len(times)
+        self.j = float(j0)
+        self.psi = np.array(psi0, dtype=complex)
+        self.outbuf = np.empty((self.T, N + 1), dtype=complex)
+        self.out_j = np.empty(self.T)
+        self.rng = rng
+        self.u = rng.random(_NU)
+        self.fstate = np.array([times[0], self.u[0], 0.0])
+        self.istate = np.array([0, 1, 0, 0, self.psi.size, 0, 0, 0, 0, 0, PAD_MIN, 0, 0], dtype=np.int64)
+        self.jt, self.jk = np.empty(_NJ), np.empty(_NJ, dtype=np.int64)
+        self.times_out, self.kinds_out = [], []
+        self.m_dim = KRYLOV_DIM if krylov_dim is None else int(krylov_dim)
+        self.tol = STEP_TOL if tol is None else float(tol)
+        self.rational = rational
+
+    @property
+    def t(self) -> float:
+        return float(self.fstate[0])
+
+    def advance(self, model, times, first, nout, beta, tables=None):
+        """Run the kernel with the constant ``model`` until ``times[-1]``, writing the states at
+        ``times[:nout]`` into output rows ``first, first + 1, ...`` (``times[nout:]``, at most the
+        end time, are not outputs). ``beta`` None: state-following. ``tables``: j -> SectorTables
+        instead of the shared cache (the instantaneous H_eff of a time-dependent ``model``)."""
+        istate = self.istate
+        istate[0] = 0
+        outbuf = self.outbuf[first:first + nout]
+        adaptive = beta is None
+        b = 0j if adaptive else complex(beta)
+        b_small = small_beta(model) if adaptive else b
+        while True:
+            tab = sector(model, self.j) if tables is None else tables(self.j)
+            k0 = istate[0]
+            newpsi = np.empty(tab.d + 2, dtype=complex)
+            eig = tab.eig(b_small) if model.N + 1 <= SMALL_DIM else None
+            if eig is None:
+                status = advance(self.psi, tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c, tab.m,
+                                 tab.rates3, tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, adaptive, b,
+                                 self.fstate, istate, times, outbuf, self.u, self.jt, self.jk, newpsi,
+                                 self.rational, *_PADE, self.m_dim, self.tol, False, _NONE_C, _NONE_CC, _NONE_CC)
+            else:
+                status = advance(self.psi, tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c, tab.m,
+                                 tab.rates3, tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, False, b_small,
+                                 self.fstate, istate, times, outbuf, self.u, self.jt, self.jk, newpsi,
+                                 self.rational, *_PADE, self.m_dim, self.tol, True, *eig)
+            self.out_j[first + min(k0, nout):first + min(istate[0], nout)] = self.j
+            nj = istate[2]
+            if status == STATUS_REFILL or status == STATUS_DONE or nj >= _NJ:
+                self.times_out.append(self.jt[:nj].copy())
+                self.kinds_out.append(self.jk[:nj].copy())
+                istate[2] = 0
+            if status == STATUS_DONE:
+                return
+            if status == STATUS_REFILL and istate[1] + 2 > self.u.size:
+                self.u = np.concatenate([self.u[istate[1]:], self.rng.random(_NU)])
+                istate[1] = 0
+            elif status == STATUS_SECTOR:
+                self.j += istate[5]
+                self.psi = newpsi[:tab.d + 2 * istate[5]].copy()
+                istate[3], istate[4] = istate[6], istate[7]
+
+
+def _matvec(B, x):
+    """y = B x for a banded d x d matrix stored as (5, d) rows: row 2 + o holds the diagonal o
+    (o = -2 ... 2) in its first d - |o| entries."""
+    y = B[2] * x
+    d = x.size
+    for o in (1, 2):
+        if o < d:
+            y[:-o] += B[2 + o, :d - o] * x[o:]
+            y[o:] += B[2 - o, :d - o] * x[:-o]
+    return y
+
+
+class RampSector:
+    """Sector j of a model with time-dependent coefficients: the bands of each term of H with unit
+    coefficient, stacked (terms, 5, d) as in :func:`_matvec`, and the decay diagonal, so that
+    H(t) = sum_k c_k(t) B_k and the kernel's tables at any t are cheap to form."""
+
+    def __init__(self, model, j: float):
+        self.model, self.j = model, float(j)
+        self.d = d = int(round(2 * j)) + 1
+        terms = model.hamiltonian_terms()
+        self.coefs = list(terms.values())
+        self.unit = np.zeros((len(terms), 5, d), dtype=complex)
+        for i, key in enumerate(terms):
+            for o, v in hamiltonian.dicke_bands({key: 1.0}, j).items():
+                self.unit[i, 2 + o, :v.size] = v
+        self.half_decay = 0.5j * decay_diagonal(model, j)
+        self._last = {}
+        self._template = None
+
+    def h(self, t: float) -> np.ndarray:
+        """H(t) as (5, d) band rows (see :func:`_matvec`); the last few times are remembered."""
+        out = self._last.get(t)
+        if out is None:
+            c = np.array([float(v(t)) if callable(v) else v for v in self.coefs])
+            out = np.tensordot(c, self.unit, 1)
+            if len(self._last) >= 4:
+                self._last.pop(next(iter(self._last)))
+            self._last[t] = out
+        return out
+
+    def tables(self, t: float) -> SectorTables:
+        """Kernel tables of H_eff(t) = H(t) - (i/2) sum_k L_k^+ L_k (beta = 0)."""
+        hb, d = self.h(t), self.d
+        empty = np.zeros(0, dtype=complex)
+        n1, n2 = max(d - 1, 0), max(d - 2, 0)
+        outer = (hb[4, :n2], hb[0, :n2]) if n2 and (np.any(hb[4]) or np.any(hb[0])) else (empty, empty)
+        bands = (hb[2] - self.half_decay, hb[3, :n1], hb[1, :n1], *outer)
+        if self._template is None:
+            self._template = SectorTables(self.model, self.j, bands)
+            return self._template
+        return self._template.with_bands(bands)
+
+
+def midpoint_error(sec: RampSector, psi, t0: float, t1: float) -> float:
+    """Leading local error of one piecewise-constant midpoint step of a time-dependent H on
+    [t0, t1] from the state psi in the sector ``sec`` (beta = 0):
+
+        ||delta psi|| ~ (h^2 / 12) ||[H(t1) - H(t0), H_eff(t_m)] psi|| + (h / 6) ||(H(t0) + H(t1) - 2 H(t_m)) psi||,
+
+    h = t1 - t0, t_m = (t0 + t1) / 2: the second Magnus term, -(h^3 / 12) [H', H_eff], which the
+    midpoint exponential exp(-i h H_eff(t_m)) leaves out, and the midpoint rule's quadrature error
+    h^3 H'' / 24 of the integral of H (estimated from the end points, so a kink of a piecewise
+    linear Ramp inside the step shows up there).
+    """
+    ha, hm, hb = sec.h(t0), sec.h(0.5 * (t0 + t1)), sec.h(t1)
+    dh = hb - ha
+    heff = hm.copy()
+    heff[2] -= sec.half_decay
+    h = t1 - t0
+    comm = _matvec(dh, _matvec(heff, psi)) - _matvec(heff, _matvec(dh, psi))
+    return h * h / 12.0 * float(np.linalg.norm(comm)) + h / 6.0 * float(np.linalg.norm(_matvec(ha + hb - 2.0 * hm, psi)))
+
+
+def _ramped(traj, seg, beta, ramp_tol):
+    """Advance ``traj`` through a segment whose model depends on time: piecewise-constant steps
+    with H_eff at each step's midpoint, the step chosen so that :func:`midpoint_error` <= ramp_tol
+    times its length (estimated from the state at its start; rejected steps shrink, accepted
+    ones grow by at most 2x). Steps end on every output time; jumps inside a step are exact for
+    the constant H_eff of that step (the jump operators do not depend on time)."""
+    t, end = traj.t, seg.end
+    outs, rows = seg.times, seg.out
+    secs = {}
+
+    def ramp_sector(j):
+        if j not in secs:
+            secs[j] = RampSector(seg.model, j)
+        return secs[j]
+
+    k = 0
+    if outs.size and outs[0] <= t:  # the run's initial time: written before any step
+        traj.advance(seg.model, outs[:1], int(rows[0]), 1, beta, lambda j: ramp_sector(j).tables(t))
+        k = 1
+    h = end - t
+    while t < end:
+        stop = outs[k] if k < outs.size else end
+        t1 = min(t + h, stop)
+        err = midpoint_error(ramp_sector(traj.j), traj.psi, t, t1)
+        if err > ramp_tol * (t1 - t):
+            h = (t1 - t) * max(0.1, 0.9 * np.sqrt(ramp_tol * (t1 - t) / err))
+            if h < 1e-13 * max(1.0, abs(t)):
+                raise RuntimeError(f"MCWF: the ramp step at t = {t} fell below round-off (ramp_tol too tight)")
+            continue
+        is_out = k < outs.size and t1 == stop
+        sub = outs[k:k + 1] if is_out else np.array([t1])
+        tm = 0.5 * (t + t1)
+        traj.advance(seg.model, sub, int(rows[k]) if is_out else 0, int(is_out), beta,
+                     lambda j: ramp_sector(j).tables(tm))
+        grow = 2.0 if err == 0 else min(2.0, 0.9 * np.sqrt(ramp_tol * (t1 - t) / err))
+        h = max(h, (t1 - t) * grow) if t + h > t1 else (t1 - t) * grow
+        k += int(is_out)
+        t = t1
 
 
 def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_dim=None, tol=None,
-                   propagator="rational"):
+                   propagator="rational", ramp_tol=None):
     """Simulate one trajectory; return a dict of per-output records.
 
     Parameters
     ----------
-    model : Model
+    model : Model or Protocol
+        A Protocol's segments (:meth:`~piqs_squeeze.protocol.Protocol.segments`) run one after
+        the other on the same trajectory: state, sector, random stream and jump record carry on.
+        A model with time-dependent coefficients runs in piecewise-constant midpoint steps
+        (see ``ramp_tol``).
     times : (T,) output times, the first one the initial time
     j0, psi0 : initial sector and normalised state in it
-    beta : complex displacement of collective emission, or None for the state-following beta = -<J->
+    beta : complex displacement of collective emission, or None for the state-following beta = -<J->;
+        for a Protocol also a sequence with one such entry per model of the protocol
     rng : numpy Generator (one per trajectory); uniforms are drawn in blocks of 512, used in
         order (one per waiting time, one per channel choice), so results depend only on the seed
     krylov_dim, tol : Krylov dimension and per-step error bound (default KRYLOV_DIM, STEP_TOL)
     propagator : "rational" or "krylov" (see :mod:`piqs_squeeze.methods.mcwf.kernels`)
+    ramp_tol : bound per unit time on :func:`midpoint_error` of the steps of a time-dependent
+        model (default RAMP_TOL)
 
     Returns
     -------
@@ -219,61 +495,35 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
     ``jump_times`` (J,), ``jump_kinds`` (J,) int (index into :func:`jump_kind_names`).
     """
     times = np.ascontiguousarray(times, dtype=float)
-    T = len(times)
-    j = float(j0)
-    psi = np.array(psi0, dtype=complex)
-    outbuf = np.empty((T, model.N + 1), dtype=complex)
-    out_j = np.empty(T)
-    u = rng.random(_NU)
-    fstate = np.array([times[0], u[0], 0.0])
-    istate = np.array([0, 1, 0, 0, psi.size, 0, 0, 0, 0, 0, PAD_MIN, 0, 0], dtype=np.int64)
-    jt, jk = np.empty(_NJ), np.empty(_NJ, dtype=np.int64)
-    times_out, kinds_out = [], []
-    adaptive = beta is None
-    b = 0j if adaptive else complex(beta)
-    m_dim = KRYLOV_DIM if krylov_dim is None else int(krylov_dim)
-    tol = STEP_TOL if tol is None else float(tol)
     if propagator not in PROPAGATORS:
         raise ValueError(f"propagator must be one of {PROPAGATORS}, got {propagator!r}")
-    rational = propagator == "rational"
-    b_small = default_beta(model) if adaptive else b
-    while True:
-        tab = sector(model, j)
-        k0 = istate[0]
-        newpsi = np.empty(tab.d + 2, dtype=complex)
-        eig = tab.eig(b_small) if model.N + 1 <= SMALL_DIM else None
-        if eig is None:
-            status = advance(psi, tab.diag0, tab.up, tab.low0, tab.c, tab.m, tab.rates3, tab.amp, tab.rate,
-                             tab.shift, tab.dj, tab.dnew, adaptive, b, fstate, istate, times, outbuf, u, jt, jk,
-                             newpsi, rational, *_PADE, m_dim, tol, False, _NONE_C, _NONE_CC, _NONE_CC)
-        else:
-            status = advance(psi, tab.diag0, tab.up, tab.low0, tab.c, tab.m, tab.rates3, tab.amp, tab.rate,
-                             tab.shift, tab.dj, tab.dnew, False, b_small, fstate, istate, times, outbuf, u, jt,
-                             jk, newpsi, rational, *_PADE, m_dim, tol, True, *eig)
-        out_j[k0:istate[0]] = j
-        nj = istate[2]
-        if status == STATUS_REFILL or status == STATUS_DONE or nj >= _NJ:
-            times_out.append(jt[:nj].copy())
-            kinds_out.append(jk[:nj].copy())
-            istate[2] = 0
-        if status == STATUS_DONE:
-            break
-        if status == STATUS_REFILL and istate[1] + 2 > u.size:
-            u = np.concatenate([u[istate[1]:], rng.random(_NU)])
-            istate[1] = 0
-        elif status == STATUS_SECTOR:
-            j += istate[5]
-            psi = newpsi[:tab.d + 2 * istate[5]].copy()
-            istate[3], istate[4] = istate[6], istate[7]
+    traj = _Trajectory(model.N, times, j0, psi0, rng, krylov_dim, tol, propagator == "rational")
+    if isinstance(model, Protocol):
+        segments = model.segments(times)
+        betas = list(beta) if isinstance(beta, (list, tuple)) else [beta] * len(model.models)
+        seg_beta = [betas[model.models.index(seg.model)] for seg in segments]
+    else:
+        segments = [Segment(model, float(times[0]), float(times[-1]), np.arange(len(times)), times)]
+        seg_beta = [beta]
+    ramp_tol = RAMP_TOL if ramp_tol is None else float(ramp_tol)
+    for seg, b in zip(segments, seg_beta):
+        if seg.model.time_dependent:
+            _ramped(traj, seg, b, ramp_tol)
+            continue
+        nout = seg.times.size
+        run_times = seg.times if nout and seg.times[-1] == seg.end else np.append(seg.times, seg.end)
+        traj.advance(seg.model, np.ascontiguousarray(run_times), int(seg.out[0]) if nout else 0, nout, b)
+    T = traj.T
     mean = np.empty((T, 3))
     second = np.empty((T, 3, 3))
-    for jj in np.unique(out_j):
-        idx = np.flatnonzero(out_j == jj)
-        mean[idx], second[idx] = dicke.moments_from_state(jj, outbuf[idx, :int(round(2 * jj)) + 1])
-    out = {"mean": mean, "second": second, "j": out_j,
-           "jump_times": np.concatenate(times_out), "jump_kinds": np.concatenate(kinds_out).astype(np.int16),
+    for jj in np.unique(traj.out_j):
+        idx = np.flatnonzero(traj.out_j == jj)
+        mean[idx], second[idx] = dicke.moments_from_state(jj, traj.outbuf[idx, :int(round(2 * jj)) + 1])
+    istate = traj.istate
+    out = {"mean": mean, "second": second, "j": traj.out_j,
+           "jump_times": np.concatenate(traj.times_out), "jump_kinds": np.concatenate(traj.kinds_out).astype(np.int16),
            "steps": int(istate[8]), "mean_window": float(istate[9] / max(istate[8], 1)),
            "rejected_steps": int(istate[11]), "pade_evaluations": int(istate[12])}
     if keep_states:
-        out["final_state"] = (j, psi.copy())
+        out["final_state"] = (traj.j, traj.psi.copy())
     return out
