@@ -306,3 +306,22 @@ def test_general_h_large_n_runs_state_following():
     mean = np.array([np.real(e) for e in ref.expect]).T
     z = np.abs(res.mean[1:] - mean[1:]) / np.maximum(res.mean_err[1:], 1e-12)
     assert z.max() < Z_MAX, z.max()
+
+
+def test_checkpoint_key_includes_the_protocol(tmp_path):
+    """A checkpoint of one protocol resumes only the same protocol (and keeps it in the Result)."""
+    N = 5
+    proto = _protocol(N)
+    times = np.linspace(0.0, 2.0, 5)
+    path = tmp_path / "ck.npz"
+    first = mcwf.evolve(proto, times, ntraj=6, seed=3, workers=1, progress=False, checkpoint=str(path))
+    assert path.exists()
+    again = mcwf.evolve(proto, times, ntraj=10, seed=3, workers=1, progress=False, checkpoint=str(path))
+    full = mcwf.evolve(proto, times, ntraj=10, seed=3, workers=1, progress=False)
+    assert np.array_equal(again.mean, full.mean) and again.protocol == proto and first.extras["ntraj"] == 6
+    other = ps.Protocol([(1.0, proto.models[0]), (2.0, proto.models[1])])
+    with pytest.raises(ValueError, match="protocol"):
+        mcwf.evolve(other, times, ntraj=10, seed=3, workers=1, progress=False, checkpoint=str(path))
+    ramped = ps.Model(N=N, omega=ps.Ramp.linear(0.0, 1.0, 0.0, 1.0), gamma=1.0)
+    with pytest.raises(ValueError, match="ramp_tol"):
+        mcwf.evolve(ramped, times, ntraj=2, seed=3, progress=False, ramp_tol=0.0)

@@ -198,9 +198,11 @@ def evolve(model: Model | Protocol, times, initial=None, *, ntraj: int = 100, se
         steps with H_eff at each step's midpoint; each step is chosen so that the estimate of its
         leading local error on the state (mcwf_sector.midpoint_error: the second Magnus term
         (h^2/12) ||[H(t+h) - H(t), H_eff] psi|| plus the midpoint-quadrature term) is below
-        ``ramp_tol`` times its length (default mcwf_sector.RAMP_TOL = 1e-4: an error on ||psi||
-        of about 1e-4 per unit time), so the error accumulated over a run of duration T is about
-        ``ramp_tol * T``. Steps end on every output time. Ignored for constant models.
+        ``ramp_tol`` times its length (default mcwf_sector.RAMP_TOL = 1e-3: an error on ||psi||
+        of about 1e-3 per unit time), so the error accumulated over a run of duration T is about
+        ``ramp_tol * T``. Steps end on every output time. Ignored for constant models. The
+        scheme is second order (steps ~ sqrt(ramp_tol)): fast ramps at large N need many steps
+        (benchmarks/results/mcwf_general_h.md).
     max_memory : bytes or None
         Memory allowed (default: what the machine has available); a run whose estimate
         (:func:`memory_needed`) is larger is refused before anything is allocated.

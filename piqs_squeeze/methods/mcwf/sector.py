@@ -7,17 +7,25 @@ and the compensating Hamiltonian ``(i Gamma / 2)(beta J+ - beta* J-)``; the mast
 unchanged because ``D[L + b] rho = D[L] rho + [b* L - b L^+, rho] / 2``. The no-jump generator is
 
     H_eff = H + (i Gamma/2)(beta J+ - beta* J-) - (i/2) sum_k L_k^+ L_k
-          = (chi - i Gamma/2) J+J- + (Omega/2) J+ + (Omega/2 - i Gamma beta*) J- - i Gamma |beta|^2 / 2
-            - (i/2) [kappa_z Jz^2 + kappa_p J-J+ + gamma_s (Jz + N/2) + pumping (N/2 - Jz) + dephasing N/4],
+          = H + (i Gamma/2)(beta J+ - beta* J-) - i Gamma |beta|^2 / 2
+            - (i/2) [Gamma J+J- + kappa_z Jz^2 + kappa_p J-J+ + gamma_s (Jz + N/2) + pumping (N/2 - Jz) + dephasing N/4],
 
-tridiagonal in |j, m>. The default (``displacement="adaptive"``) follows the state: beta = -<J->_psi,
-re-chosen at the start of every propagation step and after every jump, and constant within a step,
-so that each step is a valid unravelling of the same master equation (the choice depends only on
-the past of the trajectory). The collective jump rate is then Gamma (<J+J-> - |<J->|^2), set by
-the fluctuations, O(N), in the superradiant and the normal phase alike. A fixed beta is also
-available: ``beta = i Omega / (Gamma + 2 i chi)`` (minus the collective mean-field fixed point of
-<J->), 0, or the drive-cancelling i Omega / Gamma; their collective rates grow ~N^2 once the state
-moves away from that value (see benchmarks/results/mcwf.md).
+with H = chi J+J- + Omega Jx + H_extra any quadratic collective Hamiltonian
+(:mod:`piqs_squeeze.hamiltonian`): tridiagonal in |j, m> for the paper's H (and for extra terms
+in Jz, Jz^2, Jx, Jy, JxJz, JyJz, J+J-), pentadiagonal once H has Jx^2, Jy^2 or JxJy parts
+(:func:`h_eff_outer_bands`; the dissipative part is always tridiagonal).
+
+The default (``displacement="adaptive"``) follows the state: beta = -<J->_psi, re-chosen at the
+start of every propagation step and after every jump, and constant within a step, so that each
+step is a valid unravelling of the same master equation (the choice depends only on the past of
+the trajectory). It needs nothing from H, so it is the displacement for any H: the collective jump
+rate is then Gamma (<J+J-> - |<J->|^2), set by the fluctuations, O(N), in the superradiant and the
+normal phase alike. A fixed beta is also available: ``beta = i Omega / (Gamma + 2 i chi)`` (minus
+the collective mean-field fixed point of <J->), 0, or the drive-cancelling i Omega / Gamma; their
+collective rates grow ~N^2 once the state moves away from that value (see
+benchmarks/results/mcwf.md). The fixed point and the drive-cancelling value are built from the
+paper's H and are refused for any other (or time-dependent) H; in small sectors, where the
+state-following beta is replaced by a fixed one (see below), a general H uses beta = 0.
 
 Local processes jump with the channels K_dj of :func:`piqs_squeeze.dicke.local_channels`
 (sector j -> j + dj, rate ``rate * ||K_dj psi||^2``); collective dephasing and pumping jump with
@@ -28,11 +36,20 @@ Propagation
 Waiting-time jumps (draw r in U(0, 1); the jump happens when ||psi(t)||^2 = r, monotone in t
 because H_eff - H_eff^+ <= 0) with the no-jump equation stepped under a per-step error bound,
 restricted to the window of m where psi is non-negligible, in the numba kernel
-:mod:`piqs_squeeze.methods.mcwf.kernels`: by default Pade steps of the shifted generator with tridiagonal
-solves (:mod:`piqs_squeeze.methods.mcwf.rational`), or Krylov (Arnoldi) steps
+:mod:`piqs_squeeze.methods.mcwf.kernels`: by default Pade steps of the shifted generator with banded
+(bandwidth 1 or 2) solves (:mod:`piqs_squeeze.methods.mcwf.rational`), or Krylov (Arnoldi) steps
 (:mod:`piqs_squeeze.methods.mcwf.krylov`). Python only switches sectors and refills random numbers. Small models (N + 1 <= SMALL_DIM) instead propagate exactly
 with a cached eigendecomposition of H_eff per sector, with the fixed point displacement (the
 per-step cost, not the jump count, matters there).
+
+Protocols and time-dependent H
+------------------------------
+A :class:`~piqs_squeeze.protocol.Protocol` runs its segments one after the other on the same
+trajectory (state, sector, drawn r, random stream and jump record carry on; the kernel just
+stops at each boundary). A model whose coefficients depend on time is propagated in
+piecewise-constant steps [t, t + h] with H_eff((2t + h)/2) (the exponential midpoint rule, second
+order), h chosen from the state by :func:`midpoint_error` <= ``ramp_tol`` h; the jump operators
+do not depend on time, so the waiting-time jumps inside a step are those of its H_eff.
 """
 from __future__ import annotations
 
@@ -46,8 +63,9 @@ from piqs_squeeze.protocol import Protocol, Segment
 from .kernels import STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
 from .rational import HIGH_ORDER, LOW_ORDER, PAD_MIN, pade_fractions
 
-__all__ = ["default_beta", "resolve_beta", "h_eff_bands", "SectorTables", "sector", "jump_kind_names",
-           "run_trajectory", "clear_cache", "PROPAGATORS", "KRYLOV_DIM", "STEP_TOL"]
+__all__ = ["default_beta", "small_beta", "resolve_beta", "decay_diagonal", "h_eff_bands", "h_eff_outer_bands",
+           "SectorTables", "RampSector", "midpoint_error", "sector", "jump_kind_names", "run_trajectory",
+           "clear_cache", "PROPAGATORS", "KRYLOV_DIM", "STEP_TOL", "RAMP_TOL"]
 
 #: no-jump propagators: Pade steps (default) or Krylov (Arnoldi) steps of dimension KRYLOV_DIM
 PROPAGATORS = ("rational", "krylov")
@@ -282,7 +300,7 @@ def sector(model, j: float) -> SectorTables:
 _NU, _NJ = 512, 4096  # uniforms per refill, jump-record buffer
 #: default bound on the leading local error of the piecewise-constant midpoint steps of a
 #: time-dependent H, per unit time (see :func:`midpoint_error`)
-RAMP_TOL = 1e-4
+RAMP_TOL = 1e-3
 
 
 class _Trajectory:
@@ -320,12 +338,13 @@ class _Trajectory:
         outbuf = self.outbuf[first:first + nout]
         adaptive = beta is None
         b = 0j if adaptive else complex(beta)
-        b_small = small_beta(model) if adaptive else b
+        small = model.N + 1 <= SMALL_DIM
+        b_small = (small_beta(model) if adaptive else b) if small else b
         while True:
             tab = sector(model, self.j) if tables is None else tables(self.j)
             k0 = istate[0]
             newpsi = np.empty(tab.d + 2, dtype=complex)
-            eig = tab.eig(b_small) if model.N + 1 <= SMALL_DIM else None
+            eig = tab.eig(b_small) if small else None
             if eig is None:
                 status = advance(self.psi, tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c, tab.m,
                                  tab.rates3, tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, adaptive, b,
@@ -387,8 +406,9 @@ class RampSector:
         """H(t) as (5, d) band rows (see :func:`_matvec`); the last few times are remembered."""
         out = self._last.get(t)
         if out is None:
-            c = np.array([float(v(t)) if callable(v) else v for v in self.coefs])
-            out = np.tensordot(c, self.unit, 1)
+            out = np.zeros(self.unit.shape[1:], dtype=complex)
+            for v, unit in zip(self.coefs, self.unit):
+                out += (float(v(t)) if callable(v) else v) * unit
             if len(self._last) >= 4:
                 self._last.pop(next(iter(self._last)))
             self._last[t] = out

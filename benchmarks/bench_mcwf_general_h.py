@@ -1,0 +1,160 @@
+"""MCWF with a general H (issue 17): the paper model's speed against the code before it, and the
+cost of a general H against the paper model at N = 2000.
+
+Run:  python benchmarks/bench_mcwf_general_h.py [--rounds R] [--ntraj n]
+
+1. Paper model, new vs old: the Fig. S2 model (N = 2000, Omega = N, chi = Gamma = 1, gamma_s = 2,
+   CSS along -x, 101 outputs on [0, 1]); ``n`` trajectories with the same seed, once with this
+   checkout and once with the package as of commit a60fd47 (exported with ``git archive`` into a
+   temporary folder and put first on PYTHONPATH of its own subprocess). Each timed run is a fresh
+   subprocess with one thread and workers=1; old and new alternate (old, new, old, new, ...) so that
+   a drifting machine load hits both alike, and the ratio is taken per pair. The kernels are
+   compiled (numba cache) and warmed up before the timer starts. Both must give the same bytes.
+2. General H at N = 2000, same model plus extra terms, same seeds and conditions: "Jz Jz"
+   (tridiagonal H_eff), "Jx Jx" and "Jx Jx" + "Jy Jz" (pentadiagonal), and a ramp of Omega.
+
+Writes benchmarks/results/mcwf_general_h.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results"
+OLD_COMMIT = "a60fd47"
+N = 2000
+
+#: extra terms; the weak ones (1e-3) barely change the dynamics (same jumps and windows as the
+#: paper model), so they measure the cost of the general code path itself; the strong ones change
+#: the physics (and with it the jump count and the state's width), so their cost is not comparable
+CASES = {
+    "paper": {},
+    "Jz Jz 1e-3 (tridiagonal, general path)": {"hamiltonian": {"Jz Jz": 1e-3}},
+    "Jx Jx 1e-3 (pentadiagonal)": {"hamiltonian": {"Jx Jx": 1e-3}},
+    "Jx Jx 1e-3 + Jy Jz 5e-4 (pentadiagonal)": {"hamiltonian": {"Jx Jx": 1e-3, "Jy Jz": 5e-4}},
+    "Jz Jz 1 (tridiagonal)": {"hamiltonian": {"Jz Jz": 1.0}},
+    "Jx Jx 1 (pentadiagonal)": {"hamiltonian": {"Jx Jx": 1.0}},
+}
+
+
+def _model(case, t_end):
+    import piqs_squeeze as ps
+
+    kw = dict(CASES.get(case, {}))
+    if case == "ramp":  # Omega ramped 0 -> N over [0, 1] (only the start of it is run)
+        kw["omega"] = ps.Ramp.linear(0.0, 1.0, 0.0, float(N))
+    else:
+        kw["omega"] = float(N)
+    return ps.Model(N=N, chi=1.0, gamma=1.0, gamma_s=2.0, **kw)
+
+
+def worker(case, ntraj, seed, t_end):
+    """Timed run in this process: warm-up (compiles or loads the kernels), then the ensemble."""
+    import numpy as np
+    import piqs_squeeze as ps
+    from piqs_squeeze.methods.mcwf import ensemble as mcwf
+
+    warm = ps.Model(N=80, omega=80.0, chi=1.0, gamma=1.0, gamma_s=2.0)
+    mcwf.evolve(warm, [0.0, 0.05], ntraj=1, seed=0, workers=1, progress=False)
+    model = _model(case, t_end)
+    times = np.linspace(0.0, t_end, 101)
+    t0 = time.perf_counter()
+    res = mcwf.evolve(model, times, ntraj=ntraj, seed=seed, workers=1, progress=False)
+    wall = time.perf_counter() - t0
+    digest = hashlib.sha256(res.mean.tobytes() + res.second.tobytes()).hexdigest()[:16]
+    return {"case": case, "wall_s": wall, "s_per_traj": wall / ntraj, "digest": digest,
+            "jumps_per_traj": float(res.extras["njumps"].mean()), "t_end": t_end, "package": ps.__file__}
+
+
+def _run(pythonpath, case, ntraj, seed, t_end):
+    env = dict(os.environ, PYTHONPATH=str(pythonpath), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, __file__, "--worker", case, "--ntraj", str(ntraj), "--seed", str(seed),
+                          "--t-end", str(t_end)], env=env, check=True, capture_output=True, text=True, cwd=pythonpath)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(rounds, ntraj, ramp_t):
+    old = Path(tempfile.mkdtemp(prefix="piqs_old_"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", OLD_COMMIT, "piqs_squeeze"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    load0 = os.getloadavg()[0]
+    _run(old, "paper", 1, 1, 0.05)  # compile the old kernels into its numba cache (untimed)
+    _run(ROOT, "paper", 1, 1, 0.05)
+    pairs = []
+    for _ in range(rounds):
+        a = _run(old, "paper", ntraj, 1, 1.0)
+        b = _run(ROOT, "paper", ntraj, 1, 1.0)
+        assert a["package"].startswith(str(old)) and b["package"].startswith(str(ROOT)), (a["package"], b["package"])
+        pairs.append({"old_s": a["wall_s"], "new_s": b["wall_s"], "speed_ratio_new_over_old": a["wall_s"] / b["wall_s"],
+                      "same_bytes": a["digest"] == b["digest"]})
+    general = {}
+    for case in CASES:
+        general[case] = _run(ROOT, case, ntraj, 1, 1.0)
+    general["ramp"] = _run(ROOT, "ramp", 1, 1, ramp_t)
+    res = {"N": N, "ntraj": ntraj, "rounds": rounds, "old_commit": OLD_COMMIT, "pairs": pairs,
+           "median_speed_ratio": statistics.median(p["speed_ratio_new_over_old"] for p in pairs),
+           "general": general, "load_average_start": load0, "load_average_end": os.getloadavg()[0],
+           "cpus": os.cpu_count()}
+    OUT.mkdir(exist_ok=True)
+    (OUT / "mcwf_general_h.json").write_text(json.dumps(res, indent=1))
+    write_md(res)
+    return res
+
+
+def write_md(res):
+    p = res["pairs"]
+    lines = ["# MCWF with a general quadratic H (issue 17)", "",
+             f"Machine: {res['cpus']} cores shared with other jobs (load average {res['load_average_start']:.1f} at the "
+             f"start, {res['load_average_end']:.1f} at the end), so absolute times are noisy; ratios are per "
+             "old/new pair of back-to-back runs under the same load.", "",
+             f"## Paper model: this code vs commit {res['old_commit']}", "",
+             f"Fig. S2 model, N = {res['N']}, t in [0, 1], 101 outputs, {res['ntraj']} trajectories (seed 1), "
+             "workers=1, one thread, each run a fresh subprocess (old code exported with `git archive "
+             f"{res['old_commit']} piqs_squeeze` to a temporary folder first on its PYTHONPATH), kernels compiled "
+             "and warmed up before timing, old and new alternating.", "",
+             "| pair | old (s) | new (s) | speed new/old (t_old / t_new) | same bytes |", "|---|---|---|---|---|"]
+    for i, q in enumerate(p):
+        lines.append(f"| {i + 1} | {q['old_s']:.2f} | {q['new_s']:.2f} | {q['speed_ratio_new_over_old']:.3f} | "
+                     f"{q['same_bytes']} |")
+    tot_old, tot_new = sum(q["old_s"] for q in p), sum(q["new_s"] for q in p)
+    lines += ["", f"Median speed ratio new/old: **{res['median_speed_ratio']:.3f}**; ratio of the totals "
+              f"{tot_old / tot_new:.3f} ({tot_old:.1f} s old, {tot_new:.1f} s new). The paper model runs the same "
+              "kernel arithmetic as before (the band-2 code is behind a test on an empty array), hence the same "
+              "bytes; the spread of the pairs is the machine's load.", "",
+              f"## General H vs the paper model, N = {res['N']}", "",
+              "Same model (Omega = N, chi = Gamma = 1, gamma_s = 2) plus the extra terms, same seeds, one process, "
+              "default options (state-following beta = -<J->, rational propagator, step_tol 1e-8).", "",
+              "| H | t range | s/traj | x paper | jumps/traj |", "|---|---|---|---|---|"]
+    base = res["general"]["paper"]["s_per_traj"]
+    for case, g in res["general"].items():
+        per_unit = g["s_per_traj"] / g["t_end"]
+        label = case if case != "ramp" else "Omega ramped linearly 0 -> N over [0, 1] (default ramp_tol 1e-3)"
+        lines.append(f"| {label} | [0, {g['t_end']:g}] | {g['s_per_traj']:.2f} | {per_unit / base:.2f} "
+                     f"(per unit time) | {g['jumps_per_traj']:.0f} |")
+    (OUT / "mcwf_general_h.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--worker")
+    ap.add_argument("--ntraj", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--t-end", type=float, default=1.0)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--ramp-t", type=float, default=0.02)
+    a = ap.parse_args()
+    if a.worker:
+        print(json.dumps(worker(a.worker, a.ntraj, a.seed, a.t_end)))
+    else:
+        print(json.dumps(main(a.rounds, a.ntraj, a.ramp_t), indent=1))
