@@ -267,6 +267,11 @@ def test_ramp_error_estimate_drives_the_steps():
     e2 = mcwf_sector.midpoint_error(sec, psi, 0.2, 0.25)
     assert e1 > 0 and 6 < e1 / e2 < 10
     assert mcwf_sector.midpoint_error(sec, psi, 1.2, 1.5) == 0.0
+    big = mcwf_sector.RampSector(model.replace(N=40), 20.0)
+    local = np.zeros(41, complex)
+    local[17:23] = np.arange(1, 7) + 1j
+    assert np.isclose(mcwf_sector.midpoint_error(big, local, 0.2, 0.3, (17, 23)),
+                      mcwf_sector.midpoint_error(big, local, 0.2, 0.3), rtol=1e-12)
     tab = sec.tables(0.5)
     want = mcwf_sector.sector(model.at(0.5), j)
     for name in ("diag0", "up", "low0", "up2", "low2"):

@@ -374,7 +374,7 @@ class _Trajectory:
 
 def _matvec(B, x):
     """y = B x for a banded d x d matrix stored as (5, d) rows: row 2 + o holds the diagonal o
-    (o = -2 ... 2) in its first d - |o| entries."""
+    (o = -2 ... 2) in its first d - |o| entries (so B[:, a:b] stores the block [a, b) x [a, b))."""
     y = B[2] * x
     d = x.size
     for o in (1, 2):
@@ -427,7 +427,7 @@ class RampSector:
         return self._template.with_bands(bands)
 
 
-def midpoint_error(sec: RampSector, psi, t0: float, t1: float) -> float:
+def midpoint_error(sec: RampSector, psi, t0: float, t1: float, window=None) -> float:
     """Leading local error of one piecewise-constant midpoint step of a time-dependent H on
     [t0, t1] from the state psi in the sector ``sec`` (beta = 0):
 
@@ -436,15 +436,20 @@ def midpoint_error(sec: RampSector, psi, t0: float, t1: float) -> float:
     h = t1 - t0, t_m = (t0 + t1) / 2: the second Magnus term, -(h^3 / 12) [H', H_eff], which the
     midpoint exponential exp(-i h H_eff(t_m)) leaves out, and the midpoint rule's quadrature error
     h^3 H'' / 24 of the integral of H (estimated from the end points, so a kink of a piecewise
-    linear Ramp inside the step shows up there).
+    linear Ramp inside the step shows up there). ``window``: (lo, hi) outside which psi is zero;
+    the products are then formed on [lo - 4, hi + 4) only (exactly: each factor widens the
+    support by 2).
     """
-    ha, hm, hb = sec.h(t0), sec.h(0.5 * (t0 + t1)), sec.h(t1)
+    lo, hi = (0, sec.d) if window is None else window
+    a, b = max(0, lo - 4), min(sec.d, hi + 4)
+    x = psi[a:b]
+    ha, hm, hb = (sec.h(t)[:, a:b] for t in (t0, 0.5 * (t0 + t1), t1))
     dh = hb - ha
     heff = hm.copy()
-    heff[2] -= sec.half_decay
+    heff[2] -= sec.half_decay[a:b]
     h = t1 - t0
-    comm = _matvec(dh, _matvec(heff, psi)) - _matvec(heff, _matvec(dh, psi))
-    return h * h / 12.0 * float(np.linalg.norm(comm)) + h / 6.0 * float(np.linalg.norm(_matvec(ha + hb - 2.0 * hm, psi)))
+    comm = _matvec(dh, _matvec(heff, x)) - _matvec(heff, _matvec(dh, x))
+    return h * h / 12.0 * float(np.linalg.norm(comm)) + h / 6.0 * float(np.linalg.norm(_matvec(ha + hb - 2.0 * hm, x)))
 
 
 def _ramped(traj, seg, beta, ramp_tol):
@@ -470,7 +475,7 @@ def _ramped(traj, seg, beta, ramp_tol):
     while t < end:
         stop = outs[k] if k < outs.size else end
         t1 = min(t + h, stop)
-        err = midpoint_error(ramp_sector(traj.j), traj.psi, t, t1)
+        err = midpoint_error(ramp_sector(traj.j), traj.psi, t, t1, (int(traj.istate[3]), int(traj.istate[4])))
         if err > ramp_tol * (t1 - t):
             h = (t1 - t) * max(0.1, 0.9 * np.sqrt(ramp_tol * (t1 - t) / err))
             if h < 1e-13 * max(1.0, abs(t)):
