@@ -133,7 +133,7 @@ def evolve(model: Model | Protocol, times, initial=None, *, ntraj: int = 100, se
     Solves d rho/dt = -i[H(t), rho] + sum_k D[L_k] rho (the Model's master equation, any quadratic
     collective H) as the average of ``|psi><psi|`` over trajectories psi(t) in single sectors
     (see :mod:`piqs_squeeze.methods.mcwf.sector`); H_eff = H - (i/2) sum_k L_k^+ L_k is
-    tridiagonal in |j, m> for the paper's H = chi J+J- + Omega Jx and pentadiagonal once H has
+    tridiagonal in ``|j, m>`` for the paper's H = chi J+J- + Omega Jx and pentadiagonal once H has
     Jx^2, Jy^2 or JxJy parts (banded solves, same propagators).
 
     Parameters
