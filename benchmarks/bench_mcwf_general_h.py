@@ -97,7 +97,12 @@ def _run(pythonpath, case, ntraj, seed, t_end, repeats=1):
 
 
 def main(rounds, ntraj, ramp_t, general_rounds, repeats, sections):
-    old = Path(tempfile.mkdtemp(prefix="piqs_old_"))
+    with tempfile.TemporaryDirectory(prefix="piqs_old_") as tmp:
+        return _main(Path(tmp), rounds, ntraj, ramp_t, general_rounds, repeats, sections)
+
+
+def _main(old, rounds, ntraj, ramp_t, general_rounds, repeats, sections):
+    """The sections, with the old package exported into the folder ``old``."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", OLD_COMMIT, "piqs_squeeze"], check=True,
                              capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
