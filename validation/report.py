@@ -53,7 +53,7 @@ def summary(results) -> dict:
     Paper claims (REPRODUCED, DIFFERS, NOT REPRODUCED) are findings about the physics and do not
     make ``ok`` false.
     """
-    from .core import CLAIM_VERDICTS
+    from .registry import CLAIM_VERDICTS
 
     counts = {s: sum(r.status == s for r in results) for s in ("PASSED", "FAILED", "ERROR", "SKIPPED")
               + CLAIM_VERDICTS}
