@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 from . import style
-from .common import cached, require_methods, resolve_params
+from .common import cached, resolve_params
 
 FULL = {
     "chi": 1.0,
@@ -61,7 +61,6 @@ def crossing(ratio, xi2):
 def compute(quick: bool = True, cache_dir=None, progress=None, **overrides) -> dict:
     """Exact steady states and gaps over (N, gamma_s, Upsilon/Upsilon_c)."""
     p = resolve_params(FULL, QUICK, quick, overrides)
-    require_methods("exact", kind="steady_state")
 
     def run_one(q):
         """One N (cached on its own, so that an interrupted full run resumes)."""

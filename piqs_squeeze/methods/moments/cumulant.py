@@ -238,8 +238,7 @@ def _evolve_many(method, to_moments, models, times, initial, result_method=None,
     ys, stats = moment_ode.integrate(models, times_list, y0s, method, **opts)
     options = dict(extra_options or {})
     options.update((k, v) for k, v in opts.items() if k != "progress")
-    options["integrator"] = opts["integrator"] if opts["integrator"] != "auto" else (
-        "numba" if moment_ode.HAVE_NUMBA else "scipy")
+    options["integrator"] = "numba" if opts["integrator"] == "auto" else opts["integrator"]
     return _results(models, times_list, ys, stats, options, method, to_moments, result_method, on_failure)
 
 
