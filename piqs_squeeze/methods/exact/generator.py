@@ -75,15 +75,6 @@ class Layout:
             self._pack_index = tuple(np.concatenate(a) for a in (src, tr, imag))
         return self._pack_index
 
-    def packed_block_slices(self):
-        """For each block: (slice of Re lower incl. diagonal, slice of Im strictly lower)."""
-        out = []
-        for b, d in enumerate(self.dims):
-            lo = self.offsets[b]
-            nre = d * (d + 1) // 2
-            out.append((slice(lo, lo + nre), slice(lo + nre, lo + d * d)))
-        return out
-
 
 def block_coefficients(model: Model, j: float):
     """(m, c, a) of block j: the m values, the J+ elements c[k-1] = <k-1|J+|k> and the diagonal
