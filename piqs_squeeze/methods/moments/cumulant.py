@@ -140,7 +140,7 @@ def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, 
         list with one per model.  Default: coherent spin state along -x.
     order : {2, 3}
         Cumulant order: 2 (default, the paper's closure) or 3 (three-particle moments T evolved,
-        four-particle moments closed; about 3x the cost per point, see benchmarks/).
+        four-particle moments closed; costlier per point, benchmarks/results/cumulant_order3.md).
     rtol, atol : float
         Local error tolerances of the adaptive Dormand-Prince 5(4) steps (per model).
     integrator : {"auto", "numba", "scipy"}

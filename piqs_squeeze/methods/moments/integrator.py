@@ -23,9 +23,7 @@ and a method only through its closure m(y):
 Integrator (choice measured in ``benchmarks/bench_cumulant.py``): the dynamics at large N stay
 oscillatory at frequencies ~ N Gamma (measured: eigenvalues of the Jacobian ~ -4 +- 2e4 i at
 N = 1e4 in the normal phase, and the solution does oscillate), so implicit solvers take as
-many steps as explicit ones (scipy BDF/Radau/LSODA needed 0.4-1e6 right-hand sides for one point
-at N = 1e4, gamma_s = 1, t = 5, against 0.55-0.86e6 for DOP853/RK45) and pay for Jacobians and
-LU on top.  We therefore use the Dormand-Prince 5(4) pair (scipy's own ``RK45`` tableau, same
+many steps as explicit ones (benchmarks/results/cumulant.md, notes.md) and pay for Jacobians and LU on top.  We therefore use the Dormand-Prince 5(4) pair (scipy's own ``RK45`` tableau, same
 error norm and step control, 4th-order dense output) compiled with numba, one adaptive step
 size per model, models spread over threads with ``prange``.  With
 ``integrator="scipy"`` each model is integrated by ``scipy.integrate.solve_ivp`` (the obvious,
