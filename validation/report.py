@@ -17,6 +17,8 @@ import numpy as np
 
 from piqs_squeeze.result import jsonable, provenance
 
+from .registry import CLAIM_VERDICTS
+
 __all__ = ["new_figure", "save_plot", "write_report", "verdict_line", "summary", "summary_line"]
 
 
@@ -47,8 +49,6 @@ def summary(results) -> dict:
     Paper claims (REPRODUCED, DIFFERS, NOT REPRODUCED) are findings about the physics and do not
     make ``ok`` false.
     """
-    from .registry import CLAIM_VERDICTS
-
     counts = {s: sum(r.status == s for r in results) for s in ("PASSED", "FAILED", "ERROR", "SKIPPED")
               + CLAIM_VERDICTS}
     counts["ok"] = counts["FAILED"] == 0 and counts["ERROR"] == 0
