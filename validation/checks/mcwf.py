@@ -103,7 +103,7 @@ def mcwf_step_kernel(ctx):
     eigenbasis path of small models."""
     import time
 
-    from piqs_squeeze.methods.mcwf import sector as mcwf_sector
+    from piqs_squeeze.methods.mcwf import ensemble as mcwf, sector as mcwf_sector
 
     N, ntraj = ctx.pick((80, 400), (120, 2000))
     k = 5.0
