@@ -36,17 +36,12 @@ class MethodError(ValueError):
 
 
 def _module(name):
-    try:
-        return importlib.import_module(METHODS[name])
-    except ModuleNotFoundError as exc:
-        if exc.name == METHODS[name]:
-            return None
-        raise
+    return importlib.import_module(METHODS[name])
 
 
 def _why_not(name, model, kind):
     mod = _module(name)
-    if mod is None or not hasattr(mod, kind):
+    if not hasattr(mod, kind):
         return f"it provides no {kind.replace('_', ' ')} (see its docstring for what it computes)"
     check = getattr(mod, "unsupported", None)
     return check(model) if (check is not None and model is not None) else None

@@ -90,13 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog = EPILOGS[name]() if name in EPILOGS else None
         p = sub.add_parser(name, help=help_, description=help_, epilog=epilog,
                            formatter_class=argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter)
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name != modname:
-                raise
-            p.set_defaults(_missing=f"'{name}' is not available in this version ({modname} missing)")
-            continue
+        mod = importlib.import_module(modname)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run_cli)
     return parser
@@ -108,9 +102,6 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if getattr(args, "_missing", None):
-        print(args._missing, file=sys.stderr)
-        return 2
     if not any(getattr(args, k, False) for k in ("list", "help")):
         _jit_notice(args.command)
     try:

@@ -69,18 +69,12 @@ def method_module(name: str):
         raise TypeError(f"method must be a non-empty string, got {name!r}")
     modname = api.METHODS.get(name, name)
     try:
-        mod = importlib.import_module(modname)
+        return importlib.import_module(modname)
     except ModuleNotFoundError as exc:
         if exc.name != modname:
             raise
-        if name not in api.METHODS:
-            raise ValueError(f"unknown method {name!r}; methods: {', '.join(api.METHODS)} or an "
-                             f"importable module path") from None
-        raise ValueError(
-            f"method {name!r} is not available in this version ({modname} missing); "
-            f"available: {', '.join(api.available_methods()) or 'none'}"
-        ) from None
-    return mod
+        raise ValueError(f"unknown method {name!r}; methods: {', '.join(api.METHODS)} or an "
+                         f"importable module path") from None
 
 
 def is_batched(name: str, kind: str = "evolve") -> bool:

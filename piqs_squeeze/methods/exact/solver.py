@@ -228,15 +228,15 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     rtol : float
         Error target relative to the norm of the state over the whole run (Krylov error estimate).
     stepper : {"krylov", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA"}
-        "krylov" (default): adaptive Arnoldi propagation of exp(t L), 2-2.5x fewer products than
+        "krylov" (default): adaptive Arnoldi propagation of exp(t L), fewer products than
         RK45/DOP853 and as fast as scipy's expm_multiply (benchmarks/results/exact.md); or a
         scipy ``solve_ivp`` method (atol = 1e-3 rtol). The generator is stiff (spectral radius
         ~1.2 N^2, mostly the imaginary spectrum of Omega [Jx, .]), so the cost grows like N^5.
         "sai": shift-and-invert Krylov (:mod:`piqs_squeeze.methods.exact.shift_invert`), solves with
         (I - sai_shift L) by GMRES preconditioned with per-block sparse LUs. Its steps follow the
         solution's own time scale (~1/N here, the drive rotation), not the spectral radius, but
-        each step costs ~20 solves of ~7 preconditioned iterations: 2-5x slower than "krylov" at
-        N = 20-40 (benchmarks/results/exact.md), so it is an option, not the default.
+        each step costs ~20 solves of ~7 preconditioned iterations: slower than "krylov"
+        (benchmarks/results/exact.md, notes.md), so it is an option, not the default.
     krylov_dim : int
         Krylov space dimension per step (with "sai": at least 20 is used).
     return_state : bool
@@ -371,9 +371,9 @@ def steady_state(model: Model, *, return_state=False, max_memory=None, solver="a
     Collective models (no local rate) conserve J^2; their steady state is taken in j = N/2 (the
     sector of a coherent spin state), a sparse (N+1)^2 problem solved by sparse LU. With local
     processes all blocks are coupled: ``solver="auto"`` (or "gmres") uses the block-preconditioned
-    GMRES of :func:`piqs_squeeze.methods.exact.steady.steady_state` (N = 100 in seconds, residual and
-    uniqueness reported; ``options`` go there), ``solver="lu"`` the sparse LU of all blocks
-    together (fill-in: 34 s at N = 60, > 9 min at N = 80). For LU, one row of L rho = 0 (the
+    GMRES of :func:`piqs_squeeze.methods.exact.steady.steady_state` (residual and uniqueness
+    reported; ``options`` go there), ``solver="lu"`` the sparse LU of all blocks together (its
+    fill-in grows like n^(4/3): slow from N ~ 60, benchmarks/results/notes.md). For LU, one row of L rho = 0 (the
     population of the first state, redundant because tr L rho = 0) is replaced by tr rho = 1.
     """
     import scipy.sparse as sp

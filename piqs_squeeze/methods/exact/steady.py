@@ -4,8 +4,8 @@ The generator ``L`` of :mod:`piqs_squeeze.methods.exact.generator` acts on the p
 processes couple block j only to j and j +- 1, so ``L`` is block tridiagonal, and every diagonal
 block ``L_jj`` (the collective terms plus the dj = 0 channels of the local ones) is a 2-D stencil
 on the (2j+1)^2 packed entries of rho_j: its sparse LU is cheap (COLAMD, ~2j^3 fill at most),
-while the LU of the whole 3-D problem (``exact.steady_state`` before) fills in like n^(4/3) and
-took 34 s at N = 60 and > 9 min at N = 80.
+while the LU of the whole 3-D problem (``exact.steady_state(solver="lu")``) fills in like n^(4/3)
+(its cost: benchmarks/results/exact_steady.md, notes.md).
 
 All solves here are with
 

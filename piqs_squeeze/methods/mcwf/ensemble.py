@@ -170,8 +170,9 @@ def evolve(model: Model, times, initial=None, *, ntraj: int = 100, seed=None, wo
         rounding of its partial fractions); "krylov" goes tighter.
     propagator : "rational" | "krylov"
         No-jump propagation in sectors larger than ``mcwf_sector.SMALL_DIM``: Pade steps of the
-        shifted generator with tridiagonal solves (default; 22x faster than Krylov at N = 2000,
-        see :mod:`piqs_squeeze.methods.mcwf.rational`) or Arnoldi steps. Both obey ``step_tol``; with a
+        shifted generator with tridiagonal solves (default, see
+        :mod:`piqs_squeeze.methods.mcwf.rational`; faster than Krylov at large N,
+        benchmarks/results/mcwf.md) or Arnoldi steps. Both obey ``step_tol``; with a
         fixed displacement they give the same trajectory for the same seed (to ~step_tol).
     checkpoint : path or None
         File (a Result in the ``keep_trajectories`` layout) holding the finished trajectories:

@@ -142,7 +142,7 @@ def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, 
         list with one per model.  Default: coherent spin state along -x.
     order : {2, 3}
         Cumulant order: 2 (default, the paper's closure) or 3 (three-particle moments T evolved,
-        four-particle moments closed; about 3x the cost per point, see benchmarks/).
+        four-particle moments closed; costlier per point, benchmarks/results/cumulant_order3.md).
     rtol, atol : float
         Local error tolerances of the adaptive Dormand-Prince 5(4) steps (per model).
     integrator : {"auto", "numba", "scipy"}
@@ -240,8 +240,7 @@ def _evolve_many(method, to_moments, models, times, initial, result_method=None,
     ys, stats = moment_ode.integrate(models, times_list, y0s, method, **opts)
     options = dict(extra_options or {})
     options.update((k, v) for k, v in opts.items() if k != "progress")
-    options["integrator"] = opts["integrator"] if opts["integrator"] != "auto" else (
-        "numba" if moment_ode.HAVE_NUMBA else "scipy")
+    options["integrator"] = "numba" if opts["integrator"] == "auto" else opts["integrator"]
     return _results(models, times_list, ys, stats, options, method, to_moments, result_method, on_failure)
 
 
