@@ -51,12 +51,12 @@ def method_fingerprint() -> str:
 
 
 def require_methods(*methods: str, kind: str = "evolve") -> None:
-    """Raise a clear RuntimeError if a method the figure needs is not in this version."""
-    import piqs_squeeze as ps
+    """Raise a clear RuntimeError if a method the figure needs does not compute ``kind``."""
+    from piqs_squeeze.methods import registry
 
-    missing = [m for m in methods if m not in ps.available_methods(None, kind)]
+    missing = [m for m in methods if m not in registry.available(None, kind)]
     if missing:
-        raise RuntimeError(f"this figure needs method(s) {missing} ({kind}), not available in this version")
+        raise RuntimeError(f"this figure needs method(s) {missing} ({kind}), which do not compute it")
 
 
 def _key(figure: str, params: dict) -> str:
@@ -117,15 +117,16 @@ def cached(figure: str, params: dict, compute, cache_dir=None) -> dict:
 
 
 def evolution_method(method: str, N: int, exact_max_n: int) -> str:
-    """``method`` itself, or for ``"auto"`` the paper's choice: the exact solver where it is
-    available and N <= ``exact_max_n``, MCWF trajectories otherwise."""
-    import piqs_squeeze as ps
+    """``method`` itself, or for ``"auto"`` the paper's choice: the exact solver for
+    N <= ``exact_max_n``, MCWF trajectories otherwise."""
+    from piqs_squeeze.methods import registry
 
     if method != "auto":
-        if method not in ps.METHODS:
-            raise ValueError(f"method must be 'auto' or one of {', '.join(ps.METHODS)}, got {method!r}")
+        if method not in registry.available(None, "evolve"):
+            raise ValueError(f"method must be 'auto' or one of {', '.join(registry.available(None, 'evolve'))}, "
+                             f"got {method!r}")
         return method
-    return "exact" if ("exact" in ps.available_methods(None) and N <= exact_max_n) else "mcwf"
+    return "exact" if N <= exact_max_n else "mcwf"
 
 
 def method_options(method: str, params: dict, **extra) -> dict:

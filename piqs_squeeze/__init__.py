@@ -10,7 +10,8 @@ from .runtime import threads as _threads
 _threads._passive_openmp()  # before numba starts OpenMP: idle threads sleep, not spin
 
 from ._version import __version__  # noqa: E402
-from .api import METHODS, MethodError, available_methods, evolve, liouvillian_spectrum, steady_state
+from .api import (METHODS, MethodError, UnknownOptionError, available_methods, evolve, liouvillian_spectrum,
+                  method_options, steady_state)
 from .model import Model
 from .observables import n_eff, squeezing, xi2, xi2_db
 from .result import Result
@@ -24,8 +25,10 @@ __all__ = [
     "steady_state",
     "liouvillian_spectrum",
     "available_methods",
+    "method_options",
     "METHODS",
     "MethodError",
+    "UnknownOptionError",
     "CoherentSpinState",
     "css",
     "css_along",
