@@ -124,6 +124,9 @@ class MethodOptions:
 
     method: ClassVar[str] = ""
     kind: ClassVar[str] = "evolve"
+    #: names this method's options had before they were renamed -> the name now (used only to
+    #: say so in the error an old name raises; the old names are not accepted)
+    renamed: ClassVar[dict] = {}
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -154,7 +157,8 @@ class MethodOptions:
         unknown = sorted(set(names) - set(valid))
         if not unknown:
             return
-        close = {u: difflib.get_close_matches(u, valid, n=1) for u in unknown}
+        close = {u: [cls.renamed[u]] if u in cls.renamed else difflib.get_close_matches(u, valid, n=1)
+                 for u in unknown}
         hint = "; ".join(f"did you mean {c[0]!r} for {u!r}?" for u, c in close.items() if c)
         raise UnknownOptionError(
             f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} for method "

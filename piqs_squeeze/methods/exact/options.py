@@ -22,6 +22,7 @@ class ExactEvolveOptions(MethodOptions):
 
     method = "exact"
     kind = "evolve"
+    renamed = {"stepper": "scheme"}
 
     rtol: float = option(1e-8, "error target of the time stepping, relative to the norm of the state over the run",
                          real(0, 1))

@@ -51,6 +51,7 @@ class McwfEvolveOptions(MethodOptions):
 
     method = "mcwf"
     kind = "evolve"
+    renamed = {"propagator": "scheme"}
 
     ntraj: int = option(100, "number of trajectories (the maximum with target_xi2_err)", integer(1))
     seed: int | None = option(None, "root seed (int or SeedSequence); None draws entropy, recorded as "

@@ -28,6 +28,8 @@ def check_order(order):
 class MomentOptions(MethodOptions):
     """Options shared by the moment methods (the integration of their equations)."""
 
+    renamed = {"integrator": "scheme"}
+
     rtol: float = option(1e-8, "relative local error tolerance of each adaptive step (per model)", real(0))
     atol: float = option(1e-10, "absolute local error tolerance of each adaptive step", real(0))
     scheme: str = option("dopri5", "time stepping: 'dopri5' (compiled batched Dormand-Prince 5(4)) or a scipy "
