@@ -42,8 +42,7 @@ def option(default, doc: str, check: Callable[[str, Any], Any] | None = None):
 def choice(*values, none: bool = False):
     """The value must be one of ``values`` (or None with ``none``); ValueError otherwise."""
     def check(name, v):
-        if (none and v is None) or (isinstance(v, str) and v in values) or (
-                not isinstance(v, str) and any(v is x or (type(v) is type(x) and v == x) for x in values)):
+        if (none and v is None) or any(type(v) is type(x) and v == x for x in values):
             return v
         raise ValueError(f"{name} must be one of {values}{' or None' if none else ''}, got {v!r}")
     return check
@@ -83,9 +82,9 @@ def integer(low=None, high=None, *, none: bool = False):
         if ok and high is not None:
             ok = v <= high
         if not ok:
-            rng = f"in [{low}, {high}]" if (low is not None and high is not None) else (
-                f">= {low}" if low is not None else "")
-            raise ValueError(f"{name} must be an integer {rng}{' or None' if none else ''}, got {v!r}".replace("  ", " "))
+            rng = f" in [{low}, {high}]" if (low is not None and high is not None) else (
+                f" >= {low}" if low is not None else "")
+            raise ValueError(f"{name} must be an integer{rng}{' or None' if none else ''}, got {v!r}")
         return int(v)
     return check
 

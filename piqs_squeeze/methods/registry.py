@@ -14,7 +14,8 @@ The registered methods are :data:`METHODS`. Any other name is taken as the dotte
 importable module with the same protocol (a custom method, e.g. ``method = "mypkg.mymethod"`` in a
 sweep file). A custom module without ``OPTIONS`` gets its options as plain keywords, unchecked
 (its own signature decides); with ``OPTIONS`` they are checked and passed as ``options=`` like
-those of the registered methods.
+those of the registered methods; a sweep gives per-point seeds only to a method whose options
+have a ``seed`` field.
 
 Importing this module imports no method: :func:`module` imports one on first use.
 """
@@ -60,7 +61,7 @@ def module(method: str):
     try:
         return importlib.import_module(path)
     except ModuleNotFoundError as exc:
-        if method in METHODS or not (exc.name and path.startswith(exc.name)):
+        if method in METHODS or not (exc.name and (path == exc.name or path.startswith(exc.name + "."))):
             raise
         raise MethodError(f"unknown method {method!r}; methods: {', '.join(METHODS)} or an importable module "
                           "path (a custom method)") from None
