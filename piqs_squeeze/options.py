@@ -8,7 +8,7 @@ work is done::
 
     >>> import piqs_squeeze as ps
     >>> opts = ps.method_options("exact")          # the defaults, an ExactEvolveOptions
-    >>> print(opts.describe())                     # doctest: +SKIP
+    >>> print(opts)                                # doctest: +SKIP
     >>> ps.evolve(model, t, options=opts.replace(rtol=1e-10))   # doctest: +SKIP
 """
 from __future__ import annotations
@@ -201,8 +201,11 @@ class MethodOptions:
             out[name] = jsonable(v)
         return out
 
+    def __str__(self) -> str:
+        return self.describe()
+
     def describe(self) -> str:
-        """One line per option: name, default (this object's value) and doc."""
+        """One line per option: name, default (this object's value) and doc (also ``str()``)."""
         rows = [(name, repr(getattr(self, name)), doc) for name, doc in self.docs().items()]
         w0 = max((len(r[0]) for r in rows), default=0)
         w1 = min(max((len(r[1]) for r in rows), default=0), 24)
