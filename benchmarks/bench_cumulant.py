@@ -67,7 +67,7 @@ def integrator_choice(model, t_end):
         out[scheme] = {"nfev": int(sol.nfev), "seconds": time.perf_counter() - t0, "status": int(sol.status)}
     t0 = time.perf_counter()
     r = cumulant.evolve(model, [0.0, t_end], rtol=RTOL, atol=ATOL)
-    out["numba DP5 (ours)"] = {"nfev": r.extras["rhs_evaluations"], "seconds": time.perf_counter() - t0}
+    out["numba DP5 (ours)"] = {"nfev": r.stats["rhs_evaluations"], "seconds": time.perf_counter() - t0}
     return out
 
 
@@ -86,7 +86,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     results = cumulant.evolve_many(models, times, rtol=RTOL, atol=ATOL)
     t_map = time.perf_counter() - t0
-    steps = np.array([r.extras["steps"] for r in results])
+    steps = np.array([r.stats["steps"] for r in results])
     xmap = np.full((n_ratio, n_gs), np.nan)
     for (i, j), r in zip(where, results):
         xmap[i, j] = analysis.min_transient_xi2(r)[0]
@@ -100,7 +100,7 @@ def main(argv=None):
     sub = [j * n_ratio + int(rng.integers(n_ratio)) for j in rows]
     sm, st = [models[k] for k in sub], [times[k] for k in sub]
     t0 = time.perf_counter()
-    loop = cumulant.evolve_many(sm, st, rtol=RTOL, atol=ATOL, integrator="scipy", scheme="DOP853")
+    loop = cumulant.evolve_many(sm, st, rtol=RTOL, atol=ATOL, scheme="DOP853")
     t_loop = time.perf_counter() - t0
     t0 = time.perf_counter()
     ours = cumulant.evolve_many(sm, st, rtol=RTOL, atol=ATOL)
@@ -198,7 +198,7 @@ def main_order3(argv=None):
     for order in (2, 3):
         out, sec, load = _timed(lambda: cumulant.evolve_many(models, times, rtol=RTOL, atol=ATOL, order=order,
                                                             on_failure="nan"))
-        steps = np.array([r.extras["steps"] for r in out])
+        steps = np.array([r.stats["steps"] for r in out])
         failed = np.array(["failure" in r.extras for r in out])
         xmap = np.array([analysis.min_transient_xi2(r)[0] for r in out])
         t_at = np.array([analysis.min_transient_xi2(r)[1] for r in out])
@@ -223,7 +223,7 @@ def main_order3(argv=None):
     eq = {}
     for order in (2, 3, 2, 3):
         out, sec, load = _timed(lambda: cumulant.evolve_many(sm, st, rtol=RTOL, atol=ATOL, order=order))
-        steps = int(sum(r.extras["steps"] for r in out))
+        steps = int(sum(r.stats["steps"] for r in out))
         best = eq.get(order)
         if best is None or sec < best["seconds"]:
             eq[order] = {"seconds": sec, "steps": steps, **load}

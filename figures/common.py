@@ -110,11 +110,12 @@ def cached(figure: str, params: dict, compute, cache_dir=None) -> dict:
 def evolution_method(method: str, N: int, exact_max_n: int) -> str:
     """``method`` itself, or for ``"auto"`` the paper's choice: the exact solver for
     N <= ``exact_max_n``, MCWF trajectories otherwise."""
-    import piqs_squeeze as ps
+    from piqs_squeeze.methods import registry
 
     if method != "auto":
-        if method not in ps.METHODS:
-            raise ValueError(f"method must be 'auto' or one of {', '.join(ps.METHODS)}, got {method!r}")
+        if method not in registry.available(None, "evolve"):
+            raise ValueError(f"method must be 'auto' or one of {', '.join(registry.available(None, 'evolve'))}, "
+                             f"got {method!r}")
         return method
     return "exact" if N <= exact_max_n else "mcwf"
 

@@ -92,7 +92,7 @@ def compute(quick: bool = True, cache_dir=None, progress=None, **overrides) -> d
                         continue
                 jz[b, c] = ss.mean[0, 2] / (N / 2)
                 xi2[b, c] = ss.xi2[0]
-                wall[b, c] = ss.extras["wall_time"]
+                wall[b, c] = ss.stats["wall_time"]
                 err[b, c] = ss.extras.get("error_estimate", 0.0 if m.is_collective else np.nan)
                 lam2[b, c] = abs(ss.extras.get("lambda2_estimate", np.nan))
                 if N <= q["gap_max_N"]:

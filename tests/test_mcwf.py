@@ -228,16 +228,16 @@ def test_step_kernel_adaptive_matches_exact_n30(steps_everywhere, propagator, st
     """Both propagators, and a per-step bound 1e-4: its error stays far below the statistical one."""
     model = ps.Model(N=30, omega=30.0, chi=1.0, gamma=1.0, gamma_s=2.0, dephasing=0.5)
     times = np.linspace(0.0, 0.6, 7)
-    res = mcwf.evolve(model, times, ntraj=400, seed=8, workers=1, step_tol=step_tol, propagator=propagator)
+    res = mcwf.evolve(model, times, ntraj=400, seed=8, workers=1, step_tol=step_tol, scheme=propagator)
     assert res.options["step_tol"] == (step_tol or mcwf_sector.STEP_TOL)
-    assert res.options["propagator"] == propagator
+    assert res.options["scheme"] == propagator
     _assert_within(res, exact.evolve(model, times))
 
 
 @pytest.mark.parametrize("propagator", mcwf_sector.PROPAGATORS)
 def test_step_tol_reaches_the_kernel(steps_everywhere, propagator):
     model = ps.Model(N=30, omega=30.0, chi=1.0, gamma=1.0, gamma_s=2.0)
-    runs = [mcwf.evolve(model, [0.0, 0.2], ntraj=2, seed=3, workers=1, step_tol=tol, propagator=propagator)
+    runs = [mcwf.evolve(model, [0.0, 0.2], ntraj=2, seed=3, workers=1, step_tol=tol, scheme=propagator)
             for tol in (1e-10, 1e-4)]
     assert not np.array_equal(runs[0].mean, runs[1].mean)
 
@@ -250,8 +250,8 @@ def test_step_tol_rejected(bad):
 
 @pytest.mark.parametrize("bad", ["pade", "", None])
 def test_propagator_rejected(bad):
-    with pytest.raises(ValueError, match="propagator"):
-        mcwf.evolve(ps.Model(N=4, omega=1.0, gamma_s=1.0), [0.0, 0.1], ntraj=2, propagator=bad)
+    with pytest.raises(ValueError, match="scheme"):
+        mcwf.evolve(ps.Model(N=4, omega=1.0, gamma_s=1.0), [0.0, 0.1], ntraj=2, scheme=bad)
 
 
 def _no_jump_run(model, j, psi0, beta, times, tol, propagator):

@@ -19,13 +19,13 @@ CHECK_MODULES = ("exact", "exact_steady", "carmichael", "mcwf", "cumulant", "pap
 
 
 def _missing(needs) -> list[str]:
-    from piqs_squeeze import available_methods
+    from piqs_squeeze.methods import registry
 
     out = []
     for need in needs:
         method, _, kind = need.partition(":")
-        if method not in available_methods(kind=kind or "evolve"):
-            out.append(f"method {method!r} ({kind or 'evolve'}) not available in this version")
+        if method not in registry.available(None, kind or "evolve"):
+            out.append(f"method {method!r} does not compute {kind or 'evolve'}")
     return out
 
 

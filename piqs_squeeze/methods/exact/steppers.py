@@ -24,12 +24,9 @@ import numpy as np
 import scipy.linalg as sla
 from numba import njit, prange
 
-__all__ = ["krylov_propagate", "ivp_propagate"]
+from .numerics import FASTMATH
 
-#: LLVM flags of the threaded kernels: reassociation (vectorised sums) and FMA contraction only;
-#: with numba's full ``fastmath=True`` a freshly compiled kernel and its cached copy differed in
-#: the last bit, which broke bit-identical sweeps across processes
-FASTMATH = {"reassoc", "contract"}
+__all__ = ["krylov_propagate", "ivp_propagate"]
 
 
 def _arnoldi(apply, v, m):

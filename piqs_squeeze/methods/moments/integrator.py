@@ -25,9 +25,9 @@ oscillatory at frequencies ~ N Gamma (measured: eigenvalues of the Jacobian ~ -4
 N = 1e4 in the normal phase, and the solution does oscillate), so implicit solvers take as
 many steps as explicit ones (benchmarks/results/cumulant.md, notes.md) and pay for Jacobians and LU on top.  We therefore use the Dormand-Prince 5(4) pair (scipy's own ``RK45`` tableau, same
 error norm and step control, 4th-order dense output) compiled with numba, one adaptive step
-size per model, models spread over threads with ``prange``.  With
-``integrator="scipy"`` each model is integrated by ``scipy.integrate.solve_ivp`` (the obvious,
-slower alternative; DOP853 by default).
+size per model, models spread over threads with ``prange`` (``scheme="dopri5"``, the default).
+With ``scheme`` a ``solve_ivp`` method (e.g. ``"DOP853"``), each model is integrated by
+``scipy.integrate.solve_ivp`` (the obvious, slower alternative).
 """
 from __future__ import annotations
 
@@ -43,16 +43,19 @@ from .derivation import RATES, coefficient_tensors
 from piqs_squeeze.model import Model, check_times
 from piqs_squeeze.states import CoherentSpinState, css
 
-__all__ = ["NVAR", "coefficient_matrices", "css_variables", "closure", "integrate"]
+__all__ = ["NVAR", "SCHEMES", "STATUS", "ADVICE", "PAIRS", "coefficient_matrices", "css_variables", "closure",
+           "integrate"]
 
+#: time-stepping schemes: the compiled batched Dormand-Prince 5(4) pair, or a solve_ivp method
+SCHEMES = ("dopri5", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
 NVAR = {"cumulant": 9, "meanfield": 3, "cumulant3": 19}
 _MODE = {"cumulant": 0, "meanfield": 1, "cumulant3": 2}
 _ORDER = {"cumulant": 2, "meanfield": 2, "cumulant3": 3}  # derivation order of each closure
-_PAIRS = list(combinations_with_replacement(range(3), 2))
+PAIRS = list(combinations_with_replacement(range(3), 2))
 _TRIPLES = list(combinations_with_replacement(range(3), 3))
 _QUADS = list(combinations_with_replacement(range(3), 4))
 PIDX = np.zeros((3, 3), dtype=np.int64)
-for _i, (_a, _b) in enumerate(_PAIRS):
+for _i, (_a, _b) in enumerate(PAIRS):
     PIDX[_a, _b] = PIDX[_b, _a] = _i
 TIDX = np.zeros((3, 3, 3), dtype=np.int64)
 for _i, _t in enumerate(_TRIPLES):
@@ -106,7 +109,7 @@ def css_variables(state, method) -> np.ndarray:
     n = np.asarray(state.direction, dtype=float)
     if method == "meanfield":
         return n.copy()
-    y = np.concatenate([n, [n[a] * n[b] for a, b in _PAIRS]])
+    y = np.concatenate([n, [n[a] * n[b] for a, b in PAIRS]])
     if method == "cumulant3":
         y = np.concatenate([y, [n[a] * n[b] * n[c] for a, b, c in _TRIPLES]])
     return y
@@ -141,7 +144,7 @@ def closure(y, method) -> np.ndarray:
                       for q, (a, b, c, d) in enumerate(_QUADS)], -1)
         return np.concatenate([np.ones(y.shape[:-1] + (1,)), y, Q], -1)
     if method == "meanfield":
-        C = np.stack([s[..., a] * s[..., b] for a, b in _PAIRS], -1)
+        C = np.stack([s[..., a] * s[..., b] for a, b in PAIRS], -1)
         T = np.zeros(y.shape[:-1] + (10,))
     else:
         C = y[..., 3:9]
@@ -327,7 +330,8 @@ def _scipy_one(method, y0, Kp, times, rtol, atol, scheme):
     return sol.y.T.copy(), (0, sol.t.size, sol.nfev, times.size)
 
 
-_STATUS = {1: "reached max_steps", 2: "non-finite values (diverging equations)", 3: "step size underflow"}
+#: what each non-zero status of :func:`integrate` means
+STATUS = {1: "reached max_steps", 2: "non-finite values (diverging equations)", 3: "step size underflow"}
 #: what to do about each failure
 ADVICE = {
     1: "the equations are stiff at this N (their fastest rate, ~|Omega| + (2|chi| + Gamma) N, sets the explicit "
@@ -367,19 +371,16 @@ def check_step_budget(models, times_list, max_steps):
                              f"(~{need * 1e-6:.3g} s of CPU at ~1 us per step)")
 
 
-def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto", max_steps=10**8,
-              scheme="DOP853", progress=None):
+def integrate(models, times_list, y0s, method, *, rtol, atol, scheme="dopri5", max_steps=10**8, progress=None):
     """Integrate each model's equations; returns (list of (T_b, n) arrays, (B, 4) stats).
 
     ``stats[b] = (status, steps, right-hand-side evaluations, output times reached)``; status 0
     means success; after a failure the rows of the output times not reached are NaN.
-    ``integrator`` is ``"numba"`` (batched, compiled), ``"scipy"`` (a loop of solve_ivp with
-    ``scheme``) or ``"auto"`` (numba).
+    ``scheme`` is ``"dopri5"`` (the Dormand-Prince 5(4) pair, batched and compiled) or a
+    ``scipy.integrate.solve_ivp`` method of :data:`SCHEMES` (a loop of solve_ivp calls).
     """
-    if integrator == "auto":
-        integrator = "numba"
-    if integrator not in ("numba", "scipy"):
-        raise ValueError(f"integrator must be 'auto', 'numba' or 'scipy', got {integrator!r}")
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
     for name, v in (("rtol", rtol), ("atol", atol)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a positive finite number, got {v!r}")
@@ -390,7 +391,7 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
     stats = np.zeros((B, 4), dtype=np.int64)
     from tqdm.auto import tqdm
 
-    if integrator == "scipy":
+    if scheme != "dopri5":
         outs = []
         for b in tqdm(range(B), disable=None if progress is None else not progress,
                       desc=f"{method} (solve_ivp)", leave=False):
