@@ -17,6 +17,7 @@ from .methods import registry
 from .methods.registry import METHODS, MethodError
 from .model import Model, check_times
 from .options import MethodOptions, UnknownOptionError
+from .protocol import Protocol
 
 __all__ = ["METHODS", "MethodError", "UnknownOptionError", "evolve", "steady_state", "liouvillian_spectrum",
            "available_methods", "method_options"]
@@ -53,9 +54,12 @@ def evolve(model, times, method: str = "exact", initial=None, options: MethodOpt
 
     Parameters
     ----------
-    model : Model or sequence of Model
+    model : Model, Protocol or a sequence of them
         One model, or several (returns a list of Results; methods with a batched integrator,
-        such as ``cumulant``, integrate them in one system).
+        such as ``cumulant``, integrate them in one system). A
+        :class:`~piqs_squeeze.protocol.Protocol` runs its models one after the other, the state
+        carried across each boundary (exact, mcwf, cumulant, meanfield); its Result has
+        ``protocol`` set and ``model`` its first model.
     times : array_like or float
         Strictly increasing output times >= 0 (in 1/Gamma when Gamma = 1). The initial state is
         taken at ``times[0]``. With a sequence of models, also one grid per model (a list of
@@ -83,13 +87,13 @@ def evolve(model, times, method: str = "exact", initial=None, options: MethodOpt
     times = _scalar_times(times)
     if isinstance(model, Sequence) and not isinstance(model, (str, bytes)):
         models = list(model)
-        if not models or not all(isinstance(m, Model) for m in models):
-            raise TypeError("model must be a Model or a non-empty sequence of Models")
+        if not models or not all(isinstance(m, (Model, Protocol)) for m in models):
+            raise TypeError("model must be a Model, a Protocol or a non-empty sequence of them")
         times = _check_times_per_model(times, len(models))
         opts = registry.build_options(method, "evolve", options, **kw)
         return registry.call(method, "evolve", models, times, initial, opts)
-    if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    if not isinstance(model, (Model, Protocol)):
+        raise TypeError(f"model must be a piqs_squeeze.Model or Protocol, got {type(model).__name__}")
     opts = registry.build_options(method, "evolve", options, **kw)
     t0 = time.perf_counter()
     return _timed(registry.call(method, "evolve", [model], check_times(times), initial, opts)[0], t0)

@@ -8,7 +8,9 @@ A method is a module (or package) providing any of
 * ``liouvillian_spectrum(model, k=6, options=None, **kw)``
 * ``unsupported(model) -> str | None``: why the method cannot run this model (None if it can);
 * ``OPTIONS``: kind -> :class:`~piqs_squeeze.options.MethodOptions` subclass, the options of
-  each kind it provides (``options`` above is an instance; ``kw`` are its fields).
+  each kind it provides (``options`` above is an instance; ``kw`` are its fields);
+* ``PROTOCOLS = True`` when its ``evolve`` also takes a :class:`~piqs_squeeze.protocol.Protocol`
+  in place of the model (then ``unsupported`` is asked about each model of the protocol).
 
 The registered methods are :data:`METHODS`. Any other name is taken as the dotted path of an
 importable module with the same protocol (a custom method, e.g. ``method = "mypkg.mymethod"`` in a
@@ -75,10 +77,18 @@ def provides(method: str, kind: str = "evolve") -> bool:
 def why_not(method: str, model, kind: str = "evolve") -> str | None:
     """Why ``method`` cannot compute ``kind`` for ``model`` (None: it can; ``model=None``: only
     whether it provides ``kind``)."""
+    from piqs_squeeze.protocol import Protocol
+
     mod = module(method)
     if not hasattr(mod, kind):
         return f"it provides no {kind.replace('_', ' ')} (see its docstring for what it computes)"
     check = getattr(mod, "unsupported", None)
+    if isinstance(model, Protocol):
+        if kind != "evolve" or not getattr(mod, "PROTOCOLS", False):
+            return f"it runs no protocols ({kind.replace('_', ' ')} of a single Model only)"
+        reasons = [(k, check(m)) for k, m in enumerate(model.models)] if check is not None else []
+        bad = [f"segment {k}: {r}" for k, r in reasons if r is not None]
+        return "; ".join(bad) if bad else None
     return check(model) if (check is not None and model is not None) else None
 
 
