@@ -15,6 +15,11 @@ by setting the joint cumulant of that many distinct particles to zero:
 
       <a b c d> = sum_4 <a b c><d> + sum_3 <a b><c d> - 2 sum_6 <a b><c><d> + 6 <a><b><c><d>.
 
+The Hamiltonian may be any quadratic collective one (``Model(hamiltonian=...)``: every term has its
+own derived coefficient tensor) and its coefficients functions of time (integrated directly, one
+model at a time).  :func:`evolve` also runs a :class:`~piqs_squeeze.protocol.Protocol`, segment
+by segment, the variables carried exactly across each boundary.
+
 Collective moments: <J_p> = N s_p / 2 and <(J_p J_q + J_q J_p)/2> = (N delta_pq + N (N - 1) C_pq)/4,
 assembled through :func:`piqs_squeeze.observables.moments_from_collective`.
 """
@@ -23,10 +28,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import integrator as moment_ode
+from piqs_squeeze.model import Model, check_times
 from piqs_squeeze.observables import moments_from_collective
+from piqs_squeeze.protocol import Protocol
 from piqs_squeeze.result import Result
 
-__all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_order", "unphysical_from", "variables_from_moments",
+__all__ = ["evolve", "evolve_many", "evolve_protocol", "collective_moments", "unsupported", "check_order", "unphysical_from", "variables_from_moments",
            "LABELS", "LABELS3",
            "ORDERS"]
 
@@ -44,9 +51,8 @@ def check_order(order):
 
 
 def unsupported(model):
-    """The cumulant equations cover every rate of the Model and any N."""
-    if not model.is_paper_model:
-        return "this version of the cumulant method runs only H = chi J+J- + omega Jx with constant coefficients"
+    """The cumulant equations cover every rate of the Model, any quadratic collective Hamiltonian,
+    coefficients that depend on time, and any N."""
     return None
 
 
@@ -246,9 +252,51 @@ def _evolve_many(method, to_moments, models, times, initial, result_method=None,
 
 
 def evolve(model, times, initial=None, **options):
-    """Cumulant dynamics of one model (see :func:`evolve_many` for the options)."""
-    from piqs_squeeze.model import Model
-
+    """Cumulant dynamics of one model or a :class:`~piqs_squeeze.protocol.Protocol` (see
+    :func:`evolve_many` for the options and :func:`evolve_protocol` for protocols)."""
+    if isinstance(model, Protocol):
+        return evolve_protocol(evolve_many, model, times, initial, **options)
     if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+        raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")
     return evolve_many([model], times, initial=initial, **options)[0]
+
+
+def evolve_protocol(run, protocol, times, initial=None, **options):
+    """Run ``protocol`` with a moment method's ``run = evolve_many``, segment by segment.
+
+    Segment k integrates model k from its start s_k to its end e_k (output times in (s_k, e_k],
+    plus t_0 for the first): dy/dt = K_k(t) m(y) on (s_k, e_k], y(s_k) = y(e_{k-1}) exactly
+    (the variables at the end of a segment start the next one).  An output time on a boundary
+    gives the state reached there.  Returns one Result with ``protocol`` set, ``model`` its first
+    model, ``extras["steps"]`` and ``["rhs_evaluations"]`` summed over the segments and
+    ``extras["segments"]`` the (start, end) of each; with ``on_failure="nan"`` a failed segment
+    leaves NaN from its first time not reached on and ends the run.
+    """
+    times = check_times(times)
+    segments = protocol.segments(times)
+    pieces, y, steps, nfev, failure = [], initial, 0, 0, None
+    for k, seg in enumerate(segments):
+        grid = seg.times if k == 0 else np.concatenate([[seg.start], seg.times])
+        if grid[-1] < seg.end:  # run on to the boundary, whose state starts the next segment
+            grid = np.append(grid, seg.end)
+        r = run([seg.model], grid, initial=y, **options)[0]
+        first = 0 if k == 0 else 1
+        pieces.append((r.mean[first:first + seg.times.size], r.second[first:first + seg.times.size],
+                       r.extras["variables"][first:first + seg.times.size]))
+        steps += r.extras["steps"]
+        nfev += r.extras["rhs_evaluations"]
+        if "failure" in r.extras:
+            failure = r.extras
+            break
+        y = r.extras["variables"][-1]
+    mean, second, variables = (np.concatenate([p[i] for p in pieces]) for i in range(3))
+    missing = times.size - mean.shape[0]
+    if missing:
+        mean, second, variables = (np.concatenate([a, np.full((missing,) + a.shape[1:], np.nan)])
+                                   for a in (mean, second, variables))
+    extras = {"variables": variables, "labels": r.extras["labels"], "steps": steps, "rhs_evaluations": nfev,
+              "segments": [[s.start, s.end] for s in segments]}
+    if failure is not None:
+        extras.update(failure=failure["failure"], t_reached=failure["t_reached"])
+    return Result(times, mean, second, protocol.models[0], r.method, options=r.options, extras=extras,
+                  protocol=protocol)

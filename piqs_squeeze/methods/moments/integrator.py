@@ -4,9 +4,12 @@ The equations of :mod:`piqs_squeeze.methods.moments.derivation` are linear in th
 m = (1, s, C, T) (order 2) or m = (1, s, C, T, Q) (order 3); a model enters only through its
 coefficient matrix
 
-    K_model = sum_r rate_r (A_r + N B_r),      dy/dt = K_model m(y),
+    K_model(t) = sum_r rate_r(t) (A_r + N B_r) + sum_key h_key(t) (A_key + N B_key),
+    dy/dt = K_model(t) m(y),
 
-and a method only through its closure m(y):
+(r over the derivation's RATES, omega and chi included; key over the terms of the model's extra
+Hamiltonian, :data:`~piqs_squeeze.methods.moments.derivation.HAMILTONIAN_TERMS`), and a method
+only through its closure m(y):
 
 * ``"cumulant"`` (y = s, C; 9 real variables): T_pqr = C_pq s_r + C_qr s_p + C_pr s_q
   - 2 s_p s_q s_r (paper Eq. S11: the third-order joint cumulant of three distinct particles
@@ -30,6 +33,16 @@ error norm and step control, 4th-order dense output) compiled with numba, one ad
 size per model, models spread over threads with ``prange``.  Without numba, or with
 ``integrator="scipy"``, each model is integrated by ``scipy.integrate.solve_ivp`` (the obvious,
 slower alternative; DOP853 by default).
+
+Models whose coefficients depend on time (a :class:`~piqs_squeeze.hamiltonian.Ramp` or another
+function of t for omega, chi or a Hamiltonian term) take a slower per-model path whatever the
+``integrator``: ``solve_ivp`` (``scheme``) with the right-hand side
+
+    dy/dt = (K_0 + sum_f f(t) K_f) m(y)
+
+(K_0 from the constant coefficients, one K_f per function of time), restarted at every knot of a
+Ramp so that no step straddles a kink of the profile.  Constant models of the same batch still go
+through the compiled kernel.
 """
 from __future__ import annotations
 
@@ -40,7 +53,8 @@ import numpy as np
 from scipy.integrate import RK45, solve_ivp
 
 from piqs_squeeze.runtime import threads
-from .derivation import RATES, coefficient_tensors
+from .derivation import HAMILTONIAN_TERMS, RATES, coefficient_tensors, hamiltonian_tensors
+from piqs_squeeze.hamiltonian import LINEAR_KEYS, Ramp
 from piqs_squeeze.model import Model, check_times
 from piqs_squeeze.states import CoherentSpinState, css
 
@@ -50,7 +64,7 @@ try:  # numba is optional: it is what makes parameter maps fast
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
 
-__all__ = ["NVAR", "coefficient_matrices", "css_variables", "closure", "integrate", "HAVE_NUMBA"]
+__all__ = ["NVAR", "coefficient_matrices", "time_dependent_matrices", "css_variables", "closure", "integrate", "HAVE_NUMBA"]
 
 HAVE_NUMBA = numba is not None
 NVAR = {"cumulant": 9, "meanfield": 3, "cumulant3": 19}
@@ -87,25 +101,74 @@ def _quad_tables():
 
 QT, QCC, QCS = _quad_tables()
 _NM = 35  # moment-vector buffer (order 2 uses its first 20 entries)
-# sparsity patterns of the coefficient matrices (the same for every model): order 2, 62 of
-# 9 x 20 entries; order 3, 165 of 19 x 35 entries
-NZI, NZK = (np.ascontiguousarray(a, dtype=np.int64)
-            for a in np.nonzero(np.any(coefficient_tensors(2) != 0, axis=(0, 3))))
-NZI3, NZK3 = (np.ascontiguousarray(a, dtype=np.int64)
-              for a in np.nonzero(np.any(coefficient_tensors(3) != 0, axis=(0, 3))))
+
+
+def _pattern(order, general):
+    """Rows and columns (row-major) of the entries of K_model that can be non-zero: for the rates
+    alone (order 2: 62 of 9 x 20; order 3: 165 of 19 x 35) or with every Hamiltonian term too
+    (order 2: 111; order 3: 295)."""
+    K = coefficient_tensors(order)
+    if general:
+        K = np.concatenate([K, hamiltonian_tensors(order)])
+    return tuple(np.ascontiguousarray(a, dtype=np.int64) for a in np.nonzero(np.any(K != 0, axis=(0, 3))))
+
+
+#: sparsity patterns {(order, with Hamiltonian terms): (rows, columns)}
+PATTERNS = {(order, general): _pattern(order, general) for order in (2, 3) for general in (False, True)}
 
 
 def coefficient_matrices(models, method) -> np.ndarray:
-    """K_model = sum_r rate_r (A_r + N B_r), restricted to the method's variables: (B, n, n_m),
-    n_m = 20 moments for ``"cumulant"`` and ``"meanfield"``, 35 for ``"cumulant3"``."""
-    K = coefficient_tensors(_ORDER[method])
+    """K_model = sum_r rate_r (A_r + N B_r) + sum_key h_key (A_key + N B_key), restricted to the
+    method's variables: (B, n, n_m), n_m = 20 moments for ``"cumulant"`` and ``"meanfield"``, 35
+    for ``"cumulant3"``.  Constant models only (see :func:`time_dependent_matrices`)."""
+    for m in models:
+        if m.time_dependent:
+            raise TypeError(f"{m}: its coefficients depend on time; use time_dependent_matrices(model, method) "
+                            "or the matrices of model.at(t)")
+    order = _ORDER[method]
+    K = coefficient_tensors(order)
     n = NVAR[method]
     rates = np.array([[getattr(m, r) for r in RATES] for m in models], dtype=float)
     Ns = np.array([m.N for m in models], dtype=float)
     out = np.einsum("br,rik->bik", rates, K[:, :n, :, 0]) + np.einsum("br,b,rik->bik", rates, Ns, K[:, :n, :, 1])
-    if method == "meanfield" and np.any(K[:, :3, 10:]):
+    h = np.array([[m.hamiltonian.get(key, 0.0) for key in HAMILTONIAN_TERMS] for m in models], dtype=float)
+    KH = hamiltonian_tensors(order)
+    if np.any(h):  # (paper models skip this: their matrices stay bit-identical)
+        out = out + np.einsum("bh,hik->bik", h, KH[:, :n, :, 0]) + np.einsum("bh,b,hik->bik", h, Ns, KH[:, :n, :, 1])
+    if method == "meanfield" and (np.any(K[:, :3, 10:]) or np.any(KH[:, :3, 10:])):
         raise AssertionError("one-body equations must not involve three-body moments")
     return np.ascontiguousarray(out)
+
+
+def time_dependent_matrices(model, method):
+    """(K_0, [(f, K_f), ...]) with K_model(t) = K_0 + sum f(t) K_f: K_0 from the constant
+    coefficients (:func:`coefficient_matrices`), one (n, n_m) matrix K_f = A + N B per function of
+    time f (omega, chi or a Hamiltonian term)."""
+    order, n, N = _ORDER[method], NVAR[method], model.N
+    const = model.replace(**{name: 0.0 for name in ("omega", "chi") if callable(getattr(model, name))},
+                          hamiltonian={k: v for k, v in model.hamiltonian.items() if not callable(v)})
+    parts = []
+    for name in ("omega", "chi"):
+        f = getattr(model, name)
+        if callable(f):
+            T = coefficient_tensors(order)[RATES.index(name)]
+            parts.append((f, T[:n, :, 0] + N * T[:n, :, 1]))
+    for key, f in model.hamiltonian.items():
+        if callable(f):
+            T = hamiltonian_tensors(order)[HAMILTONIAN_TERMS.index(key)]
+            parts.append((f, T[:n, :, 0] + N * T[:n, :, 1]))
+    return coefficient_matrices([const], method)[0], parts
+
+
+def _coefficients(model):
+    """Every coefficient of the model (numbers or functions of time)."""
+    return [model.omega, model.chi, *model.hamiltonian.values()]
+
+
+def ramp_knots(model) -> np.ndarray:
+    """Sorted knots of every Ramp among the model's coefficients (where the profile has kinks)."""
+    knots = [c.times for c in _coefficients(model) if isinstance(c, Ramp)]
+    return np.unique(np.concatenate(knots)) if knots else np.zeros(0)
 
 
 def css_variables(state, method) -> np.ndarray:
@@ -165,7 +228,7 @@ if HAVE_NUMBA:
                                         for x in (RK45.A, RK45.B, RK45.C, RK45.E, RK45.P))
 
     @njit(cache=True)
-    def _rhs(mode, y, Kv, m, out):
+    def _rhs(mode, y, Kv, nzi, nzk, m, out):
         n = y.shape[0]
         m[0] = 1.0
         for i in range(3):
@@ -185,7 +248,7 @@ if HAVE_NUMBA:
             for i in range(n):
                 out[i] = 0.0
             for j in range(Kv.shape[0]):
-                out[NZI3[j]] += Kv[j] * m[NZK3[j]]
+                out[nzi[j]] += Kv[j] * m[nzk[j]]
             return
         if mode == 0:
             for i in range(6):
@@ -201,7 +264,7 @@ if HAVE_NUMBA:
         for i in range(n):
             out[i] = 0.0
         for j in range(Kv.shape[0]):
-            out[NZI[j]] += Kv[j] * m[NZK[j]]
+            out[nzi[j]] += Kv[j] * m[nzk[j]]
 
     @njit(cache=True)
     def _rms(v):
@@ -211,7 +274,7 @@ if HAVE_NUMBA:
         return math.sqrt(acc / v.shape[0])
 
     @njit(cache=True)
-    def _integrate_one(mode, y0, Kp, tout, rtol, atol, max_steps, Yout, stats):
+    def _integrate_one(mode, y0, Kp, nzi, nzk, tout, rtol, atol, max_steps, Yout, stats):
         n = y0.shape[0]
         S = _RK_B.shape[0]
         nP = _RK_P.shape[1]
@@ -226,7 +289,7 @@ if HAVE_NUMBA:
         for i in range(n):
             Yout[0, i] = y[i]
         iout = 1
-        _rhs(mode, y, Kp, m, K[0])
+        _rhs(mode, y, Kp, nzi, nzk, m, K[0])
         nfev = 1
         # initial step (scipy's select_initial_step)
         d0 = 0.0
@@ -240,7 +303,7 @@ if HAVE_NUMBA:
         h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
         for i in range(n):
             ys[i] = y[i] + h0 * K[0, i]
-        _rhs(mode, ys, Kp, m, K[1])
+        _rhs(mode, ys, Kp, nzi, nzk, m, K[1])
         nfev += 1
         d2 = 0.0
         for i in range(n):
@@ -261,13 +324,13 @@ if HAVE_NUMBA:
                     for j in range(s):
                         acc += _RK_A[s, j] * K[j, i]
                     ys[i] = y[i] + h * acc
-                _rhs(mode, ys, Kp, m, K[s])
+                _rhs(mode, ys, Kp, nzi, nzk, m, K[s])
             for i in range(n):
                 acc = 0.0
                 for j in range(S):
                     acc += _RK_B[j] * K[j, i]
                 ynew[i] = y[i] + h * acc
-            _rhs(mode, ynew, Kp, m, K[S])
+            _rhs(mode, ynew, Kp, nzi, nzk, m, K[S])
             nfev += S
             for i in range(n):
                 acc = 0.0
@@ -311,25 +374,38 @@ if HAVE_NUMBA:
         stats[3] = iout
 
     @njit(parallel=True, cache=True)
-    def _integrate_batch(mode, Y0, Kv, tflat, offsets, rtol, atol, max_steps, Yout, stats):
+    def _integrate_batch(mode, Y0, Kv, nzi, nzk, tflat, offsets, rtol, atol, max_steps, Yout, stats):
         for b in prange(Y0.shape[0]):
             lo, hi = offsets[b], offsets[b + 1]
-            _integrate_one(mode, Y0[b], Kv[b], tflat[lo:hi], rtol, atol, max_steps,
+            _integrate_one(mode, Y0[b], Kv[b], nzi, nzk, tflat[lo:hi], rtol, atol, max_steps,
                            Yout[lo:hi], stats[b])
 
 
-def _scipy_one(method, y0, Kp, times, rtol, atol, scheme):
+def _scipy_one(method, y0, Kp, times, rtol, atol, scheme, parts=(), breaks=()):
+    """One model by ``solve_ivp``: dy/dt = (Kp + sum_f f(t) K_f) m(y) with ``parts`` = [(f, K_f)],
+    integrated piecewise between the ``breaks`` (restarted there, the state carried over)."""
     def f(t, y):
-        return Kp @ closure(y, method)
+        K = Kp if not parts else Kp + sum(float(g(t)) * Kg for g, Kg in parts)
+        return K @ closure(y, method)
 
     if times.size == 1:
         return y0[None, :].copy(), (0, 0, 0, 1)
-    sol = solve_ivp(f, (times[0], times[-1]), y0, method=scheme, t_eval=times, rtol=rtol, atol=atol)
-    if sol.status != 0:
-        y = np.full((times.size, y0.size), np.nan)
-        y[:sol.t.size] = sol.y.T
-        return y, (2, 0, sol.nfev, sol.t.size)
-    return sol.y.T.copy(), (0, sol.t.size, sol.nfev, times.size)
+    edges = [times[0], *(k for k in breaks if times[0] < k < times[-1]), times[-1]]
+    Y = np.full((times.size, y0.size), np.nan)
+    y, steps, nfev, done = y0, 0, 0, 0
+    for a, b in zip(edges[:-1], edges[1:]):
+        idx = np.flatnonzero(((times >= a) if done == 0 else (times > a)) & (times <= b))
+        t_eval = times[idx] if idx.size and times[idx[-1]] == b else np.append(times[idx], b)
+        sol = solve_ivp(f, (a, b), y, method=scheme, t_eval=t_eval, rtol=rtol, atol=atol)
+        nfev += sol.nfev
+        k = min(sol.t.size, idx.size)
+        Y[idx[:k]] = sol.y.T[:k]
+        if sol.status != 0:
+            return Y, (2, steps, nfev, done + k)
+        steps += sol.t.size
+        done += idx.size
+        y = sol.y[:, -1]
+    return Y, (0, steps, nfev, times.size)
 
 
 _STATUS = {1: "reached max_steps", 2: "non-finite values (diverging equations)", 3: "step size underflow"}
@@ -344,15 +420,31 @@ ADVICE = {
 }
 
 
-def fastest_rate(model) -> float:
+def _magnitude(value, t0, t1) -> float:
+    """|value| of a number, max |values| of a Ramp, max |f(t)| on 65 points of [t0, t1] of another
+    function of time."""
+    if isinstance(value, Ramp):
+        return float(np.max(np.abs(value.values)))
+    if callable(value):
+        return float(np.max(np.abs([value(t) for t in np.linspace(t0, t1, 65)])))
+    return abs(value)
+
+
+def fastest_rate(model, t0=0.0, t1=0.0) -> float:
     """Rough largest |eigenvalue| of the moment equations' Jacobian, which sets the explicit step:
 
-        lambda ~ |Omega| + (2 |chi| + Gamma + collective pumping) N + collective dephasing N
-                 + gamma_s + pumping + dephasing.
+        lambda ~ |Omega| + sum_a |h_a| + (2 |chi| + 2 sum_ab |h_ab| + Gamma + collective pumping) N
+                 + collective dephasing N + gamma_s + pumping + dephasing,
+
+    h_a, h_ab the linear and quadratic terms of the extra Hamiltonian; a function of time counts
+    with its largest magnitude on [t0, t1].
     """
     N = model.N
-    return (abs(model.omega) + (2 * abs(model.chi) + model.gamma + model.collective_pumping
-                                + model.collective_dephasing) * N + model.gamma_s + model.pumping + model.dephasing)
+    lin = sum(_magnitude(v, t0, t1) for k, v in model.hamiltonian.items() if k in LINEAR_KEYS)
+    quad = sum(_magnitude(v, t0, t1) for k, v in model.hamiltonian.items() if k not in LINEAR_KEYS)
+    return (_magnitude(model.omega, t0, t1) + lin
+            + (2 * _magnitude(model.chi, t0, t1) + 2 * quad + model.gamma + model.collective_pumping
+               + model.collective_dephasing) * N + model.gamma_s + model.pumping + model.dephasing)
 
 
 #: steps per unit of lambda x time of DOP853 held by its stability (|h lambda| <~ 4; measured
@@ -364,10 +456,11 @@ def check_step_budget(models, times_list, max_steps):
     """Refuse, before integrating, a model whose explicit integration cannot finish within
     ``max_steps`` (estimated ``0.25 lambda (t_end - t_0)`` steps, lambda = :func:`fastest_rate`)."""
     for m, t in zip(models, times_list):
-        need = _STEPS_PER_STIFFNESS * fastest_rate(m) * float(t[-1] - t[0])
+        rate = fastest_rate(m, t[0], t[-1])
+        need = _STEPS_PER_STIFFNESS * rate * float(t[-1] - t[0])
         if need > max_steps:
             raise ValueError(f"N = {m.N}: integrating to t = {t[-1]:.4g} needs about {need:.3g} explicit steps "
-                             f"(fastest rate ~{fastest_rate(m):.3g}), more than max_steps = {max_steps:.3g}: "
+                             f"(fastest rate ~{rate:.3g}), more than max_steps = {max_steps:.3g}: "
                              "integrate a shorter time span, or raise max_steps if you can wait "
                              f"(~{need * 1e-6:.3g} s of CPU at ~1 us per step)")
 
@@ -379,7 +472,8 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
     ``stats[b] = (status, steps, right-hand-side evaluations, output times reached)``; status 0
     means success; after a failure the rows of the output times not reached are NaN.
     ``integrator`` is ``"numba"`` (batched, compiled), ``"scipy"`` (a loop of solve_ivp with
-    ``scheme``) or ``"auto"`` (numba when installed).
+    ``scheme``) or ``"auto"`` (numba when installed).  Models with functions of time always take
+    the per-model solve_ivp path (see the module docstring).
     """
     if integrator == "auto":
         integrator = "numba" if HAVE_NUMBA else "scipy"
@@ -391,8 +485,32 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a positive finite number, got {v!r}")
     check_step_budget(models, times_list, max_steps)
-    Kb = coefficient_matrices(models, method)
     Y0 = np.ascontiguousarray(np.array(y0s, dtype=float))
+    B = len(models)
+    timed = [b for b in range(B) if models[b].time_dependent]
+    if not timed:
+        return _integrate_constant(models, times_list, Y0, method, rtol, atol, integrator, max_steps, scheme,
+                                   progress)
+    from tqdm.auto import tqdm
+
+    outs, stats = [None] * B, np.zeros((B, 4), dtype=np.int64)
+    for b in tqdm(timed, disable=None if progress is None else not progress, desc=f"{method} (time-dependent)",
+                  leave=False):
+        K0, parts = time_dependent_matrices(models[b], method)
+        outs[b], stats[b] = _scipy_one(method, Y0[b], K0, times_list[b], rtol, atol, scheme, parts,
+                                       ramp_knots(models[b]))
+    const = [b for b in range(B) if not models[b].time_dependent]
+    if const:
+        ys, st = _integrate_constant([models[b] for b in const], [times_list[b] for b in const], Y0[const], method,
+                                     rtol, atol, integrator, max_steps, scheme, progress)
+        for b, y, row in zip(const, ys, st):
+            outs[b], stats[b] = y, row
+    return outs, stats
+
+
+def _integrate_constant(models, times_list, Y0, method, rtol, atol, integrator, max_steps, scheme, progress):
+    """:func:`integrate` for models with constant coefficients (numba batch or solve_ivp loop)."""
+    Kb = coefficient_matrices(models, method)
     B = len(models)
     stats = np.zeros((B, 4), dtype=np.int64)
     from tqdm.auto import tqdm
@@ -409,11 +527,11 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     tflat = np.ascontiguousarray(np.concatenate(times_list))
     Yout = np.zeros((tflat.size, NVAR[method]))
-    if method == "cumulant3":
-        Kv = np.ascontiguousarray(Kb[:, NZI3, NZK3])
-    else:
-        rows = NZI < NVAR[method]  # rows are sorted: the mean-field block comes first
-        Kv = np.ascontiguousarray(Kb[:, NZI[rows], NZK[rows]])
+    # paper models keep the rates' shorter pattern (and their exact sums); any extra term, the full one
+    nzi, nzk = PATTERNS[_ORDER[method], any(bool(m.hamiltonian) for m in models)]
+    rows = nzi < NVAR[method]  # rows are sorted: the mean-field block comes first
+    nzi, nzk = np.ascontiguousarray(nzi[rows]), np.ascontiguousarray(nzk[rows])
+    Kv = np.ascontiguousarray(Kb[:, nzi, nzk])
     chunk = max(32, -(-B // 20))
     bar = tqdm(total=B, disable=None if progress is None else not progress, desc=method, leave=False)
     # one model per prange iteration: the thread count changes who integrates a model, not how;
@@ -423,8 +541,8 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
         for lo in range(0, B, chunk):
             hi = min(B, lo + chunk)
             o = offsets[lo:hi + 1]
-            _integrate_batch(_MODE[method], Y0[lo:hi], Kv[lo:hi], tflat[o[0]:o[-1]], o - o[0], float(rtol),
-                             float(atol), int(max_steps), Yout[o[0]:o[-1]], stats[lo:hi])
+            _integrate_batch(_MODE[method], Y0[lo:hi], Kv[lo:hi], nzi, nzk, tflat[o[0]:o[-1]], o - o[0],
+                             float(rtol), float(atol), int(max_steps), Yout[o[0]:o[-1]], stats[lo:hi])
             bar.update(hi - lo)
     bar.close()
     outs = [Yout[offsets[b]:offsets[b + 1]] for b in range(B)]

@@ -22,8 +22,9 @@ import numpy as np
 from numpy.polynomial import Polynomial as P
 
 from . import integrator as moment_ode
-from .cumulant import _evolve_many, collective_moments as _cumulant_moments
+from .cumulant import _evolve_many, collective_moments as _cumulant_moments, evolve_protocol
 from piqs_squeeze.model import Model
+from piqs_squeeze.protocol import Protocol
 from piqs_squeeze.result import Result
 from piqs_squeeze.states import CoherentSpinState, css_along
 
@@ -35,9 +36,8 @@ _PI = moment_ode.PIDX
 
 
 def unsupported(model):
-    """Mean field covers every rate of the Model and any N."""
-    if not model.is_paper_model:
-        return "this version of the meanfield method runs only H = chi J+J- + omega Jx with constant coefficients"
+    """Mean field covers every rate of the Model, any quadratic collective Hamiltonian, coefficients
+    that depend on time, and any N."""
     return None
 
 
@@ -57,9 +57,13 @@ def evolve_many(models, times, initial=None, *, rtol=1e-9, atol=1e-11, integrato
 
 
 def evolve(model, times, initial=None, **options):
-    """Mean-field dynamics of one model."""
+    """Mean-field dynamics of one model or a :class:`~piqs_squeeze.protocol.Protocol` (run segment
+    by segment, s carried across each boundary: see
+    :func:`piqs_squeeze.methods.moments.cumulant.evolve_protocol`)."""
+    if isinstance(model, Protocol):
+        return evolve_protocol(evolve_many, model, times, initial, **options)
     if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+        raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")
     return evolve_many([model], times, initial=initial, **options)[0]
 
 
@@ -81,9 +85,13 @@ def fixed_points(model: Model, *, tol=1e-9):
     Returns a list of dicts, sorted by s_z: ``s`` (Bloch vector), ``z``, ``r`` = |<sigma^+>|,
     ``phi`` = arg <sigma^+>, ``eigenvalues`` of the Jacobian, ``stable`` (all Re < 0).
     """
+    if model.time_dependent:
+        raise ValueError("fixed_points: the model's coefficients depend on time; pass model.at(t)")
     K = moment_ode.coefficient_matrices([model], "meanfield")[0]
     if np.any(K[:2, [0, 4 + _PI[0, 0], 4 + _PI[0, 1], 4 + _PI[1, 1]]]):
-        raise AssertionError("unexpected structure of the transverse mean-field equations")
+        # (a "Jy Jz" or "Jx Jz" term couples s_x, s_y quadratically: no longer linear at fixed z)
+        raise ValueError("fixed_points: the transverse mean-field equations are not linear in (s_x, s_y) at fixed "
+                         f"s_z for this Hamiltonian ({dict(model.hamiltonian)}); integrate with evolve instead")
     z = P([0.0, 1.0])
     M = [[K[i, 1 + j] + K[i, 4 + _PI[j, 2]] * z for j in range(2)] for i in range(2)]
     b = [K[i, 3] * z + K[i, 4 + _PI[2, 2]] * z * z for i in range(2)]
