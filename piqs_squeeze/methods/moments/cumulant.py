@@ -138,10 +138,16 @@ def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, 
     ``order=3``: d(s, C, T)/dt = K_model m(s, C, T, Q(s, C, T)) with the fourth-order one (see
     the module docstring; K_model derived in :mod:`piqs_squeeze.methods.moments.derivation`).
 
+    With a general Hamiltonian (``Model(hamiltonian=...)``) K_model also sums h_key (A_key + N B_key)
+    over its terms (derived like the rates' tensors).
+
     Parameters
     ----------
     models : sequence of Model
-        Any mix of N, drives and rates.
+        Any mix of N, drives, rates and Hamiltonians.  Models whose coefficients depend on time
+        (a Ramp or another function of t) are integrated one by one by ``solve_ivp`` with
+        ``scheme``, the right-hand side evaluating them at t, whatever ``integrator`` says; the
+        constant models of the batch still run compiled.
     times : array_like or list of array_like
         One output grid for all models, or one per model (e.g. t_end = 5 / gamma_s).
     initial : None, CoherentSpinState, the cumulant variables (9 at order 2, 19 at order 3), or a

@@ -103,20 +103,6 @@ QT, QCC, QCS = _quad_tables()
 _NM = 35  # moment-vector buffer (order 2 uses its first 20 entries)
 
 
-def _pattern(order, general):
-    """Rows and columns (row-major) of the entries of K_model that can be non-zero: for the rates
-    alone (order 2: 62 of 9 x 20; order 3: 165 of 19 x 35) or with every Hamiltonian term too
-    (order 2: 111; order 3: 295)."""
-    K = coefficient_tensors(order)
-    if general:
-        K = np.concatenate([K, hamiltonian_tensors(order)])
-    return tuple(np.ascontiguousarray(a, dtype=np.int64) for a in np.nonzero(np.any(K != 0, axis=(0, 3))))
-
-
-#: sparsity patterns {(order, with Hamiltonian terms): (rows, columns)}
-PATTERNS = {(order, general): _pattern(order, general) for order in (2, 3) for general in (False, True)}
-
-
 def coefficient_matrices(models, method) -> np.ndarray:
     """K_model = sum_r rate_r (A_r + N B_r) + sum_key h_key (A_key + N B_key), restricted to the
     method's variables: (B, n, n_m), n_m = 20 moments for ``"cumulant"`` and ``"meanfield"``, 35
@@ -527,10 +513,10 @@ def _integrate_constant(models, times_list, Y0, method, rtol, atol, integrator, 
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     tflat = np.ascontiguousarray(np.concatenate(times_list))
     Yout = np.zeros((tflat.size, NVAR[method]))
-    # paper models keep the rates' shorter pattern (and their exact sums); any extra term, the full one
-    nzi, nzk = PATTERNS[_ORDER[method], any(bool(m.hamiltonian) for m in models)]
-    rows = nzi < NVAR[method]  # rows are sorted: the mean-field block comes first
-    nzi, nzk = np.ascontiguousarray(nzi[rows]), np.ascontiguousarray(nzk[rows])
+    # the kernel sums only the entries that are non-zero for some model of the batch, row-major
+    # (order 2: at most 62 of 9 x 20 for the rates, 111 with every Hamiltonian term; order 3: 165
+    # and 295 of 19 x 35): the cost follows the terms present, the order of the sums stays fixed
+    nzi, nzk = (np.ascontiguousarray(a, dtype=np.int64) for a in np.nonzero(np.any(Kb != 0, axis=0)))
     Kv = np.ascontiguousarray(Kb[:, nzi, nzk])
     chunk = max(32, -(-B // 20))
     bar = tqdm(total=B, disable=None if progress is None else not progress, desc=method, leave=False)
