@@ -7,6 +7,11 @@ products are reduced by Pauli algebra (paper S2-S4, written for every Model rate
     du/dt = [-(Gamma + gamma_s)/2 + i chi + (N-1) z (Gamma - 2 i chi)/2] u - i Omega z / 2,
     dz/dt = -(Gamma + gamma_s)(1 + z) - 2 Gamma (N-1)|u|^2 + 2 Omega Im u.
 
+Any quadratic collective Hamiltonian (``Model(hamiltonian=...)``) enters through its derived
+terms, e.g. h Jz Jz adds ds_x/dt = -h (N-1) s_y s_z, ds_y/dt = h (N-1) s_x s_z; with only
+linear terms and local processes the particles stay uncorrelated and the mean field is exact.
+Functions of time and :class:`~piqs_squeeze.protocol.Protocol` runs as in the cumulant method.
+
 Collective moments are those of the product state: <J_p> = N s_p / 2,
 <(J_p J_q + J_q J_p)/2> = N(N-1) s_p s_q / 4 + N delta_pq / 4.
 
