@@ -323,3 +323,29 @@ def test_fixed_points_refuse_what_they_cannot_solve():
         meanfield.fixed_points(ps.Model(10, omega=2.0, hamiltonian={"Jy Jz": 1.0}))
     fps = meanfield.fixed_points(ps.Model(10, omega=2.0, chi=0.5, hamiltonian={"Jz": 0.3}))
     assert fps and all(abs(np.linalg.norm(q["s"])) <= 1 + 1e-9 for q in fps)
+
+
+def test_protocols_batched_per_segment():
+    """evolve_many with protocols of the same end times: one batch per segment, each result equal
+    to its own run; a protocol whose segment fails (on_failure="nan", max_steps) is NaN from the
+    time it reached on, the others run on."""
+    N, times = 6, np.array([0.0, 0.4, 0.5, 0.9, 1.3])
+    slow = ps.Model(N, omega=0.5, gamma=0.2)
+    protocols = [ps.Protocol([(0.5, slow), (1.0, ps.Model(N, omega=1.0, hamiltonian={"Jz Jz": c}))])
+                 for c in (0.0, 0.3)]
+    protocols.append(ps.Protocol([(0.5, slow), (1.0, ps.Model(N, omega=ps.Ramp([0.5, 1.0], [0.0, 2.0])))]))
+    batch = cumulant.evolve_many(protocols, times, ps.css(0.5, 0.0), rtol=1e-10, atol=1e-12)
+    for p, r in zip(protocols, batch):
+        one = cumulant.evolve(p, times, ps.css(0.5, 0.0), rtol=1e-10, atol=1e-12)
+        np.testing.assert_array_equal(r.extras["variables"], one.extras["variables"])
+        assert r.protocol is p
+    mf = meanfield.evolve_many(protocols, times, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(mf[1].extras["variables"],
+                                  meanfield.evolve(protocols[1], times, rtol=1e-10, atol=1e-12).extras["variables"])
+    fast = ps.Protocol([(0.5, slow), (1.0, ps.Model(N, omega=40.0, gamma=0.2))])
+    out = cumulant.evolve_many([protocols[0], fast], times, rtol=1e-12, atol=1e-14, max_steps=400, on_failure="nan")
+    assert "failure" not in out[0].extras and np.all(np.isfinite(out[0].mean))
+    assert "failure" in out[1].extras and 0.5 <= out[1].extras["t_reached"] < 1.3
+    assert np.all(np.isnan(out[1].mean[-1])) and np.all(np.isfinite(out[1].mean[:3]))
+    with pytest.raises(ValueError, match="same end times"):
+        cumulant.evolve_many([protocols[0], ps.Protocol([(0.7, slow)])], times)

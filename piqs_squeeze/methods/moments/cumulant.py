@@ -33,9 +33,8 @@ from piqs_squeeze.observables import moments_from_collective
 from piqs_squeeze.protocol import Protocol
 from piqs_squeeze.result import Result
 
-__all__ = ["evolve", "evolve_many", "evolve_protocol", "collective_moments", "unsupported", "check_order", "unphysical_from", "variables_from_moments",
-           "LABELS", "LABELS3",
-           "ORDERS"]
+__all__ = ["evolve", "evolve_many", "evolve_protocol", "collective_moments", "unsupported", "check_order",
+           "unphysical_from", "variables_from_moments", "LABELS", "LABELS3", "ORDERS"]
 
 LABELS = ("s_x", "s_y", "s_z", "C_xx", "C_xy", "C_xz", "C_yy", "C_yz", "C_zz")
 LABELS3 = LABELS + ("T_xxx", "T_xxy", "T_xxz", "T_xyy", "T_xyz", "T_xzz", "T_yyy", "T_yyz", "T_yzz", "T_zzz")
@@ -143,8 +142,9 @@ def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, 
 
     Parameters
     ----------
-    models : sequence of Model
-        Any mix of N, drives, rates and Hamiltonians.  Models whose coefficients depend on time
+    models : sequence of Model, or of Protocol
+        Any mix of N, drives, rates and Hamiltonians; or protocols with the same end times, run
+        segment by segment by :func:`evolve_protocol`, one batch per segment.  Models whose coefficients depend on time
         (a Ramp or another function of t) are integrated one by one by ``solve_ivp`` with
         ``scheme``, the right-hand side evaluating them at t, whatever ``integrator`` says; the
         constant models of the batch still run compiled.
@@ -175,6 +175,10 @@ def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, 
     list of Result (method ``"cumulant"``, ``options["order"]``); ``extras["variables"]`` holds the
     (T, 9) or (T, 19) cumulant variables, named in ``extras["labels"]``.
     """
+    if isinstance(models, (list, tuple)) and models and all(isinstance(m, Protocol) for m in models):
+        return evolve_protocol(evolve_many, models, times, initial, order=order, rtol=rtol, atol=atol,
+                               integrator=integrator, scheme=scheme, max_steps=max_steps, on_failure=on_failure,
+                               progress=progress)
     order = check_order(order)
     if on_failure not in ("raise", "nan"):
         raise ValueError(f"on_failure must be 'raise' or 'nan', got {on_failure!r}")
@@ -267,42 +271,64 @@ def evolve(model, times, initial=None, **options):
     return evolve_many([model], times, initial=initial, **options)[0]
 
 
-def evolve_protocol(run, protocol, times, initial=None, **options):
-    """Run ``protocol`` with a moment method's ``run = evolve_many``, segment by segment.
+def evolve_protocol(run, protocols, times, initial=None, **options):
+    """Run a Protocol (or several with the same end times, batched) with a moment method's
+    ``run = evolve_many``, segment by segment.
 
     Segment k integrates model k from its start s_k to its end e_k (output times in (s_k, e_k],
     plus t_0 for the first): dy/dt = K_k(t) m(y) on (s_k, e_k], y(s_k) = y(e_{k-1}) exactly
-    (the variables at the end of a segment start the next one).  An output time on a boundary
-    gives the state reached there.  Returns one Result with ``protocol`` set, ``model`` its first
-    model, ``extras["steps"]`` and ``["rhs_evaluations"]`` summed over the segments and
-    ``extras["segments"]`` the (start, end) of each; with ``on_failure="nan"`` a failed segment
-    leaves NaN from its first time not reached on and ends the run.
+    (the variables at the end of a segment start the next one); the k-th models of all the
+    protocols form one batch.  An output time on a boundary gives the state reached there.
+    ``initial`` is one initial state for all, or one per protocol.
+
+    Returns
+    -------
+    Result (a list of them for a sequence of protocols), with ``protocol`` set, ``model`` its
+    first model, ``extras["steps"]`` and ``["rhs_evaluations"]`` summed over the segments and
+    ``extras["segments"]`` the (start, end) of each.  With ``on_failure="nan"`` a failed segment
+    leaves NaN from its first time not reached on and ends that protocol's run.
     """
+    single = isinstance(protocols, Protocol)
+    protocols = [protocols] if single else list(protocols)
+    if not protocols or not all(isinstance(p, Protocol) for p in protocols):
+        raise TypeError("protocols must be a Protocol or a non-empty sequence of them")
+    ends = protocols[0].ends
+    if any(p.ends != ends for p in protocols):
+        raise ValueError("protocols run together must have the same end times; run the others separately")
     times = check_times(times)
-    segments = protocol.segments(times)
-    pieces, y, steps, nfev, failure = [], initial, 0, 0, None
+    segments = protocols[0].segments(times)
+    skipped = int(np.sum(np.asarray(ends[:-1]) <= times[0]))  # segments ended before times[0]
+    B = len(protocols)
+    pieces, steps, nfev = [[] for _ in range(B)], [0] * B, [0] * B
+    last, failure, alive, y = [None] * B, [None] * B, list(range(B)), initial
     for k, seg in enumerate(segments):
         grid = seg.times if k == 0 else np.concatenate([[seg.start], seg.times])
         if grid[-1] < seg.end:  # run on to the boundary, whose state starts the next segment
             grid = np.append(grid, seg.end)
-        r = run([seg.model], grid, initial=y, **options)[0]
+        runs = run([protocols[b].models[skipped + k] for b in alive], grid, initial=y, **options)
         first = 0 if k == 0 else 1
-        pieces.append((r.mean[first:first + seg.times.size], r.second[first:first + seg.times.size],
-                       r.extras["variables"][first:first + seg.times.size]))
-        steps += r.extras["steps"]
-        nfev += r.extras["rhs_evaluations"]
-        if "failure" in r.extras:
-            failure = r.extras
+        for b, r in zip(alive, runs):
+            pieces[b].append([a[first:first + seg.times.size] for a in (r.mean, r.second, r.extras["variables"])])
+            steps[b] += r.extras["steps"]
+            nfev[b] += r.extras["rhs_evaluations"]
+            last[b] = r
+            if "failure" in r.extras:
+                failure[b] = r.extras
+        alive = [b for b in alive if failure[b] is None]
+        if not alive:
             break
-        y = r.extras["variables"][-1]
-    mean, second, variables = (np.concatenate([p[i] for p in pieces]) for i in range(3))
-    missing = times.size - mean.shape[0]
-    if missing:
-        mean, second, variables = (np.concatenate([a, np.full((missing,) + a.shape[1:], np.nan)])
-                                   for a in (mean, second, variables))
-    extras = {"variables": variables, "labels": r.extras["labels"], "steps": steps, "rhs_evaluations": nfev,
-              "segments": [[s.start, s.end] for s in segments]}
-    if failure is not None:
-        extras.update(failure=failure["failure"], t_reached=failure["t_reached"])
-    return Result(times, mean, second, protocol.models[0], r.method, options=r.options, extras=extras,
-                  protocol=protocol)
+        y = [last[b].extras["variables"][-1] for b in alive]
+    out = []
+    for b in range(B):
+        mean, second, variables = (np.concatenate([piece[i] for piece in pieces[b]]) for i in range(3))
+        missing = times.size - mean.shape[0]
+        if missing:
+            mean, second, variables = (np.concatenate([a, np.full((missing,) + a.shape[1:], np.nan)])
+                                       for a in (mean, second, variables))
+        extras = {"variables": variables, "labels": last[b].extras["labels"], "steps": steps[b],
+                  "rhs_evaluations": nfev[b], "segments": [[s.start, s.end] for s in segments]}
+        if failure[b] is not None:
+            extras.update(failure=failure[b]["failure"], t_reached=failure[b]["t_reached"])
+        out.append(Result(times, mean, second, protocols[b].models[0], last[b].method, options=last[b].options,
+                          extras=extras, protocol=protocols[b]))
+    return out[0] if single else out

@@ -64,7 +64,8 @@ try:  # numba is optional: it is what makes parameter maps fast
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
 
-__all__ = ["NVAR", "coefficient_matrices", "time_dependent_matrices", "css_variables", "closure", "integrate", "HAVE_NUMBA"]
+__all__ = ["NVAR", "coefficient_matrices", "time_dependent_matrices", "css_variables", "closure", "integrate",
+           "HAVE_NUMBA"]
 
 HAVE_NUMBA = numba is not None
 NVAR = {"cumulant": 9, "meanfield": 3, "cumulant3": 19}

@@ -56,7 +56,11 @@ def collective_moments(s, N):
 def evolve_many(models, times, initial=None, *, rtol=1e-9, atol=1e-11, integrator="auto",
                 scheme="DOP853", max_steps=10**8, progress=None):
     """Mean-field dynamics of many models in one compiled batch (options as in
-    :func:`piqs_squeeze.methods.moments.cumulant.evolve_many`; ``initial`` may also be a 3-vector s)."""
+    :func:`piqs_squeeze.methods.moments.cumulant.evolve_many`; ``initial`` may also be a 3-vector s;
+    ``models`` may be protocols with the same end times)."""
+    if isinstance(models, (list, tuple)) and models and all(isinstance(m, Protocol) for m in models):
+        return evolve_protocol(evolve_many, models, times, initial, rtol=rtol, atol=atol, integrator=integrator,
+                               scheme=scheme, max_steps=max_steps, progress=progress)
     return _evolve_many("meanfield", collective_moments, models, times, initial, rtol=rtol, atol=atol,
                         integrator=integrator, scheme=scheme, max_steps=max_steps, progress=progress)
 

@@ -43,7 +43,8 @@ from piqs_squeeze.hamiltonian import KEYS as HAMILTONIAN_TERMS, LINEAR_KEYS
 from .pauli import Op, coll_left, coll_right, comm, comm_coll, site
 
 __all__ = ["RATES", "HAMILTONIAN_TERMS", "STATE_LABELS", "MOMENT_LABELS", "STATE_LABELS_3", "MOMENT_LABELS_3", "ORDERS",
-           "adjoint_generator", "hamiltonian_generator", "coefficient_tensors", "hamiltonian_tensors", "state_labels", "moment_labels", "describe"]
+           "adjoint_generator", "hamiltonian_generator", "coefficient_tensors", "hamiltonian_tensors", "state_labels",
+           "moment_labels", "describe"]
 
 RATES = ("omega", "chi", "gamma", "gamma_s", "dephasing", "pumping", "collective_dephasing",
          "collective_pumping")
