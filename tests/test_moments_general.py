@@ -184,7 +184,7 @@ def _qobj_h(N, basis):
 @pytest.mark.parametrize("form", ["dict", "jmat", "jspin"])
 def test_order2_exact_at_n2_general_h(form):
     """N = 2: the second-order equations are exact for any quadratic H; dict and both Qobj forms,
-    all local and collective rates, numba and scipy, against mesolve in 2^2. Measured 9e-13."""
+    all local and collective rates, the compiled "dopri5" and solve_ivp "DOP853" schemes, against mesolve in 2^2. Measured 9e-13."""
     N = 2
     H = H_GENERAL if form == "dict" else _qobj_h(N, form)
     model = ps.Model(N, omega=0.6, chi=-0.3, hamiltonian=H, **RATES_ALL)
@@ -192,9 +192,9 @@ def test_order2_exact_at_n2_general_h(form):
     times = np.linspace(0, 2.0, 21)
     init = ps.css(1.1, 0.4)
     ref = _ref_model(model if form == "dict" else model.replace(hamiltonian=H_GENERAL), times, init.direction)
-    for integrator in ("numba", "scipy"):
-        res = cumulant.evolve(model, times, init, integrator=integrator, **TOL)
-        assert _dev(res, ref) < 1e-8, (integrator, _dev(res, ref))
+    for scheme in ("dopri5", "DOP853"):
+        res = cumulant.evolve(model, times, init, scheme=scheme, **TOL)
+        assert _dev(res, ref) < 1e-8, (scheme, _dev(res, ref))
 
 
 def test_order3_exact_at_n3_general_h():
@@ -204,9 +204,9 @@ def test_order3_exact_at_n3_general_h():
     times = np.linspace(0, 1.5, 16)
     init = ps.css(0.8, 2.0)
     ref = _ref_model(model, times, init.direction)
-    for integrator in ("numba", "scipy"):
-        res = cumulant.evolve(model, times, init, order=3, integrator=integrator, **TOL)
-        assert _dev(res, ref) < 1e-8, (integrator, _dev(res, ref))
+    for scheme in ("dopri5", "DOP853"):
+        res = cumulant.evolve(model, times, init, order=3, scheme=scheme, **TOL)
+        assert _dev(res, ref) < 1e-8, (scheme, _dev(res, ref))
     assert _dev(cumulant.evolve(model, times, init, **TOL), ref) > 1e-4
 
 
@@ -349,3 +349,38 @@ def test_protocols_batched_per_segment():
     assert np.all(np.isnan(out[1].mean[-1])) and np.all(np.isfinite(out[1].mean[:3]))
     with pytest.raises(ValueError, match="same end times"):
         cumulant.evolve_many([protocols[0], ps.Protocol([(0.7, slow)])], times)
+
+
+def test_time_dependent_scheme_and_protocol_options_and_stats():
+    """A time-dependent model takes solve_ivp whatever the scheme: "dopri5" means RK45 there
+    (bit-identical), another solve_ivp method is used as given.  A protocol passes its options
+    object to every segment and sums the segments' steps and right-hand sides into its stats."""
+    model = ps.Model(4, omega=ps.Ramp([0.0, 1.0], [0.5, 2.0]), chi=0.3, gamma_s=0.2)
+    times = np.linspace(0, 1.5, 7)
+    dopri = cumulant.evolve(model, times, rtol=1e-9, atol=1e-11)
+    rk45 = cumulant.evolve(model, times, rtol=1e-9, atol=1e-11, scheme="RK45")
+    dop853 = cumulant.evolve(model, times, rtol=1e-9, atol=1e-11, scheme="DOP853")
+    np.testing.assert_array_equal(dopri.extras["variables"], rk45.extras["variables"])
+    assert dopri.options["scheme"] == "dopri5" and dop853.options["scheme"] == "DOP853"
+    assert dop853.stats["rhs_evaluations"] != dopri.stats["rhs_evaluations"]
+    np.testing.assert_allclose(dop853.extras["variables"], dopri.extras["variables"], rtol=0, atol=1e-7)
+    assert "steps" not in dopri.extras and dopri.stats["steps"] > 0
+
+    protocol = _three_segments(3)
+    opts = cumulant.CumulantOptions(order=3, scheme="DOP853", rtol=1e-9, atol=1e-11)
+    res = cumulant.evolve(protocol, PROTOCOL_TIMES, options=opts)
+    assert res.options == opts.to_dict()
+    assert set(res.stats) == {"steps", "rhs_evaluations"} and "steps" not in res.extras
+    segs = res.extras["segments"]
+    total = {"steps": 0, "rhs_evaluations": 0}
+    y = None
+    for k, (m, (a, b)) in enumerate(zip(protocol.models, segs)):
+        grid = np.unique(np.concatenate([[a], PROTOCOL_TIMES[(PROTOCOL_TIMES > a) & (PROTOCOL_TIMES <= b)], [b]]))
+        r = cumulant.evolve(m, grid, y, options=opts)
+        for key in total:
+            total[key] += r.stats[key]
+        y = r.extras["variables"][-1]
+    assert res.stats == total
+    np.testing.assert_array_equal(res.extras["variables"][-1], y)
+    mf = meanfield.evolve(protocol, PROTOCOL_TIMES, scheme="RK23")
+    assert mf.options["scheme"] == "RK23" and mf.stats["steps"] > 0
