@@ -15,6 +15,12 @@ by setting the joint cumulant of that many distinct particles to zero:
 
       <a b c d> = sum_4 <a b c><d> + sum_3 <a b><c d> - 2 sum_6 <a b><c><d> + 6 <a><b><c><d>.
 
+The Hamiltonian may be any quadratic collective one (``Model(hamiltonian=...)``: every term has its
+own derived coefficient tensor) and its coefficients functions of time (integrated directly, one
+model at a time).  :func:`evolve` also runs a :class:`~piqs_squeeze.protocol.Protocol`, segment
+by segment, the variables carried exactly across each boundary
+(:func:`~piqs_squeeze.methods.moments.driver.evolve_protocol`).
+
 Collective moments: <J_p> = N s_p / 2 and <(J_p J_q + J_q J_p)/2> = (N delta_pq + N (N - 1) C_pq)/4,
 assembled through :func:`piqs_squeeze.observables.moments_from_collective`.
 """
@@ -22,8 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from piqs_squeeze.model import Model
 from piqs_squeeze.observables import moments_from_collective
-from .driver import LABELS, LABELS3, evolve_batch, unphysical_from, variables_from_moments
+from piqs_squeeze.protocol import Protocol
+from .driver import LABELS, LABELS3, evolve_batch, evolve_protocol, unphysical_from, variables_from_moments
 from .options import ORDERS, CumulantOptions, check_order
 
 __all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_order", "unphysical_from",
@@ -34,9 +42,8 @@ OPTIONS = {"evolve": CumulantOptions}
 
 
 def unsupported(model):
-    """The cumulant equations cover every rate of the Model and any N."""
-    if not model.is_paper_model:
-        return "this version of the cumulant method runs only H = chi J+J- + omega Jx with constant coefficients"
+    """The cumulant equations cover every rate of the Model, any quadratic collective Hamiltonian,
+    coefficients that depend on time, and any N."""
     return None
 
 
@@ -70,10 +77,19 @@ def evolve_many(models, times, initial=None, options: CumulantOptions | None = N
     ``order=3``: d(s, C, T)/dt = K_model m(s, C, T, Q(s, C, T)) with the fourth-order one (see
     the module docstring; K_model derived in :mod:`piqs_squeeze.methods.moments.derivation`).
 
+    With a general Hamiltonian (``Model(hamiltonian=...)``) K_model also sums h_key (A_key + N B_key)
+    over its terms (derived like the rates' tensors).
+
     Parameters
     ----------
-    models : sequence of Model
-        Any mix of N, drives and rates.
+    models : sequence of Model, or of Protocol
+        Any mix of N, drives, rates and Hamiltonians; or protocols with the same end times, run
+        segment by segment by :func:`~piqs_squeeze.methods.moments.driver.evolve_protocol`, one
+        batch per segment.  Models whose coefficients depend on time (a Ramp or another function
+        of t) are integrated one by one by ``solve_ivp``, the right-hand side evaluating them at
+        t, whatever the scheme: with ``scheme`` when it is a solve_ivp method, with ``"RK45"``
+        (the same Dormand-Prince 5(4) pair, uncompiled) for ``"dopri5"``; the constant models of
+        the batch still run compiled.
     times : array_like or list of array_like
         One output grid for all models, or one per model (e.g. t_end = 5 / gamma_s).
     initial : None, CoherentSpinState, the cumulant variables (9 at order 2, 19 at order 3), or a
@@ -97,14 +113,18 @@ def evolve_many(models, times, initial=None, options: CumulantOptions | None = N
     integrator's ``steps`` and ``rhs_evaluations``.
     """
     opts = CumulantOptions.coerce(options, kw)
+    if isinstance(models, (list, tuple)) and models and all(isinstance(m, Protocol) for m in models):
+        return evolve_protocol(evolve_many, models, times, initial, opts)
     return evolve_batch("cumulant" if opts.order == 2 else "cumulant3", collective_moments, models, times, initial,
                         opts, result_method="cumulant")
 
 
 def evolve(model, times, initial=None, options: CumulantOptions | None = None, **kw):
-    """Cumulant dynamics of one model (see :func:`evolve_many` for the options)."""
-    from piqs_squeeze.model import Model
-
+    """Cumulant dynamics of one model or a :class:`~piqs_squeeze.protocol.Protocol` (see
+    :func:`evolve_many` for the options and
+    :func:`~piqs_squeeze.methods.moments.driver.evolve_protocol` for protocols)."""
+    if isinstance(model, Protocol):
+        return evolve_protocol(evolve_many, model, times, initial, CumulantOptions.coerce(options, kw))
     if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+        raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")
     return evolve_many([model], times, initial=initial, options=options, **kw)[0]

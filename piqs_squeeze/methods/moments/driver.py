@@ -1,4 +1,5 @@
-"""The batched driver of the moment methods: initial variables, one integration, Results.
+"""The batched driver of the moment methods: initial variables, one integration, Results; and
+:func:`evolve_protocol`, which runs a Protocol segment by segment with a method's ``evolve_many``.
 
 Shared by :mod:`~piqs_squeeze.methods.moments.cumulant` and
 :mod:`~piqs_squeeze.methods.moments.meanfield`; the equations and their integration are in
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from piqs_squeeze.model import check_times
+from piqs_squeeze.protocol import Protocol
 from piqs_squeeze.result import Result
 from . import integrator as moment_ode
 
-__all__ = ["evolve_batch", "results", "unphysical_from", "variables_from_moments", "from_quantum_state", "LABELS",
-           "LABELS3"]
+__all__ = ["evolve_batch", "evolve_protocol", "results", "unphysical_from", "variables_from_moments",
+           "from_quantum_state", "LABELS", "LABELS3"]
 
 LABELS = ("s_x", "s_y", "s_z", "C_xx", "C_xy", "C_xz", "C_yy", "C_yz", "C_zz")
 LABELS3 = LABELS + ("T_xxx", "T_xxy", "T_xxz", "T_xyy", "T_xyz", "T_xzz", "T_yyy", "T_yyz", "T_yzz", "T_zzz")
@@ -156,3 +159,69 @@ def evolve_batch(method, to_moments, models, times, initial, options, result_met
                                      scheme=options.scheme, max_steps=options.max_steps, progress=options.progress)
     return results(models, times_list, ys, stats, options.to_dict(), method, to_moments, result_method,
                    getattr(options, "on_failure", "raise"))
+
+
+def evolve_protocol(run, protocols, times, initial=None, options=None):
+    """Run a Protocol (or several with the same end times, batched) with a moment method's
+    ``run = evolve_many``, segment by segment.
+
+    Segment k integrates model k from its start s_k to its end e_k (output times in (s_k, e_k],
+    plus t_0 for the first): dy/dt = K_k(t) m(y) on (s_k, e_k], y(s_k) = y(e_{k-1}) exactly
+    (the variables at the end of a segment start the next one); the k-th models of all the
+    protocols form one batch, run with ``run(models, grid, initial=y, options=options)``.  An
+    output time on a boundary gives the state reached there.  ``initial`` is one initial state
+    for all, or one per protocol; ``options`` the method's options object (e.g.
+    :class:`~piqs_squeeze.methods.moments.options.CumulantOptions`), the same for every segment.
+
+    Returns
+    -------
+    Result (a list of them for a sequence of protocols), with ``protocol`` set, ``model`` its
+    first model, ``stats["steps"]`` and ``stats["rhs_evaluations"]`` summed over the segments
+    and ``extras["segments"]`` the (start, end) of each.  With ``on_failure="nan"`` a failed
+    segment leaves NaN from its first time not reached on and ends that protocol's run.
+    """
+    single = isinstance(protocols, Protocol)
+    protocols = [protocols] if single else list(protocols)
+    if not protocols or not all(isinstance(p, Protocol) for p in protocols):
+        raise TypeError("protocols must be a Protocol or a non-empty sequence of them")
+    ends = protocols[0].ends
+    if any(p.ends != ends for p in protocols):
+        raise ValueError("protocols run together must have the same end times; run the others separately")
+    times = check_times(times)
+    segments = protocols[0].segments(times)
+    skipped = int(np.sum(np.asarray(ends[:-1]) <= times[0]))  # segments ended before times[0]
+    B = len(protocols)
+    pieces, steps, nfev = [[] for _ in range(B)], [0] * B, [0] * B
+    last, failure, alive, y = [None] * B, [None] * B, list(range(B)), initial
+    for k, seg in enumerate(segments):
+        grid = seg.times if k == 0 else np.concatenate([[seg.start], seg.times])
+        if grid[-1] < seg.end:  # run on to the boundary, whose state starts the next segment
+            grid = np.append(grid, seg.end)
+        runs = run([protocols[b].models[skipped + k] for b in alive], grid, initial=y, options=options)
+        first = 0 if k == 0 else 1
+        for b, r in zip(alive, runs):
+            pieces[b].append([a[first:first + seg.times.size] for a in (r.mean, r.second, r.extras["variables"])])
+            steps[b] += r.stats["steps"]
+            nfev[b] += r.stats["rhs_evaluations"]
+            last[b] = r
+            if "failure" in r.extras:
+                failure[b] = r.extras
+        alive = [b for b in alive if failure[b] is None]
+        if not alive:
+            break
+        y = [last[b].extras["variables"][-1] for b in alive]
+    out = []
+    for b in range(B):
+        mean, second, variables = (np.concatenate([piece[i] for piece in pieces[b]]) for i in range(3))
+        missing = times.size - mean.shape[0]
+        if missing:
+            mean, second, variables = (np.concatenate([a, np.full((missing,) + a.shape[1:], np.nan)])
+                                       for a in (mean, second, variables))
+        extras = {"variables": variables, "labels": last[b].extras["labels"],
+                  "segments": [[s.start, s.end] for s in segments]}
+        if failure[b] is not None:
+            extras.update(failure=failure[b]["failure"], t_reached=failure[b]["t_reached"])
+        out.append(Result(times, mean, second, protocols[b].models[0], last[b].method, options=last[b].options,
+                          extras=extras, stats={"steps": steps[b], "rhs_evaluations": nfev[b]},
+                          protocol=protocols[b]))
+    return out[0] if single else out

@@ -7,6 +7,11 @@ products are reduced by Pauli algebra (paper S2-S4, written for every Model rate
     du/dt = [-(Gamma + gamma_s)/2 + i chi + (N-1) z (Gamma - 2 i chi)/2] u - i Omega z / 2,
     dz/dt = -(Gamma + gamma_s)(1 + z) - 2 Gamma (N-1)|u|^2 + 2 Omega Im u.
 
+Any quadratic collective Hamiltonian (``Model(hamiltonian=...)``) enters through its derived
+terms, e.g. h Jz Jz adds ds_x/dt = -h (N-1) s_y s_z, ds_y/dt = h (N-1) s_x s_z; with only
+linear terms and local processes the particles stay uncorrelated and the mean field is exact.
+Functions of time and :class:`~piqs_squeeze.protocol.Protocol` runs as in the cumulant method.
+
 Collective moments are those of the product state: <J_p> = N s_p / 2,
 <(J_p J_q + J_q J_p)/2> = N(N-1) s_p s_q / 4 + N delta_pq / 4.
 
@@ -23,9 +28,10 @@ from numpy.polynomial import Polynomial as P
 
 from . import integrator as moment_ode
 from .cumulant import collective_moments as _cumulant_moments
-from .driver import evolve_batch
+from .driver import evolve_batch, evolve_protocol
 from .options import MeanfieldOptions, MeanfieldSteadyStateOptions
 from piqs_squeeze.model import Model
+from piqs_squeeze.protocol import Protocol
 from piqs_squeeze.result import Result
 from piqs_squeeze.states import CoherentSpinState, css_along
 
@@ -40,9 +46,8 @@ _PI = moment_ode.PIDX
 
 
 def unsupported(model):
-    """Mean field covers every rate of the Model and any N."""
-    if not model.is_paper_model:
-        return "this version of the meanfield method runs only H = chi J+J- + omega Jx with constant coefficients"
+    """Mean field covers every rate of the Model, any quadratic collective Hamiltonian, coefficients
+    that depend on time, and any N."""
     return None
 
 
@@ -56,15 +61,21 @@ def collective_moments(s, N):
 def evolve_many(models, times, initial=None, options: MeanfieldOptions | None = None, **kw):
     """Mean-field dynamics of many models in one compiled batch (options: :class:`MeanfieldOptions`,
     as in :func:`piqs_squeeze.methods.moments.cumulant.evolve_many` without order and on_failure;
-    ``initial`` may also be a 3-vector s)."""
+    ``initial`` may also be a 3-vector s; ``models`` may be protocols with the same end times)."""
     opts = MeanfieldOptions.coerce(options, kw)
+    if isinstance(models, (list, tuple)) and models and all(isinstance(m, Protocol) for m in models):
+        return evolve_protocol(evolve_many, models, times, initial, opts)
     return evolve_batch("meanfield", collective_moments, models, times, initial, opts)
 
 
 def evolve(model, times, initial=None, options: MeanfieldOptions | None = None, **kw):
-    """Mean-field dynamics of one model."""
+    """Mean-field dynamics of one model or a :class:`~piqs_squeeze.protocol.Protocol` (run segment
+    by segment, s carried across each boundary: see
+    :func:`piqs_squeeze.methods.moments.driver.evolve_protocol`)."""
+    if isinstance(model, Protocol):
+        return evolve_protocol(evolve_many, model, times, initial, MeanfieldOptions.coerce(options, kw))
     if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+        raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")
     return evolve_many([model], times, initial=initial, options=options, **kw)[0]
 
 
@@ -86,9 +97,13 @@ def fixed_points(model: Model, *, tol=1e-9):
     Returns a list of dicts, sorted by s_z: ``s`` (Bloch vector), ``z``, ``r`` = |<sigma^+>|,
     ``phi`` = arg <sigma^+>, ``eigenvalues`` of the Jacobian, ``stable`` (all Re < 0).
     """
+    if model.time_dependent:
+        raise ValueError("fixed_points: the model's coefficients depend on time; pass model.at(t)")
     K = moment_ode.coefficient_matrices([model], "meanfield")[0]
     if np.any(K[:2, [0, 4 + _PI[0, 0], 4 + _PI[0, 1], 4 + _PI[1, 1]]]):
-        raise AssertionError("unexpected structure of the transverse mean-field equations")
+        # (a "Jy Jz" or "Jx Jz" term couples s_x, s_y quadratically: no longer linear at fixed z)
+        raise ValueError("fixed_points: the transverse mean-field equations are not linear in (s_x, s_y) at fixed "
+                         f"s_z for this Hamiltonian ({dict(model.hamiltonian)}); integrate with evolve instead")
     z = P([0.0, 1.0])
     M = [[K[i, 1 + j] + K[i, 4 + _PI[j, 2]] * z for j in range(2)] for i in range(2)]
     b = [K[i, 3] * z + K[i, 4 + _PI[2, 2]] * z * z for i in range(2)]
