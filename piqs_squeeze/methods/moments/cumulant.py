@@ -39,6 +39,8 @@ __all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_
 
 #: kind -> options class
 OPTIONS = {"evolve": CumulantOptions}
+#: evolve takes a Protocol (segment by segment, see driver.evolve_protocol)
+PROTOCOLS = True
 
 
 def unsupported(model):

@@ -41,6 +41,8 @@ __all__ = ["evolve", "evolve_many", "steady_state", "fixed_points", "collective_
 
 #: kind -> options class
 OPTIONS = {"evolve": MeanfieldOptions, "steady_state": MeanfieldSteadyStateOptions}
+#: evolve takes a Protocol (segment by segment, see driver.evolve_protocol)
+PROTOCOLS = True
 
 _PI = moment_ode.PIDX
 
