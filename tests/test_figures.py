@@ -13,7 +13,7 @@ from piqs_squeeze.analysis import first_crossing
 
 
 def _make(name, tmp_path, **overrides):
-    mod = importlib.import_module(f"figures.{name}")
+    mod = importlib.import_module(f"piqs_squeeze.figures.{name}")
     data = mod.compute(quick=True, cache_dir=tmp_path / "cache", **overrides)
     paths = mod.plot(data, tmp_path)
     assert sorted(p.suffix for p in paths) == [".pdf", ".png"]
@@ -66,7 +66,7 @@ def test_cli_fig1a_writes_timings(tmp_path, capsys):
     assert (tmp_path / "fig1a.png").is_file() and (tmp_path / "fig1a.pdf").is_file()
     assert (tmp_path / "timings.json").is_file()
     assert set(fcli.FIGURES) == {"fig1a", "fig1c", "fig2a", "fig2b", "fig2c", "fig3a", "fig3b", "figS1", "figS2",
-                                  "phase_exact"}
+                                  "phase_exact", "ramp"}
 
 
 # ----------------------------------------------------------------------------- figures
@@ -149,6 +149,13 @@ def test_fig3b_chi_improves_squeezing(tmp_path):
     v = np.asarray(d["min_xi2"])
     assert np.all(v < 1)
     assert np.all(np.diff(v) < 0)  # chi = 2 squeezes better than chi = 0 (paper: improvement for 0 < chi < 2)
+
+
+def test_ramp_beats_switching_on_near_threshold(tmp_path):
+    d = _make("ramp", tmp_path, ratio_end=[0.95], tau_units=[0.0, 0.3], shown_tau_units=[0.0, 0.3], n_times=301)
+    switched, ramped = 10 * np.log10(d["min_xi2"][0])
+    # measured at n_times = 1001: -5.8 dB switched on, -8.2 dB ramped over 0.3 / gamma_s
+    assert ramped < switched - 1.0 < -1.0
 
 
 def test_figS1_map_and_comparison(tmp_path):
