@@ -10,6 +10,12 @@ target entry (k, l), k >= l, of block j,
                    + sum_{local p, dj} rate_p amp_p,dj[k'] amp_p,dj[l'] rho_{j-dj}[k', l'],  k' = k - shift,
 
 (c_k = <k|J+|k+1>; entries above the diagonal read as conj of the transposed packed entry).
+For a general Hamiltonian (not the paper model) Omega = 0 and chi = 0 there, the diagonal h_k of
+H is in a_k, and its off-diagonal bands u^p_k = H[k, k+p] (p = 1, 2) add
+
+    -i sum_p (u^p_k rho[k+p, l] + conj(u^p_{k-p}) rho[k-p, l] - conj(u^p_l) rho[k, l+p] - u^p_{l-p} rho[k, l-p])
+
+(:func:`_hamiltonian_row`; for the paper model that pass is skipped).
 The CSR matrix streams ~100 bytes per packed real per product (values and indices); this
 kernel streams the vector in and out only (16 bytes) plus O(d) coefficients per block, and the
 inner loop over l reads contiguous rows, so it vectorises and splits over threads.
@@ -20,7 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from piqs_squeeze import dicke
-from .generator import block_coefficients
+from .generator import block_coefficients, hamiltonian_bands
 from .steppers import FASTMATH
 from piqs_squeeze.model import Model
 
@@ -76,9 +82,41 @@ def _entry(x, o, nre, d, k, l, dre, dim, w, cl1, cl, ck1, ck, gk, gp):
     return ore, oim
 
 
+@njit(inline="always")
+def _hamiltonian_row(x, o, nre, d, k, ur, ui, bre, bim):
+    """Adds the off-diagonal Hamiltonian terms (module docstring) of row k, l = 0 ... k, to
+    (bre, bim); ``ur[p - 1, i], ui[p - 1, i]`` = Re, Im u^p_i of this block."""
+    for l in range(k + 1):
+        cre = 0.0
+        cim = 0.0
+        for p in range(1, 3):
+            if k + p < d:  # u^p_k rho[k+p, l]
+                hr, hi = ur[p - 1, k], ui[p - 1, k]
+                rr, ri = _get(x, o, nre, d, k + p, l)
+                cre += hr * rr - hi * ri
+                cim += hr * ri + hi * rr
+            if k >= p:  # conj(u^p_{k-p}) rho[k-p, l]
+                hr, hi = ur[p - 1, k - p], -ui[p - 1, k - p]
+                rr, ri = _get(x, o, nre, d, k - p, l)
+                cre += hr * rr - hi * ri
+                cim += hr * ri + hi * rr
+            if l + p < d:  # -conj(u^p_l) rho[k, l+p]
+                hr, hi = ur[p - 1, l], -ui[p - 1, l]
+                rr, ri = _get(x, o, nre, d, k, l + p)
+                cre -= hr * rr - hi * ri
+                cim -= hr * ri + hi * rr
+            if l >= p:  # -u^p_{l-p} rho[k, l-p]
+                hr, hi = ur[p - 1, l - p], ui[p - 1, l - p]
+                rr, ri = _get(x, o, nre, d, k, l - p)
+                cre -= hr * rr - hi * ri
+                cim -= hr * ri + hi * rr
+        bre[l] += cim  # -i (cre + i cim)
+        bim[l] -= cre
+
+
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, trate, aoff, amp, rb, rk, cuts,
-           dots, shift, scale, tiny):
+def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, trate, aoff, amp, hre, him, rb, rk,
+           cuts, dots, shift, scale, tiny):
     w, gam, cpump, cdeph = scal[0], scal[1], scal[2], scal[3]
     dmax = bd.max()
     dots[:, :] = 0.0
@@ -163,6 +201,8 @@ def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, t
                         bi[i] += gks * ampv[i] * si[i]
                 if k >= l0:  # l = k: the source diagonal (real)
                     bre[k] += gks * amp[ao + ks] * x[rs + k]
+            if hre.shape[1] > 0:  # a general Hamiltonian
+                _hamiltonian_row(x, o, nre, d, k, hre[:, co:co + d], him[:, co:co + d], bre, bim)
             xy = 0.0
             yy = 0.0
             for l in range(k + 1):
@@ -189,13 +229,18 @@ class PackedGenerator:
         self.dtype = np.dtype(float)
         dims = np.asarray(layout.dims, np.int64)
         coff = np.concatenate([[0], np.cumsum(dims)]).astype(np.int64)
-        a_re, a_im, mv, cp = [], [], [], []
-        for j in layout.j:
-            m, c, a = block_coefficients(model, j)
+        a_re, a_im, mv, cp, hb = [], [], [], [], []
+        for j, d in zip(layout.j, dims):
+            bands = hamiltonian_bands(model, j)
+            m, c, a = block_coefficients(model, j, bands)
             a_re.append(a.real)
             a_im.append(a.imag)
             mv.append(m)
             cp.append(np.concatenate([[0.0], c, [0.0]]))
+            if bands is not None:  # u^p_i = H[i, i+p], padded to d entries
+                hb.append(np.array([np.concatenate([bands.get(p, np.zeros(0)), np.zeros(min(p, d))])[:d]
+                                    for p in (1, 2)]))
+        h = np.concatenate(hb, axis=1) if hb else np.zeros((2, 0), complex)
         terms = [[] for _ in dims]  # per target block: (source block, shift, rate, amplitudes)
         for proc, dm in dicke.LOCAL_PROCESSES.items():
             rate = float(getattr(model, proc))
@@ -210,13 +255,15 @@ class PackedGenerator:
         self._args = (
             np.asarray(layout.offsets, np.int64), dims, coff,
             np.concatenate(a_re), np.concatenate(a_im), np.concatenate(mv), np.concatenate(cp),
-            np.array([0.5 * model.omega, model.gamma, model.collective_pumping, model.collective_dephasing]),
+            np.array([0.5 * model.omega if not hb else 0.0, model.gamma, model.collective_pumping,
+                      model.collective_dephasing]),
             np.concatenate([[0], np.cumsum([len(ts) for ts in terms])]).astype(np.int64),
             np.array([t[0] for t in flat], np.int64), np.array([t[1] for t in flat], np.int64),
             np.array([t[2] for t in flat], float),
             np.concatenate([[0], np.cumsum([t[3].size for t in flat])]).astype(np.int64)[:-1] if flat
             else np.zeros(0, np.int64),
             np.concatenate([t[3] for t in flat]) if flat else np.zeros(1),
+            np.ascontiguousarray(h.real), np.ascontiguousarray(h.imag),
         )
         # rows (block, k) in contiguous chunks of equal work (~ k + 1 per row); neighbouring rows
         # share their reads, so a chunk keeps them together

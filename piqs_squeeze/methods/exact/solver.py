@@ -24,7 +24,9 @@ from . import generator as ops
 from .kernels import PackedGenerator
 from .shift_invert import BlockSolver, sai_propagate
 from .steppers import ivp_propagate, krylov_propagate
+from .timedep import cf4_propagate
 from piqs_squeeze.model import Model, check_times
+from piqs_squeeze.protocol import Protocol
 from piqs_squeeze.result import Result
 from piqs_squeeze.states import CoherentSpinState, css
 
@@ -51,9 +53,9 @@ def liouvillian_spectrum(model: Model, k: int = 6, **options):
 
 
 def unsupported(model: Model):
-    """Every rate of the Model is supported; the size limit is checked against memory at run time."""
-    if not model.is_paper_model:
-        return "this version of the exact method runs only H = chi J+J- + omega Jx with constant coefficients"
+    """Every rate and every quadratic collective Hamiltonian, constant or time dependent, is
+    supported (a steady state needs constant coefficients); the size limit is checked against
+    memory at run time."""
     return None
 
 
@@ -82,15 +84,20 @@ def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks
     return int(gen + 12.0 * fill)
 
 
-def generator_spread(model: Model) -> float:
+def generator_spread(model: Model, t: float = 0.0) -> float:
     """Rough spectral radius of the generator on the j = N/2 block, which sets the Krylov steps:
 
         S = |Omega| N + (|chi| + Gamma + collective pumping) j (j + 1) + collective dephasing j^2
-            + (gamma_s + pumping + dephasing) N,   j = N/2.
+            + (gamma_s + pumping + dephasing) N,   j = N/2,
+
+    plus, for a general Hamiltonian, |h_a| N per linear and |h_ab| 2 j (j + 1) per quadratic term
+    (coefficients at time ``t``).
     """
+    model = model.at(t)
     N, j = model.N, model.N / 2
+    extra = sum(abs(v) * (N if " " not in key else 2 * j * (j + 1)) for key, v in model.hamiltonian.items())
     return (abs(model.omega) * N + (abs(model.chi) + model.gamma + model.collective_pumping) * j * (j + 1)
-            + model.collective_dephasing * j * j + (model.gamma_s + model.pumping + model.dephasing) * N)
+            + model.collective_dephasing * j * j + (model.gamma_s + model.pumping + model.dephasing) * N + extra)
 
 
 def estimate_run_time(model: Model, duration: float, packed_size: int) -> tuple[float, float]:
@@ -103,7 +110,7 @@ def estimate_run_time(model: Model, duration: float, packed_size: int) -> tuple[
 
 
 def _say_if_long(model, duration, packed_size):
-    products, seconds = estimate_run_time(model, duration, packed_size)
+    products, seconds = estimate_run_time(model.at(0.0), duration, packed_size)
     say_if_long(f"exact N = {model.N}", seconds, f"~{products:.3g} generator products on {packed_size} packed reals",
                 "Interrupt it with Ctrl-C (outputs computed so far are kept with checkpoint=), or use mcwf / "
                 "cumulant for large N", stacklevel=3)
@@ -212,7 +219,7 @@ def _progress(progress, total, desc):
 
 
 # --------------------------------------------------------------------------- evolve
-def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_dim=16,
+def evolve(model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_dim=16,
            return_state=False, progress=None, max_memory=None, checkpoint=None,
            restrict_blocks=True, sai_shift=None) -> Result:
     """Exact evolution of the permutation-invariant density matrix.
@@ -220,9 +227,18 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     Integrates d rho_j/dt = (L rho)_j (generator in :mod:`piqs_squeeze.methods.exact.generator`) from
     ``initial`` at ``times[0]`` and records <J_a> and <(J_a J_b + J_b J_a)/2> at every time.
 
+    A :class:`~piqs_squeeze.protocol.Protocol` runs segment by segment (:meth:`Protocol.segments`):
+    each segment's generator propagates the packed state left by the one before, unchanged (no
+    re-initialisation); output times may lie anywhere, a time on a boundary giving the state at the
+    end of the segment it closes. Each segment gets the share ``rtol (its length) / (the whole
+    run)`` of the error target. A model (or segment) with time-dependent coefficients (``Ramp`` or
+    callables) runs with the fourth-order commutator-free Magnus integrator of
+    :mod:`piqs_squeeze.methods.exact.timedep` (exponentials by Krylov, step doubling keeping the
+    estimated state error below rtol |rho|; ``stepper="krylov"`` only), its counts in ``extras``.
+
     Parameters
     ----------
-    model : Model
+    model : Model or Protocol
     times : array_like, increasing, >= 0
     initial : None, CoherentSpinState, list of blocks rho_j, or qutip.Qobj in qutip.piqs' Dicke basis
     rtol : float
@@ -260,10 +276,16 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     -------
     Result with ``extras["j_populations"]`` (T, number of blocks) = tr rho_j(t),
     ``extras["products"]`` (matrix-vector products; with "sai" the preconditioned GMRES
-    iterations, and ``extras["solves"]``) and ``extras["wall_time"]``.
+    iterations, and ``extras["solves"]``) and ``extras["wall_time"]``; with time-dependent
+    coefficients also ``extras["cf4_steps"]``, ``["cf4_rejected"]`` and ``["cf4_error_estimate"]``
+    (the sum of the accepted steps' error estimates relative to |rho|). For a Protocol
+    ``result.protocol`` is set and ``result.model`` is its first model.
     """
-    if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    protocol = model if isinstance(model, Protocol) else None
+    if protocol is None and not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")
+    models = protocol.models if protocol is not None else (model,)
+    model = models[0]
     times = check_times(times)
     if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
@@ -271,15 +293,17 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         raise ValueError(f"krylov_dim must be an integer in [2, 200], got {krylov_dim!r}")
     if stepper not in STEPPERS:
         raise ValueError(f"stepper must be one of {STEPPERS}, got {stepper!r}")
+    if stepper != "krylov" and any(m.time_dependent for m in models):
+        raise ValueError(f"time-dependent coefficients run with stepper='krylov' only, got {stepper!r}")
     t0 = _time.perf_counter()
     full_layout = ops.Layout(model.N)
-    restrict = bool(restrict_blocks) and model.is_collective
+    restrict = bool(restrict_blocks) and all(m.is_collective for m in models)
     if restrict and (initial is None or isinstance(initial, CoherentSpinState)):
         layout = ops.Layout(model.N, blocks=[0])  # a CSS lives in j = N/2
     else:
         layout = full_layout
     if stepper == "krylov":
-        _say_if_long(model, times[-1] - times[0], layout.n)
+        _say_if_long(max(models, key=lambda m: generator_spread(m)), times[-1] - times[0], layout.n)
     # memory checked before any block is built (the blocks of a CSS at N = 5000 would not fit)
     need = memory_needed(model.N, "evolve", krylov_dim, stepper=stepper) * layout.n / full_layout.n
     _check_memory(int(need), max_memory, "evolution")
@@ -292,9 +316,9 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     else:
         a = (css() if initial is None else initial).amplitudes(model.N)
         x0 = ops.pack(layout, ops.blocks_to_full(layout, [np.outer(a, a.conj())]))
-    # the Krylov stepper needs products only: matrix-free (no CSR to build or stream)
-    A = PackedGenerator(model, layout) if stepper == "krylov" else ops.generator_packed(model, layout)
     options = {"rtol": rtol, "stepper": stepper, "krylov_dim": krylov_dim}
+    if any(m.time_dependent for m in models):
+        options["time_dependent_scheme"] = "CF4 commutator-free Magnus, step doubling"
 
     def partial(T, **more):
         mean, second, sub_pops = rec.moments(T)
@@ -302,7 +326,7 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         pops[:, layout.block_index] = sub_pops
         extras = {"j_populations": pops, "j_values": full_layout.j.copy(), "wall_time": _time.perf_counter() - t0,
                   "packed_size": layout.n, "evolved_blocks": layout.block_index.copy(), **more}
-        return Result(times[:T], mean, second, model, "exact", options=options, extras=extras)
+        return Result(times[:T], mean, second, model, "exact", options=options, extras=extras, protocol=protocol)
 
     last_save = [_time.perf_counter()]
 
@@ -317,8 +341,8 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     stats = {}
     try:
         with threads.single_blas(), threads.adaptive_threads(layout.n) as th:
-            stats = _propagate(A, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, model, options, rec,
-                               bar, th.refresh)
+            stats = _run_segments(protocol, model, x0, times, layout, stepper, rtol, krylov_dim, sai_shift,
+                                  options, rec, bar, th.refresh)
     except KeyboardInterrupt:
         interrupted = True
         if rec.filled == 0:
@@ -327,9 +351,11 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
         if bar is not None:
             bar.close()
     res = partial(rec.filled, products=int(stats.get("products", -1)), steps=int(stats.get("steps", -1)))
-    for key in ("local_steps", "shifted_steps"):
+    for key in ("local_steps", "shifted_steps", "cf4_steps", "cf4_rejected"):
         if key in stats:
             res.extras[key] = int(stats[key])
+    if "cf4_error_estimate" in stats:
+        res.extras["cf4_error_estimate"] = float(stats["cf4_error_estimate"])
     if "solves" in stats:
         res.extras["solves"] = int(stats["solves"])
     if return_state and rec.last is not None:
@@ -343,6 +369,50 @@ def evolve(model: Model, times, initial=None, *, rtol=1e-8, stepper="krylov", kr
     if checkpoint is not None:
         res.save(checkpoint)
     return res
+
+
+def _run_segments(protocol, model, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, options, rec, bar,
+                  on_step):
+    """Propagate from x0 over ``times`` (segment by segment for a Protocol), outputs to ``rec``;
+    returns the summed stats. Each segment runs from its start to its end (added as a last time
+    when it is no output time) and hands its final packed state to the next."""
+    segments = protocol.segments(times) if protocol is not None else [None]
+    total = {}
+    T = max(float(times[-1] - times[0]), 1e-300)
+    x = x0
+    for seg in segments:
+        if seg is None:
+            mod, local, index = model, times, np.arange(times.size)
+        else:
+            mod = seg.model
+            local = np.unique(np.concatenate([[seg.start], seg.times, [seg.end]]))
+            index = np.full(local.size, -1)
+            index[np.searchsorted(local, seg.times)] = seg.out
+        if local.size == 1:  # a one-time run of a Protocol
+            rec(0, local[0], x)
+            continue
+        last = [None]
+
+        def out(i, t, y, index=index, last=last):
+            last[0] = y
+            if index[i] >= 0:
+                rec(int(index[i]), t, y)
+
+        share = rtol if seg is None else rtol * (local[-1] - local[0]) / T
+        if mod.time_dependent:
+            st = cf4_propagate(mod, layout, x, local, rtol=rtol, T=T, m=int(krylov_dim), on_output=out, progress=bar)
+            st = {"products": st["products"], "cf4_steps": st["steps"], "cf4_rejected": st["rejected"],
+                  "cf4_error_estimate": st["error_estimate"]}
+        else:
+            # the Krylov stepper needs products only: matrix-free (no CSR to build or stream)
+            A = PackedGenerator(mod, layout) if stepper == "krylov" else ops.generator_packed(mod, layout)
+            st = _propagate(A, x, local, layout, stepper, share, krylov_dim, sai_shift, mod, options, out, bar,
+                            on_step)
+        for key, v in st.items():
+            if isinstance(v, (int, float, np.integer, np.floating)):
+                total[key] = total.get(key, 0) + v
+        x = last[0]
+    return total
 
 
 def _propagate(A, x0, times, layout, stepper, rtol, krylov_dim, sai_shift, model, options, rec, bar, on_step):
