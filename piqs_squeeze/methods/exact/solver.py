@@ -49,7 +49,13 @@ def liouvillian_spectrum(model: Model, k: int = 6, **options):
     :func:`piqs_squeeze.methods.exact.steady.liouvillian_spectrum`."""
     from .steady import liouvillian_spectrum as spectrum
 
+    _constant(model, "a Liouvillian spectrum")
     return spectrum(model, k, **options)
+
+
+def _constant(model, what):
+    if isinstance(model, Model) and model.time_dependent:
+        raise ValueError(f"{what} needs constant coefficients; {model} depends on time (use model.at(t))")
 
 
 def unsupported(model: Model):
@@ -453,6 +459,7 @@ def steady_state(model: Model, *, return_state=False, max_memory=None, solver="a
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
     if solver not in ("auto", "gmres", "lu"):
         raise ValueError(f"solver must be 'auto', 'gmres' or 'lu', got {solver!r}")
+    _constant(model, "a steady state")
     collective = model.is_collective
     if not collective and solver != "lu":
         from . import steady as exact_steady
