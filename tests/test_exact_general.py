@@ -209,3 +209,13 @@ def test_time_dependent_refusals():
     with pytest.raises(ValueError, match="stepper='krylov'"):
         exact.evolve(model, TIMES, stepper="DOP853")
     assert exact.unsupported(model) is None and exact.unsupported(ps.Model(3, hamiltonian=H_TERMS)) is None
+
+
+def test_validation_check_passes_and_fails_on_a_perturbed_reference(tmp_path):
+    from piqs_squeeze.validation.checks import exact as checks
+    from piqs_squeeze.validation.core import Context
+
+    good = checks.exact_general_vs_bruteforce(Context(mode="quick", out=tmp_path))
+    assert good.status == "PASSED" and good.value < 1e-8
+    bad = checks.exact_general_vs_bruteforce(Context(mode="quick", out=tmp_path, perturb={"gamma_s": 1.001}))
+    assert bad.status == "FAILED" and bad.value > 1e-5
