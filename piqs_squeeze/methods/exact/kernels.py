@@ -83,34 +83,83 @@ def _entry(x, o, nre, d, k, l, dre, dim, w, cl1, cl, ck1, ck, gk, gp):
 
 
 @njit(inline="always")
+def _hamiltonian_entry(x, o, nre, d, k, l, ur, ui):
+    """C = sum_p (...) of the off-diagonal Hamiltonian terms (module docstring) at (k, l), with
+    bounds checks; -i C is their contribution. ``ur[p - 1, i], ui[p - 1, i]`` = Re, Im u^p_i."""
+    cre = 0.0
+    cim = 0.0
+    for p in range(1, 3):
+        if k + p < d:  # u^p_k rho[k+p, l]
+            hr, hi = ur[p - 1, k], ui[p - 1, k]
+            rr, ri = _get(x, o, nre, d, k + p, l)
+            cre += hr * rr - hi * ri
+            cim += hr * ri + hi * rr
+        if k >= p:  # conj(u^p_{k-p}) rho[k-p, l]
+            hr, hi = ur[p - 1, k - p], -ui[p - 1, k - p]
+            rr, ri = _get(x, o, nre, d, k - p, l)
+            cre += hr * rr - hi * ri
+            cim += hr * ri + hi * rr
+        if l + p < d:  # -conj(u^p_l) rho[k, l+p]
+            hr, hi = ur[p - 1, l], -ui[p - 1, l]
+            rr, ri = _get(x, o, nre, d, k, l + p)
+            cre -= hr * rr - hi * ri
+            cim -= hr * ri + hi * rr
+        if l >= p:  # -u^p_{l-p} rho[k, l-p]
+            hr, hi = ur[p - 1, l - p], ui[p - 1, l - p]
+            rr, ri = _get(x, o, nre, d, k, l - p)
+            cre -= hr * rr - hi * ri
+            cim -= hr * ri + hi * rr
+    return cre, cim
+
+
+@njit(inline="always")
 def _hamiltonian_row(x, o, nre, d, k, ur, ui, bre, bim):
-    """Adds the off-diagonal Hamiltonian terms (module docstring) of row k, l = 0 ... k, to
-    (bre, bim); ``ur[p - 1, i], ui[p - 1, i]`` = Re, Im u^p_i of this block."""
+    """Adds -i C (:func:`_hamiltonian_entry`) of row k, l = 0 ... k, to (bre, bim). For
+    2 <= l <= k - 3 every neighbour lies strictly below the diagonal and in range, so that part is
+    a contiguous loop over the rows k, k +- 1, k +- 2 (a missing row k + p gets coefficient 0)."""
+    lo_in, hi_in = 2, k - 3  # interior l range
+    if k >= 5:
+        rk = o + k * (k + 1) // 2
+        ik = o + nre + k * (k - 1) // 2
+        # rows k - 2, k - 1, k + 1, k + 2 (a row past the block: row k, with coefficient 0)
+        r_m2, i_m2 = o + (k - 2) * (k - 1) // 2, o + nre + (k - 2) * (k - 3) // 2
+        r_m1, i_m1 = o + (k - 1) * k // 2, o + nre + (k - 1) * (k - 2) // 2
+        h1 = k + 1 < d
+        h2 = k + 2 < d
+        r_p1 = o + (k + 1) * (k + 2) // 2 if h1 else rk
+        i_p1 = o + nre + (k + 1) * k // 2 if h1 else ik
+        r_p2 = o + (k + 2) * (k + 3) // 2 if h2 else rk
+        i_p2 = o + nre + (k + 2) * (k + 1) // 2 if h2 else ik
+        a1r, a1i = (ur[0, k], ui[0, k]) if h1 else (0.0, 0.0)
+        a2r, a2i = (ur[1, k], ui[1, k]) if h2 else (0.0, 0.0)
+        b1r, b1i = ur[0, k - 1], -ui[0, k - 1]
+        b2r, b2i = ur[1, k - 2], -ui[1, k - 2]
+        u1r, u1i, u2r, u2i = ur[0], ui[0], ur[1], ui[1]
+        n_in = hi_in - lo_in + 1
+        xr, xi = x[rk:rk + k], x[ik:ik + k]
+        xrp1, xip1 = x[r_p1:r_p1 + k], x[i_p1:i_p1 + k]
+        xrp2, xip2 = x[r_p2:r_p2 + k], x[i_p2:i_p2 + k]
+        xrm1, xim1 = x[r_m1:r_m1 + k - 1], x[i_m1:i_m1 + k - 1]
+        xrm2, xim2 = x[r_m2:r_m2 + k - 2], x[i_m2:i_m2 + k - 2]
+        for i in range(n_in):  # l = i + 2
+            l = i + 2
+            cre = (a1r * xrp1[l] - a1i * xip1[l] + a2r * xrp2[l] - a2i * xip2[l]
+                   + b1r * xrm1[l] - b1i * xim1[l] + b2r * xrm2[l] - b2i * xim2[l]
+                   - (u1r[l] * xr[l + 1] + u1i[l] * xi[l + 1]) - (u2r[l] * xr[l + 2] + u2i[l] * xi[l + 2])
+                   - (u1r[l - 1] * xr[l - 1] - u1i[l - 1] * xi[l - 1])
+                   - (u2r[l - 2] * xr[l - 2] - u2i[l - 2] * xi[l - 2]))
+            cim = (a1r * xip1[l] + a1i * xrp1[l] + a2r * xip2[l] + a2i * xrp2[l]
+                   + b1r * xim1[l] + b1i * xrm1[l] + b2r * xim2[l] + b2i * xrm2[l]
+                   - (u1r[l] * xi[l + 1] - u1i[l] * xr[l + 1]) - (u2r[l] * xi[l + 2] - u2i[l] * xr[l + 2])
+                   - (u1r[l - 1] * xi[l - 1] + u1i[l - 1] * xr[l - 1])
+                   - (u2r[l - 2] * xi[l - 2] + u2i[l - 2] * xr[l - 2]))
+            bre[l] += cim
+            bim[l] -= cre
     for l in range(k + 1):
-        cre = 0.0
-        cim = 0.0
-        for p in range(1, 3):
-            if k + p < d:  # u^p_k rho[k+p, l]
-                hr, hi = ur[p - 1, k], ui[p - 1, k]
-                rr, ri = _get(x, o, nre, d, k + p, l)
-                cre += hr * rr - hi * ri
-                cim += hr * ri + hi * rr
-            if k >= p:  # conj(u^p_{k-p}) rho[k-p, l]
-                hr, hi = ur[p - 1, k - p], -ui[p - 1, k - p]
-                rr, ri = _get(x, o, nre, d, k - p, l)
-                cre += hr * rr - hi * ri
-                cim += hr * ri + hi * rr
-            if l + p < d:  # -conj(u^p_l) rho[k, l+p]
-                hr, hi = ur[p - 1, l], -ui[p - 1, l]
-                rr, ri = _get(x, o, nre, d, k, l + p)
-                cre -= hr * rr - hi * ri
-                cim -= hr * ri + hi * rr
-            if l >= p:  # -u^p_{l-p} rho[k, l-p]
-                hr, hi = ur[p - 1, l - p], ui[p - 1, l - p]
-                rr, ri = _get(x, o, nre, d, k, l - p)
-                cre -= hr * rr - hi * ri
-                cim -= hr * ri + hi * rr
-        bre[l] += cim  # -i (cre + i cim)
+        if k >= 5 and lo_in <= l <= hi_in:
+            continue
+        cre, cim = _hamiltonian_entry(x, o, nre, d, k, l, ur, ui)
+        bre[l] += cim
         bim[l] -= cre
 
 
