@@ -1,14 +1,20 @@
 """Benchmark of general quadratic Hamiltonians in the exact solver (issue 17).
 
-1. The paper model must not get slower: the reference run of benchmarks/bench_exact.py
-   (chi = Gamma = 1, Upsilon/Upsilon_c = 0.9, gamma_s = 1, CSS along -x, rtol 1e-8; here
-   t in [0, T] with 13 outputs) with this code and with the code of commit ``--old`` (default
-   a60fd47, before general Hamiltonians), each in its own subprocess (the old tree is extracted
-   with ``git archive`` into a temporary directory and put first on PYTHONPATH), new and old
-   alternating ``--repeat`` times; the minimum wall time of each is compared (and the moments,
-   which must be bit-identical).
-2. The cost of a general H: the same run with H_extra = {"Jz Jz": 1, "Jy": 0.5, "Jx Jz": 0.3}
-   added, against the paper model, both with this code (wall time, products, time per product).
+1. The paper model must not get slower. The code of commit ``--old`` (default a60fd47, before
+   general Hamiltonians) is extracted with ``git archive`` into a temporary directory as the
+   package ``piqs_squeeze_old`` (every ``piqs_squeeze`` in its sources renamed), so that old and
+   new run in the same process, on the same data, interleaved: that cancels most of the load
+   of a shared machine, which made separate processes vary by 2x. Measured:
+
+   * the generator product (``PackedGenerator.dot``) at N, old and new alternating in blocks of
+     10 products, ``--repeat`` x 3 pairs;
+   * the reference run of benchmarks/bench_exact.py (chi = Gamma = 1, Upsilon/Upsilon_c = 0.9,
+     gamma_s = 1, CSS along -x, rtol 1e-8; here t in [0, T], 13 outputs), old and new alternating,
+     ``--repeat`` pairs; the moments must be bit-identical.
+
+   The ratio old / new of each pair is reported (median and range; >= 0.95 required).
+2. The cost of a general H: the same run and product with H_extra = {"Jz Jz": 1, "Jy": 0.5,
+   "Jx Jz": 0.3} added, against the paper model (this code, interleaved the same way).
 
     OMP_NUM_THREADS=1 python benchmarks/bench_general_h.py [--N 100] [--T 0.5] [--repeat 3]
 
@@ -18,9 +24,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
+import io
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tarfile
@@ -36,42 +45,77 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERAL = {"Jz Jz": 1.0, "Jy": 0.5, "Jx Jz": 0.3}
 
 
-def worker(N: int, T: float, general: bool) -> dict:
-    """One timed run in this process (after a small warm-up run that compiles the kernels)."""
+def old_package(rev: str, where: Path) -> str:
+    """Extract ``rev``'s package into ``where`` as ``piqs_squeeze_old``; returns that name."""
+    data = subprocess.run(["git", "archive", "--format=tar", rev, "piqs_squeeze"], cwd=ROOT, capture_output=True,
+                          check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        t.extractall(where)
+    pkg = where / "piqs_squeeze_old"
+    (where / "piqs_squeeze").rename(pkg)
+    for f in pkg.rglob("*.py"):
+        f.write_text(re.sub(r"\bpiqs_squeeze\b", "piqs_squeeze_old", f.read_text()))
+    sys.path.insert(0, str(where))
+    return "piqs_squeeze_old"
+
+
+def _reference(ps, N, general=False):
+    model = ps.Model.from_upsilon_ratio(N, 0.9, chi=1.0, gamma=1.0, gamma_s=1.0)
+    return model.replace(hamiltonian=GENERAL) if general else model
+
+
+def _products(pkgs, N, repeat):
+    """ms per product of each (name, package, general) in ``pkgs``, interleaved blocks of 10."""
     import numpy as np
 
-    import piqs_squeeze as ps
-    from piqs_squeeze.methods.exact import solver as exact
+    ops = []
+    for name, pkg, general in pkgs:
+        gen = importlib.import_module(pkg + ".methods.exact.generator")
+        ker = importlib.import_module(pkg + ".methods.exact.kernels")
+        ops.append((name, ker.PackedGenerator(_reference(importlib.import_module(pkg), N, general), gen.Layout(N))))
+    n = ops[0][1].shape[0]
+    x = np.random.default_rng(0).standard_normal(n)
+    y, d = np.empty(n), np.zeros(2)
+    for _, K in ops:
+        K.dot(x, out=y, dots=d)
+    out = {name: [] for name, _ in ops}
+    for r in range(3 * repeat):
+        for name, K in (ops if r % 2 == 0 else ops[::-1]):
+            t0 = time.perf_counter()
+            for _ in range(10):
+                K.dot(x, out=y, dots=d)
+            out[name].append(1e3 * (time.perf_counter() - t0) / 10)
+    return out
 
-    model = ps.Model.from_upsilon_ratio(N, 0.9, chi=1.0, gamma=1.0, gamma_s=1.0)
-    if general:
-        model = model.replace(hamiltonian=GENERAL)
-    exact.evolve(model.replace(N=4), np.linspace(0, 0.1, 3), progress=False)
+
+def _runs(pkgs, N, T, repeat):
+    """(wall times, products, digests) of the reference run for each entry of ``pkgs``, interleaved."""
+    import numpy as np
+
     times = np.linspace(0.0, T, 13)
-    t0 = time.perf_counter()
-    res = exact.evolve(model, times, progress=False)
-    wall = time.perf_counter() - t0
-    digest = hashlib.sha256(res.mean.tobytes() + res.second.tobytes()).hexdigest()[:16]
-    return {"wall": wall, "products": int(res.extras["products"]), "per_product": wall / res.extras["products"],
-            "digest": digest, "code": str(Path(ps.__file__).parent)}
+    mods = []
+    for name, pkg, general in pkgs:
+        ps = importlib.import_module(pkg)
+        solver = importlib.import_module(pkg + ".methods.exact.solver")
+        solver.evolve(_reference(ps, 4, general), np.linspace(0, 0.1, 3), progress=False)  # compile
+        mods.append((name, solver, _reference(ps, N, general)))
+    out = {name: {"wall": [], "products": None, "digest": set()} for name, _, _ in mods}
+    for r in range(repeat):
+        for name, solver, model in (mods if r % 2 == 0 else mods[::-1]):
+            t0 = time.perf_counter()
+            res = solver.evolve(model, times, progress=False)
+            out[name]["wall"].append(time.perf_counter() - t0)
+            out[name]["products"] = int(res.extras["products"])
+            out[name]["digest"].add(hashlib.sha256(res.mean.tobytes() + res.second.tobytes()).hexdigest()[:16])
+    for v in out.values():
+        v["digest"] = sorted(v["digest"])
+    return out
 
 
-def run_worker(path: Path, N: int, T: float, general: bool) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(path))
-    code = (f"import sys, json; sys.path.insert(0, {str(path)!r}); sys.path.insert(1, {str(ROOT / 'benchmarks')!r}); "
-            f"import bench_general_h as b; print(json.dumps(b.worker({N}, {T}, {general})))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(path), capture_output=True, text=True,
-                         check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def old_tree(rev: str, where: Path) -> Path:
-    data = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, capture_output=True, check=True).stdout
-    tar = where / "old.tar"
-    tar.write_bytes(data)
-    with tarfile.open(tar) as t:
-        t.extractall(where / "old")
-    return where / "old"
+def _ratio(a, b):
+    """Paired ratios a_i / b_i: (median, min, max)."""
+    r = sorted(x / y for x, y in zip(a, b))
+    return r[len(r) // 2], r[0], r[-1]
 
 
 def main():
@@ -82,48 +126,53 @@ def main():
     ap.add_argument("--old", default="a60fd47")
     args = ap.parse_args()
     load0 = os.getloadavg()[0]
-    runs = {"new": [], "old": [], "general": []}
     with tempfile.TemporaryDirectory() as tmp:
-        old = old_tree(args.old, Path(tmp))
-        for _ in range(args.repeat):
-            runs["new"].append(run_worker(ROOT, args.N, args.T, False))
-            runs["old"].append(run_worker(old, args.N, args.T, False))
-            runs["general"].append(run_worker(ROOT, args.N, args.T, True))
+        old = old_package(args.old, Path(tmp))
+        pkgs = [("old", old, False), ("new", "piqs_squeeze", False), ("general", "piqs_squeeze", True)]
+        prod = _products(pkgs, args.N, args.repeat)
+        runs = _runs(pkgs, args.N, args.T, args.repeat)
     load1 = os.getloadavg()[0]
-    best = {k: min(v, key=lambda r: r["wall"]) for k, v in runs.items()}
-    identical = len({r["digest"] for r in runs["new"] + runs["old"]}) == 1
-    ratio = best["old"]["wall"] / best["new"]["wall"]  # >= 1: new is at least as fast
-    out = {"N": args.N, "T": args.T, "repeat": args.repeat, "old": args.old, "runs": runs, "speed_ratio_old_over_new": ratio,
-           "bit_identical": identical, "general_terms": GENERAL,
-           "general_over_paper_wall": best["general"]["wall"] / best["new"]["wall"],
-           "general_over_paper_per_product": best["general"]["per_product"] / best["new"]["per_product"],
+    identical = runs["old"]["digest"] == runs["new"]["digest"] and len(runs["new"]["digest"]) == 1
+    r_prod = _ratio(prod["old"], prod["new"])
+    r_run = _ratio(runs["old"]["wall"], runs["new"]["wall"])
+    g_prod = _ratio(prod["general"], prod["new"])
+    g_run = _ratio(runs["general"]["wall"], runs["new"]["wall"])
+    out = {"N": args.N, "T": args.T, "repeat": args.repeat, "old": args.old, "products_ms": prod, "runs": runs,
+           "old_over_new_product": r_prod, "old_over_new_run": r_run, "bit_identical": identical,
+           "general_terms": GENERAL, "general_over_paper_product": g_prod, "general_over_paper_run": g_run,
            "load": [load0, load1], "machine": platform.platform(), "cores": os.cpu_count()}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "general_h.json").write_text(json.dumps(out, indent=1))
-    rows = "\n".join("| {} | {} | {} | {:.3f} |".format(k, ", ".join(f"{r['wall']:.2f}" for r in runs[k]),
-                                                        best[k]["products"], 1e3 * best[k]["per_product"])
-                     for k in ("old", "new", "general"))
+
+    def fmt(r):
+        return f"**{r[0]:.3f}** ({r[1]:.3f} - {r[2]:.3f})"
+
+    def med(v):
+        return sorted(v)[len(v) // 2]
+
     md = f"""# General Hamiltonians in the exact solver (issue 17)
 
-Reference run of benchmarks/bench_exact.py at N = {args.N} (chi = Gamma = 1, Upsilon/Upsilon_c = 0.9,
-gamma_s = 1, CSS along -x, rtol 1e-8), t in [0, {args.T:g}], 13 outputs; every run in its own
-subprocess after a warm-up, the three kinds alternating, {args.repeat} times each. "old" is the code of
-commit {args.old} (extracted with git archive, first on PYTHONPATH), "new" this tree, "general" this
-tree with H_extra = {GENERAL} added.
+N = {args.N}; reference run of benchmarks/bench_exact.py (chi = Gamma = 1, Upsilon/Upsilon_c = 0.9,
+gamma_s = 1, CSS along -x, rtol 1e-8), t in [0, {args.T:g}], 13 outputs. "old" is the package of commit
+{args.old} (git archive, renamed piqs_squeeze_old), "new" this tree, "general" this tree with
+H_extra = {GENERAL} added. All three in one process, interleaved (see the script's docstring).
 
 Machine: {os.cpu_count()} cores shared with other sessions (load average {load0:.1f} at start,
-{load1:.1f} at end); OMP/OPENBLAS/MKL threads = 1. Timings are noisy; the minimum of each kind is compared.
+{load1:.1f} at end); OMP/OPENBLAS/MKL threads = 1.
 
-| code | wall times (s) | products | ms per product (best run) |
+| | old | new | general |
 |---|---|---|---|
-{rows}
+| ms per product (median of {3 * args.repeat}) | {med(prod['old']):.3f} | {med(prod['new']):.3f} | {med(prod['general']):.3f} |
+| reference run wall (s, median of {args.repeat}) | {med(runs['old']['wall']):.2f} | {med(runs['new']['wall']):.2f} | {med(runs['general']['wall']):.2f} |
+| products of the run | {runs['old']['products']} | {runs['new']['products']} | {runs['general']['products']} |
 
-* paper model, old / new wall time (best of {args.repeat}): **{ratio:.3f}** (>= 0.95 required; > 1: new faster)
+Paired ratios, median (range):
+
+* paper model, old / new, per product: {fmt(r_prod)}; per run: {fmt(r_run)} (>= 0.95 required; > 1: new faster)
 * paper-model moments of old and new bit-identical: **{identical}**
-* general H / paper model: wall time **{out['general_over_paper_wall']:.2f}x**, time per product
-  **{out['general_over_paper_per_product']:.2f}x** (the extra bands are applied by a generic, bounds-checked
-  loop over each row, :func:`_hamiltonian_row`, on top of the paper kernel; the general H also needs
-  more products, its spectrum being wider).
+* general H / paper model, per product: {fmt(g_prod)}; per run: {fmt(g_run)} (the general H's bands
+  are added row by row, a contiguous loop over each row's interior and bounds-checked edges,
+  after the paper kernel's own terms; the run also needs more products, the spectrum being wider)
 """
     (RESULTS / "general_h.md").write_text(md)
     print(md)

@@ -90,16 +90,16 @@ def memory_needed(N: int, kind: str = "evolve", krylov_dim: int = 16, all_blocks
     return int(gen + 12.0 * fill)
 
 
-def generator_spread(model: Model, t: float = 0.0) -> float:
+def generator_spread(model: Model) -> float:
     """Rough spectral radius of the generator on the j = N/2 block, which sets the Krylov steps:
 
         S = |Omega| N + (|chi| + Gamma + collective pumping) j (j + 1) + collective dephasing j^2
             + (gamma_s + pumping + dephasing) N,   j = N/2,
 
     plus, for a general Hamiltonian, |h_a| N per linear and |h_ab| 2 j (j + 1) per quadratic term
-    (coefficients at time ``t``).
+    (time-dependent coefficients at t = 0).
     """
-    model = model.at(t)
+    model = model.at(0.0)
     N, j = model.N, model.N / 2
     extra = sum(abs(v) * (N if " " not in key else 2 * j * (j + 1)) for key, v in model.hamiltonian.items())
     return (abs(model.omega) * N + (abs(model.chi) + model.gamma + model.collective_pumping) * j * (j + 1)
@@ -116,7 +116,7 @@ def estimate_run_time(model: Model, duration: float, packed_size: int) -> tuple[
 
 
 def _say_if_long(model, duration, packed_size):
-    products, seconds = estimate_run_time(model.at(0.0), duration, packed_size)
+    products, seconds = estimate_run_time(model, duration, packed_size)
     say_if_long(f"exact N = {model.N}", seconds, f"~{products:.3g} generator products on {packed_size} packed reals",
                 "Interrupt it with Ctrl-C (outputs computed so far are kept with checkpoint=), or use mcwf / "
                 "cumulant for large N", stacklevel=3)
@@ -309,7 +309,7 @@ def evolve(model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_di
     else:
         layout = full_layout
     if stepper == "krylov":
-        _say_if_long(max(models, key=lambda m: generator_spread(m)), times[-1] - times[0], layout.n)
+        _say_if_long(max(models, key=generator_spread), times[-1] - times[0], layout.n)
     # memory checked before any block is built (the blocks of a CSS at N = 5000 would not fit)
     need = memory_needed(model.N, "evolve", krylov_dim, stepper=stepper) * layout.n / full_layout.n
     _check_memory(int(need), max_memory, "evolution")
