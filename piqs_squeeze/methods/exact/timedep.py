@@ -129,11 +129,11 @@ def cf4_propagate(model: Model, layout, x0, times, *, rtol, T, m=16, on_output=N
             err = float(np.linalg.norm(fine - coarse)) / 15.0
             r = err / (0.5 * rtol * nx * hs / T)
             grow = 4.0 if r == 0 else min(4.0, max(0.2, 0.9 * r ** -0.25))
-            if r > 1.0:
+            if r > 1.0 and stop - t > near:  # (a gap of rounding size between two stops is kept)
+                if hs <= near:
+                    raise RuntimeError("time-dependent step size underflow: the error estimate cannot be met")
                 stats["rejected"] += 1
                 h = hs * grow
-                if not h > 1e-14 * max(abs(t), 1.0):
-                    raise RuntimeError("time-dependent step size underflow: the error estimate cannot be met")
                 continue
             stats["steps"] += 1
             stats["error_estimate"] += err / nx
