@@ -21,9 +21,10 @@ x_f; for a scheme of order 4 the error of x_f is estimated as
 
     err = |x_f - x_c| / 15        (Richardson: err(h) = 16 err(h/2) to leading order),
 
-x_f is kept when err <= (rtol / 2) |x| h / T (T the whole run, so the estimates add up to at most
-rtol / 2 of |x|), and the next step is h 0.9 (err / ((rtol / 2) |x| h / T))^(-1/4) (limited to
-x0.2 ... x4). Each exponential is computed to (rtol / 2) (its duration / T), so the Krylov errors
+x_f is kept when err - e_r <= (rtol / 2) |x| h / T (T the whole run, so the estimates add up to at
+most rtol / 2 of |x|; e_r = 1e3 eps |x| is the rounding level of the difference, which very tight
+tolerances would otherwise try to resolve by ever shorter steps), and the next step is
+h 0.9 ((err - e_r) / ((rtol / 2) |x| h / T))^(-1/4) (limited to x0.2 ... x4). Each exponential is computed to (rtol / 2) (its duration / T), so the Krylov errors
 add up to at most rtol / 2 of |x| as well. Steps end on the output times and on the knots of every
 :class:`~piqs_squeeze.hamiltonian.Ramp` (where piecewise-linear profiles have kinks and the
 scheme's order would drop).
@@ -46,6 +47,8 @@ _NODES = (0.5 - _S, 0.5 + _S)
 _A1, _A2 = 0.25 - _S, 0.25 + _S
 #: largest Krylov dimension of the exponentials (see :func:`cf4_propagate`)
 KRYLOV_DIM = 8
+#: differences |x_f - x_c| / 15 below this fraction of |x| are rounding, not truncation error
+ROUNDING = 1e3 * np.finfo(float).eps
 
 
 def knots(value) -> list:
@@ -127,7 +130,8 @@ def cf4_propagate(model: Model, layout, x0, times, *, rtol, T, m=16, on_output=N
             fine = step(step(x, t, 0.5 * hs), t + 0.5 * hs, 0.5 * hs)
             nx = max(float(np.linalg.norm(x)), 1e-300)
             err = float(np.linalg.norm(fine - coarse)) / 15.0
-            r = err / (0.5 * rtol * nx * hs / T)
+            # the part of the difference above the rounding level is truncation error
+            r = max(err - ROUNDING * nx, 0.0) / (0.5 * rtol * nx * hs / T)
             grow = 4.0 if r == 0 else min(4.0, max(0.2, 0.9 * r ** -0.25))
             if r > 1.0 and stop - t > near:  # (a gap of rounding size between two stops is kept)
                 if hs <= near:
