@@ -155,7 +155,12 @@ def evolve(model, times, initial: CoherentSpinState | None = None, *, rtol=1e-12
         # mesolve at the knots of its Ramps (a kink inside one adaptive run costs ~1e-9)
         knots = [t for v in _coefficients(mod) if isinstance(v, Ramp) for t in v.times if start < t < end]
         H, c = hamiltonian_and_collapse(mod)
-        bounds = np.unique(np.concatenate([[start], knots, [end]]))
+        near = 1e-12 * max(1.0, abs(end))
+        fixed = np.concatenate([[start, end], out_times])  # a knot within rounding of these is one of them
+        bounds = [start]
+        for b in sorted(k for k in knots if np.abs(fixed - k).min() > near) + [end]:
+            if b - bounds[-1] > near or b == end:
+                bounds.append(b)
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             inside = out_times[(out_times > lo) & (out_times < hi)]
             run = qutip.mesolve(H, rho, np.concatenate([[lo], inside, [hi]]), c, options=opts).states
