@@ -231,3 +231,13 @@ def test_knots_within_rounding_of_each_other():
         ours = exact.evolve(model, times, INIT, rtol=1e-9)
         ref = bruteforce.evolve(model, times, INIT)
         assert _rel(ours.second, ref.second) < 1e-6
+
+
+@pytest.mark.parametrize("stepper", ["DOP853", "sai"])
+def test_protocol_with_other_steppers(stepper):
+    """Constant segments run with any stepper, each segment's operator built in turn."""
+    P = _protocol(3)
+    times = np.array([0.0, 0.4, 0.6, 0.9, 1.4])
+    ours = exact.evolve(P, times, INIT, rtol=1e-10, stepper=stepper)
+    ref = exact.evolve(P, times, INIT, rtol=1e-10)
+    assert _rel(ours.second, ref.second) < 1e-7 and ours.protocol is P
