@@ -167,7 +167,8 @@ def main():
     out = {"N": args.N, "T": args.T, "repeat": args.repeat, "old": args.old, "products_ms": prod, "runs": runs,
            "old_over_new_product": r_prod, "old_over_new_run": r_run, "bit_identical": identical,
            "general_terms": GENERAL, "general_over_paper_product": g_prod, "general_over_paper_run": g_run,
-           "ramp_N": args.ramp_N, "ramp": ramp, "load": [load0, load1], "machine": platform.platform(), "cores": os.cpu_count()}
+           "ramp_N": args.ramp_N, "ramp": ramp, "load": [load0, load1], "machine": platform.platform(),
+           "cores": os.cpu_count()}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "general_h.json").write_text(json.dumps(out, indent=1))
 

@@ -27,8 +27,8 @@ from piqs_squeeze.model import Model, check_times
 from piqs_squeeze.result import Result
 from piqs_squeeze.states import CoherentSpinState, css
 
-__all__ = ["site_operators", "collective_operators", "term_operator", "hamiltonian", "hamiltonian_and_collapse", "product_state",
-           "evolve", "steady_state", "moments"]
+__all__ = ["site_operators", "collective_operators", "term_operator", "hamiltonian", "hamiltonian_and_collapse",
+           "product_state", "evolve", "steady_state", "moments"]
 
 
 @lru_cache(maxsize=16)

@@ -43,8 +43,8 @@ from piqs_squeeze import dicke
 from piqs_squeeze.hamiltonian import dicke_bands
 from piqs_squeeze.model import Model
 
-__all__ = ["Layout", "block_coefficients", "hamiltonian_bands", "generator_full", "generator_packed", "pack", "unpack", "blocks_to_full",
-           "full_to_blocks", "band_index"]
+__all__ = ["Layout", "block_coefficients", "hamiltonian_bands", "generator_full", "generator_packed", "pack", "unpack",
+           "blocks_to_full", "full_to_blocks", "band_index"]
 
 
 class Layout:

@@ -240,7 +240,7 @@ def evolve(model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_di
     run)`` of the error target. A model (or segment) with time-dependent coefficients (``Ramp`` or
     callables) runs with the fourth-order commutator-free Magnus integrator of
     :mod:`piqs_squeeze.methods.exact.timedep` (exponentials by Krylov, step doubling keeping the
-    estimated state error below rtol |rho|; ``stepper="krylov"`` only), its counts in ``extras``.
+    estimated state error below rtol times the norm of the state; ``stepper="krylov"`` only), its counts in ``extras``.
 
     Parameters
     ----------
@@ -284,7 +284,7 @@ def evolve(model, times, initial=None, *, rtol=1e-8, stepper="krylov", krylov_di
     ``extras["products"]`` (matrix-vector products; with "sai" the preconditioned GMRES
     iterations, and ``extras["solves"]``) and ``extras["wall_time"]``; with time-dependent
     coefficients also ``extras["cf4_steps"]``, ``["cf4_rejected"]`` and ``["cf4_error_estimate"]``
-    (the sum of the accepted steps' error estimates relative to |rho|). For a Protocol
+    (the sum of the accepted steps' error estimates relative to the norm of the state). For a Protocol
     ``result.protocol`` is set and ``result.model`` is its first model.
     """
     protocol = model if isinstance(model, Protocol) else None

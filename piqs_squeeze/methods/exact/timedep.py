@@ -24,8 +24,9 @@ x_f; for a scheme of order 4 the error of x_f is estimated as
 x_f is kept when err - e_r <= (rtol / 2) |x| h / T (T the whole run, so the estimates add up to at
 most rtol / 2 of |x|; e_r = 1e3 eps |x| is the rounding level of the difference, which very tight
 tolerances would otherwise try to resolve by ever shorter steps), and the next step is
-h 0.9 ((err - e_r) / ((rtol / 2) |x| h / T))^(-1/4) (limited to x0.2 ... x4). Each exponential is computed to (rtol / 2) (its duration / T), so the Krylov errors
-add up to at most rtol / 2 of |x| as well. Steps end on the output times and on the knots of every
+h 0.9 ((err - e_r) / ((rtol / 2) |x| h / T))^(-1/4) (limited to x0.2 ... x4). Each exponential is
+computed to (rtol / 2) (its duration / T), so the Krylov errors add up to at most rtol / 2 of |x|
+as well. Steps end on the output times and on the knots of every
 :class:`~piqs_squeeze.hamiltonian.Ramp` (where piecewise-linear profiles have kinks and the
 scheme's order would drop).
 """
