@@ -68,6 +68,12 @@ def _reference(ps, N, general=False):
     return model.replace(hamiltonian=GENERAL) if general else model
 
 
+def _stat(res, key, default=None):
+    """A diagnostic of a Result: in ``stats`` (this tree), in ``extras`` (commits before Result.stats)."""
+    stats = getattr(res, "stats", None) or {}
+    return stats[key] if key in stats else res.extras.get(key, default)
+
+
 def _products(pkgs, N, repeat):
     """ms per product of each (name, package, general) in ``pkgs``, interleaved blocks of 10."""
     import numpy as np
@@ -109,7 +115,7 @@ def _runs(pkgs, N, T, repeat):
             t0 = time.perf_counter()
             res = solver.evolve(model, times, progress=False)
             out[name]["wall"].append(time.perf_counter() - t0)
-            out[name]["products"] = int(res.extras["products"])
+            out[name]["products"] = int(_stat(res, "products"))
             out[name]["digest"].add(hashlib.sha256(res.mean.tobytes() + res.second.tobytes()).hexdigest()[:16])
     for v in out.values():
         v["digest"] = sorted(v["digest"])
@@ -131,8 +137,8 @@ def _ramp(N, T):
         tight = solver.evolve(m, times, rtol=1e-11, progress=False)
         t0 = time.perf_counter()
         res = solver.evolve(m, times, progress=False)
-        out[name] = {"wall": time.perf_counter() - t0, "products": int(res.extras["products"]),
-                     "cf4_steps": int(res.extras.get("cf4_steps", 0)),
+        out[name] = {"wall": time.perf_counter() - t0, "products": int(_stat(res, "products")),
+                     "cf4_steps": int(_stat(res, "cf4_steps", 0)),
                      "error": float(np.abs(res.second - tight.second).max() / np.abs(tight.second).max())}
     return out
 

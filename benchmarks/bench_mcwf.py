@@ -154,7 +154,7 @@ def write_md(res):
              "Method: state-following displacement beta = -<J-> (re-chosen every step and jump); no-jump "
              "propagation by (8, 8) Pade steps of the shifted generator in partial fractions with the (7, 7) "
              "approximant as error estimate (per-step bound 1e-8; piqs_squeeze/mcwf_rational.py), or by "
-             "Krylov steps (Arnoldi, m = 16; propagator='krylov'), restricted to the window of m where psi is "
+             "Krylov steps (Arnoldi, m = 16; scheme='krylov'), restricted to the window of m where psi is "
              "non-negligible (piqs_squeeze/mcwf_kernel.py). Models with N + 1 <= 64 use cached exact "
              "eigenbases with the fixed point displacement instead (so N = 50 'adaptive' = 'fixed_point').", ""]
     v = res.get("vs_mcsolve")

@@ -12,6 +12,7 @@ from piqs_squeeze.hamiltonian import band_matrix, dicke_bands
 from piqs_squeeze.methods.exact import generator as ops
 from piqs_squeeze.methods.exact import solver as exact
 from piqs_squeeze.methods.exact.kernels import PackedGenerator
+from piqs_squeeze.methods.exact.options import ExactEvolveOptions
 from piqs_squeeze.validation import bruteforce, bruteforce_spectrum as bfs
 
 H_TERMS = {"Jz Jz": 1.0, "Jy": 0.5, "Jx Jz": 0.3, "Jx Jy": -0.7, "Jy Jy": 0.2, "Jz": -0.4}
@@ -132,6 +133,26 @@ def test_three_segment_protocol_vs_bruteforce():
     assert _rel(late.second, ref_late.second) < 1e-6
 
 
+def test_protocol_through_the_api_vs_bruteforce():
+    """``ps.evolve(Protocol, times, method="exact")``: the registry lets a Protocol through to the
+    exact method (PROTOCOLS = True), options objects and keywords apply to every segment; a
+    sequence of protocols gives one Result each."""
+    N = 4
+    P = _protocol(N)
+    times = np.array([0.0, 0.2, 0.4, 0.7, 0.9, 1.1, 1.3, 1.5])
+    ref = bruteforce.evolve(P, times, INIT)
+    ours = ps.evolve(P, times, method="exact", initial=INIT, rtol=1e-10)
+    assert ours.protocol is P and ours.model == P.models[0] and ours.method == "exact"
+    assert _rel(ours.mean, ref.mean) < 1e-6 and _rel(ours.second, ref.second) < 1e-6
+    assert ours.options["rtol"] == 1e-10 and ours.stats["products"] > 0 and ours.stats["wall_time"] >= 0
+    direct = exact.evolve(P, times, INIT, options=ps.method_options("exact").replace(rtol=1e-10))
+    assert np.array_equal(direct.second, ours.second)
+    both = ps.evolve([P, P.models[0]], times, method="exact", initial=INIT, rtol=1e-10)
+    assert np.array_equal(both[0].second, ours.second) and both[1].protocol is None
+    with pytest.raises(ps.MethodError, match="protocol"):
+        ps.evolve(P, times, method="mcwf")
+
+
 def test_protocol_of_one_model_is_the_plain_run():
     """A Protocol whose segments are the same model gives the run without boundaries (the state
     is carried exactly; the segments only split the Krylov steps)."""
@@ -150,8 +171,15 @@ def test_ramp_and_callable_vs_bruteforce():
     ours = exact.evolve(model, TIMES, INIT, rtol=1e-9)
     ref = bruteforce.evolve(model, TIMES, INIT)
     assert _rel(ours.mean, ref.mean) < 1e-6 and _rel(ours.second, ref.second) < 1e-6
-    assert ours.extras["cf4_steps"] > 0 and ours.extras["cf4_error_estimate"] < 1e-9
-    assert "CF4" in ours.options["time_dependent_scheme"]
+    # counters are diagnostics (stats); the error estimate is a quality number of the result (extras)
+    assert ours.stats["cf4_steps"] > 0 and ours.stats["cf4_rejected"] >= 0 and "cf4_steps" not in ours.extras
+    assert ours.extras["cf4_error_estimate"] < 1e-9
+    assert ours.stats["products"] > 0 and ours.stats["wall_time"] >= 0
+    # every option is recorded, the time-dependent scheme among them
+    assert set(ExactEvolveOptions.names()) <= set(ours.options)
+    assert ours.options["time_dependent_scheme"] == "cf4" and ours.options["rtol"] == 1e-9
+    # Result.options builds the options of the same run again
+    assert ExactEvolveOptions.coerce(ours.options) == ExactEvolveOptions(rtol=1e-9)
 
 
 def test_ramp_error_follows_rtol():
@@ -164,7 +192,7 @@ def test_ramp_error_follows_rtol():
     for rtol in (1e-5, 1e-8):
         ours = exact.evolve(model, TIMES, INIT, rtol=rtol)
         assert _rel(ours.second, ref.second) < rtol
-        steps.append(ours.extras["cf4_steps"])
+        steps.append(ours.stats["cf4_steps"])
     assert steps[1] < 10 * steps[0]  # 4th order: (1e3)^(1/4) = 5.6x
 
 
@@ -206,14 +234,18 @@ def test_time_dependent_refusals():
         ps.steady_state(model, method="exact")
     with pytest.raises(ValueError, match="constant coefficients"):
         exact.liouvillian_spectrum(model)
-    with pytest.raises(ValueError, match="stepper='krylov'"):
-        exact.evolve(model, TIMES, stepper="DOP853")
+    with pytest.raises(ValueError, match="scheme='krylov'"):
+        exact.evolve(model, TIMES, scheme="DOP853")
+    with pytest.raises(ValueError, match="time_dependent_scheme"):
+        exact.evolve(model, TIMES, time_dependent_scheme="magnus2")
     assert exact.unsupported(model) is None and exact.unsupported(ps.Model(3, hamiltonian=H_TERMS)) is None
 
 
 def test_validation_check_passes_and_fails_on_a_perturbed_reference(tmp_path):
     from piqs_squeeze.validation.checks import exact as checks
-    from piqs_squeeze.validation.core import Context
+    from piqs_squeeze.validation.registry import REGISTRY, Context
+
+    assert REGISTRY["exact_general_vs_bruteforce"].fn is checks.exact_general_vs_bruteforce
 
     good = checks.exact_general_vs_bruteforce(Context(mode="quick", out=tmp_path))
     assert good.status == "PASSED" and good.value < 1e-8
@@ -233,11 +265,11 @@ def test_knots_within_rounding_of_each_other():
         assert _rel(ours.second, ref.second) < 1e-6
 
 
-@pytest.mark.parametrize("stepper", ["DOP853", "sai"])
-def test_protocol_with_other_steppers(stepper):
-    """Constant segments run with any stepper, each segment's operator built in turn."""
+@pytest.mark.parametrize("scheme", ["DOP853", "sai"])
+def test_protocol_with_other_schemes(scheme):
+    """Constant segments run with any scheme, each segment's operator built in turn."""
     P = _protocol(3)
     times = np.array([0.0, 0.4, 0.6, 0.9, 1.4])
-    ours = exact.evolve(P, times, INIT, rtol=1e-10, stepper=stepper)
+    ours = exact.evolve(P, times, INIT, rtol=1e-10, scheme=scheme)
     ref = exact.evolve(P, times, INIT, rtol=1e-10)
     assert _rel(ours.second, ref.second) < 1e-7 and ours.protocol is P

@@ -10,8 +10,8 @@ import numpy as np
 import piqs_squeeze as ps
 from piqs_squeeze import analysis
 
-from .exact import ALL_RATES, INITIALS, _model, reference_evolve
-from ..core import CheckResult, check, compare, max_rel_dev
+from ..cases import ALL_RATES, INITIALS, make_model, reference_evolve
+from ..registry import CheckResult, check, compare, max_rel_dev
 from ..report import new_figure, save_plot
 
 TIGHT = {"rtol": 1e-12, "atol": 1e-14}
@@ -30,7 +30,7 @@ def _exact_at_small_N(ctx, name, N, order, why):
     sets = list(ALL_RATES) + [dict(ratio=0.9, chi=1.0, gamma_s=1.0)]
     for ip, p in enumerate(sets):
         for ii, init in enumerate(INITIALS):
-            model = _model(N, p)
+            model = make_model(N, p)
             c = ps.evolve(model, times, method="cumulant", order=order, initial=init, **TIGHT)
             e = reference_evolve(ctx, model, times, init)
             devs[f"p{ip}_i{ii}"] = max(max_rel_dev(c.mean, e.mean), max_rel_dev(c.second, e.second))

@@ -6,8 +6,8 @@ import numpy as np
 
 import piqs_squeeze as ps
 
-from .exact import ALL_RATES, INITIALS, _model, reference_evolve
-from ..core import CheckResult, check
+from ..cases import ALL_RATES, INITIALS, make_model, reference_evolve
+from ..registry import CheckResult, check
 from ..report import new_figure, save_plot
 
 
@@ -40,7 +40,7 @@ def mcwf_vs_exact(ctx):
     numbers, zmax, slopes, frac2 = {}, [], [], []
     fig, ax = new_figure(2)
     for N in Ns:
-        model = _model(N, ALL_RATES[0])
+        model = make_model(N, ALL_RATES[0])
         init = INITIALS[1]
         ref = reference_evolve(ctx, model, times, init)
         mc = ps.evolve(model, times, method="mcwf", initial=init, ntraj=ntraj, seed=20220 + N,
@@ -103,12 +103,12 @@ def mcwf_step_kernel(ctx):
     eigenbasis path of small models."""
     import time
 
-    from piqs_squeeze.methods.mcwf import sector as mcwf_sector
+    from piqs_squeeze.methods.mcwf import ensemble as mcwf, sector as mcwf_sector
 
     N, ntraj = ctx.pick((80, 400), (120, 2000))
     k = 5.0
     times = np.linspace(0.0, 0.6, 7)
-    model = _model(N, ALL_RATES[1])
+    model = make_model(N, ALL_RATES[1])
     ref = reference_evolve(ctx, model, times, INITIALS[1])
     mc = ps.evolve(model, times, method="mcwf", initial=INITIALS[1], ntraj=ntraj, seed=31, workers=2,
                    progress=False)

@@ -7,9 +7,9 @@ stored as one vector. Two layouts are used:
   :func:`dicke.j_values` (``n_full = sum_j (2j+1)^2`` complex numbers);
 * **packed**: a real vector of the same length holding, per block, ``Re rho[k, l]`` for
   ``k >= l`` followed by ``Im rho[k, l]`` for ``k > l``. Hermiticity is exact by construction
-  and the generator becomes a real matrix (a quarter of the complex flops per non-zero; one
-  product is ~2x faster than with the full complex CSR and 9-20x faster than a matrix-free
-  numpy product over the blocks, measured at N = 40 and 100 in benchmarks/bench_exact.py).
+  and the generator becomes a real matrix (a quarter of the complex flops per non-zero; products
+  timed against the full complex CSR and a matrix-free numpy product over the blocks in
+  benchmarks/results/exact.md).
 
 In block j with k = j - m the generator reads (qutip.piqs' rate conventions, see
 :class:`~piqs_squeeze.model.Model`)
@@ -85,15 +85,6 @@ class Layout:
                     imag.append(np.full(k.size, bool(strict)))
             self._pack_index = tuple(np.concatenate(a) for a in (src, tr, imag))
         return self._pack_index
-
-    def packed_block_slices(self):
-        """For each block: (slice of Re lower incl. diagonal, slice of Im strictly lower)."""
-        out = []
-        for b, d in enumerate(self.dims):
-            lo = self.offsets[b]
-            nre = d * (d + 1) // 2
-            out.append((slice(lo, lo + nre), slice(lo + nre, lo + d * d)))
-        return out
 
 
 def hamiltonian_bands(model: Model, j: float):
@@ -227,7 +218,7 @@ def generator_packed(model: Model, layout: Layout | None = None, full=None) -> s
         parts.append(part)
         del R
     out = sp.vstack(parts, format="csr")
-    out.sort_indices()  # sorted columns: 2-3x faster products (measured at N = 60)
+    out.sort_indices()  # sorted columns: faster products (benchmarks/results/notes.md)
     return out
 
 

@@ -27,7 +27,7 @@ from numba import njit, prange
 
 from piqs_squeeze import dicke
 from .generator import block_coefficients, hamiltonian_bands
-from .steppers import FASTMATH
+from .numerics import FASTMATH
 from piqs_squeeze.model import Model
 
 __all__ = ["PackedGenerator"]

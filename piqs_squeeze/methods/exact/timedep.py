@@ -82,8 +82,7 @@ def cf4_propagate(model: Model, layout, x0, times, *, rtol, T, m=16, on_output=N
         Length of the whole run (of which these times may be one segment).
     m : int
         Krylov dimension; the exponentials use at most :data:`KRYLOV_DIM` (each covers a short
-        step, where a small space is cheaper: at N = 40 with a ramped drive, m = 8 took 12.6k
-        products, m = 16 22k, m = 6 15k, m = 4 149k for the same steps).
+        step, where a small space needs fewer products; benchmarks/results/notes.md).
     on_output : callable(i, t, x)
     progress : tqdm-like with ``update(dt)`` or None
 

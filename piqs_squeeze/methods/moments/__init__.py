@@ -1,1 +1,5 @@
-"""piqs_squeeze.methods.moments."""
+"""Moment methods: cumulant (:mod:`.cumulant`) and mean-field (:mod:`.meanfield`) equations.
+
+Both integrate equations derived in :mod:`.derivation` with the batched integrator of
+:mod:`.integrator`, driven by :func:`.driver.evolve_batch`; their options are in :mod:`.options`.
+"""

@@ -23,13 +23,11 @@ and a method only through its closure m(y):
 Integrator (choice measured in ``benchmarks/bench_cumulant.py``): the dynamics at large N stay
 oscillatory at frequencies ~ N Gamma (measured: eigenvalues of the Jacobian ~ -4 +- 2e4 i at
 N = 1e4 in the normal phase, and the solution does oscillate), so implicit solvers take as
-many steps as explicit ones (scipy BDF/Radau/LSODA needed 0.4-1e6 right-hand sides for one point
-at N = 1e4, gamma_s = 1, t = 5, against 0.55-0.86e6 for DOP853/RK45) and pay for Jacobians and
-LU on top.  We therefore use the Dormand-Prince 5(4) pair (scipy's own ``RK45`` tableau, same
+many steps as explicit ones (benchmarks/results/cumulant.md, notes.md) and pay for Jacobians and LU on top.  We therefore use the Dormand-Prince 5(4) pair (scipy's own ``RK45`` tableau, same
 error norm and step control, 4th-order dense output) compiled with numba, one adaptive step
-size per model, models spread over threads with ``prange``.  Without numba, or with
-``integrator="scipy"``, each model is integrated by ``scipy.integrate.solve_ivp`` (the obvious,
-slower alternative; DOP853 by default).
+size per model, models spread over threads with ``prange`` (``scheme="dopri5"``, the default).
+With ``scheme`` a ``solve_ivp`` method (e.g. ``"DOP853"``), each model is integrated by
+``scipy.integrate.solve_ivp`` (the obvious, slower alternative).
 """
 from __future__ import annotations
 
@@ -37,6 +35,7 @@ import math
 from itertools import combinations_with_replacement
 
 import numpy as np
+from numba import njit, prange
 from scipy.integrate import RK45, solve_ivp
 
 from piqs_squeeze.runtime import threads
@@ -44,23 +43,19 @@ from .derivation import RATES, coefficient_tensors
 from piqs_squeeze.model import Model, check_times
 from piqs_squeeze.states import CoherentSpinState, css
 
-try:  # numba is optional: it is what makes parameter maps fast
-    import numba
-    from numba import njit, prange
-except ImportError:  # pragma: no cover - exercised only without numba
-    numba = None
+__all__ = ["NVAR", "SCHEMES", "STATUS", "ADVICE", "PAIRS", "coefficient_matrices", "css_variables", "closure",
+           "integrate"]
 
-__all__ = ["NVAR", "coefficient_matrices", "css_variables", "closure", "integrate", "HAVE_NUMBA"]
-
-HAVE_NUMBA = numba is not None
+#: time-stepping schemes: the compiled batched Dormand-Prince 5(4) pair, or a solve_ivp method
+SCHEMES = ("dopri5", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
 NVAR = {"cumulant": 9, "meanfield": 3, "cumulant3": 19}
 _MODE = {"cumulant": 0, "meanfield": 1, "cumulant3": 2}
 _ORDER = {"cumulant": 2, "meanfield": 2, "cumulant3": 3}  # derivation order of each closure
-_PAIRS = list(combinations_with_replacement(range(3), 2))
+PAIRS = list(combinations_with_replacement(range(3), 2))
 _TRIPLES = list(combinations_with_replacement(range(3), 3))
 _QUADS = list(combinations_with_replacement(range(3), 4))
 PIDX = np.zeros((3, 3), dtype=np.int64)
-for _i, (_a, _b) in enumerate(_PAIRS):
+for _i, (_a, _b) in enumerate(PAIRS):
     PIDX[_a, _b] = PIDX[_b, _a] = _i
 TIDX = np.zeros((3, 3, 3), dtype=np.int64)
 for _i, _t in enumerate(_TRIPLES):
@@ -114,7 +109,7 @@ def css_variables(state, method) -> np.ndarray:
     n = np.asarray(state.direction, dtype=float)
     if method == "meanfield":
         return n.copy()
-    y = np.concatenate([n, [n[a] * n[b] for a, b in _PAIRS]])
+    y = np.concatenate([n, [n[a] * n[b] for a, b in PAIRS]])
     if method == "cumulant3":
         y = np.concatenate([y, [n[a] * n[b] * n[c] for a, b, c in _TRIPLES]])
     return y
@@ -149,7 +144,7 @@ def closure(y, method) -> np.ndarray:
                       for q, (a, b, c, d) in enumerate(_QUADS)], -1)
         return np.concatenate([np.ones(y.shape[:-1] + (1,)), y, Q], -1)
     if method == "meanfield":
-        C = np.stack([s[..., a] * s[..., b] for a, b in _PAIRS], -1)
+        C = np.stack([s[..., a] * s[..., b] for a, b in PAIRS], -1)
         T = np.zeros(y.shape[:-1] + (10,))
     else:
         C = y[..., 3:9]
@@ -160,162 +155,165 @@ def closure(y, method) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- numba kernel
-if HAVE_NUMBA:
-    _RK_A, _RK_B, _RK_C, _RK_E, _RK_P = (np.ascontiguousarray(x, dtype=float)
-                                        for x in (RK45.A, RK45.B, RK45.C, RK45.E, RK45.P))
+_RK_A, _RK_B, _RK_C, _RK_E, _RK_P = (np.ascontiguousarray(x, dtype=float)
+                                    for x in (RK45.A, RK45.B, RK45.C, RK45.E, RK45.P))
 
-    @njit(cache=True)
-    def _rhs(mode, y, Kv, m, out):
-        n = y.shape[0]
-        m[0] = 1.0
-        for i in range(3):
-            m[1 + i] = y[i]
-        if mode == 2:  # order 3: y = (s, C, T), fourth-order cumulant closure for Q
-            for i in range(16):
-                m[4 + i] = y[3 + i]
-            for q in range(15):
-                acc = 6.0 * y[QUAD[q, 0]] * y[QUAD[q, 1]] * y[QUAD[q, 2]] * y[QUAD[q, 3]]
-                for k in range(4):
-                    acc += y[9 + QT[q, k, 0]] * y[QT[q, k, 1]]
-                for k in range(3):
-                    acc += y[3 + QCC[q, k, 0]] * y[3 + QCC[q, k, 1]]
-                for k in range(6):
-                    acc -= 2.0 * y[3 + QCS[q, k, 0]] * y[QCS[q, k, 1]] * y[QCS[q, k, 2]]
-                m[20 + q] = acc
-            for i in range(n):
-                out[i] = 0.0
-            for j in range(Kv.shape[0]):
-                out[NZI3[j]] += Kv[j] * m[NZK3[j]]
-            return
-        if mode == 0:
-            for i in range(6):
-                m[4 + i] = y[3 + i]
-            for t in range(10):
-                p, q, r = TRIP[t, 0], TRIP[t, 1], TRIP[t, 2]
-                m[10 + t] = (y[3 + PIDX[p, q]] * y[r] + y[3 + PIDX[q, r]] * y[p]
-                             + y[3 + PIDX[p, r]] * y[q] - 2.0 * y[p] * y[q] * y[r])
-        else:
-            for a in range(3):
-                for b in range(a, 3):
-                    m[4 + PIDX[a, b]] = y[a] * y[b]
+
+@njit(cache=True)
+def _rhs(mode, y, Kv, m, out):
+    n = y.shape[0]
+    m[0] = 1.0
+    for i in range(3):
+        m[1 + i] = y[i]
+    if mode == 2:  # order 3: y = (s, C, T), fourth-order cumulant closure for Q
+        for i in range(16):
+            m[4 + i] = y[3 + i]
+        for q in range(15):
+            acc = 6.0 * y[QUAD[q, 0]] * y[QUAD[q, 1]] * y[QUAD[q, 2]] * y[QUAD[q, 3]]
+            for k in range(4):
+                acc += y[9 + QT[q, k, 0]] * y[QT[q, k, 1]]
+            for k in range(3):
+                acc += y[3 + QCC[q, k, 0]] * y[3 + QCC[q, k, 1]]
+            for k in range(6):
+                acc -= 2.0 * y[3 + QCS[q, k, 0]] * y[QCS[q, k, 1]] * y[QCS[q, k, 2]]
+            m[20 + q] = acc
         for i in range(n):
             out[i] = 0.0
         for j in range(Kv.shape[0]):
-            out[NZI[j]] += Kv[j] * m[NZK[j]]
+            out[NZI3[j]] += Kv[j] * m[NZK3[j]]
+        return
+    if mode == 0:
+        for i in range(6):
+            m[4 + i] = y[3 + i]
+        for t in range(10):
+            p, q, r = TRIP[t, 0], TRIP[t, 1], TRIP[t, 2]
+            m[10 + t] = (y[3 + PIDX[p, q]] * y[r] + y[3 + PIDX[q, r]] * y[p]
+                         + y[3 + PIDX[p, r]] * y[q] - 2.0 * y[p] * y[q] * y[r])
+    else:
+        for a in range(3):
+            for b in range(a, 3):
+                m[4 + PIDX[a, b]] = y[a] * y[b]
+    for i in range(n):
+        out[i] = 0.0
+    for j in range(Kv.shape[0]):
+        out[NZI[j]] += Kv[j] * m[NZK[j]]
 
-    @njit(cache=True)
-    def _rms(v):
-        acc = 0.0
-        for x in v:
-            acc += x * x
-        return math.sqrt(acc / v.shape[0])
 
-    @njit(cache=True)
-    def _integrate_one(mode, y0, Kp, tout, rtol, atol, max_steps, Yout, stats):
-        n = y0.shape[0]
-        S = _RK_B.shape[0]
-        nP = _RK_P.shape[1]
-        K = np.zeros((S + 1, n))
-        m = np.zeros(_NM)
-        y = y0.copy()
-        ynew = np.zeros(n)
-        ys = np.zeros(n)
-        err = np.zeros(n)
-        t = tout[0]
-        t_end = tout[-1]
+@njit(cache=True)
+def _rms(v):
+    acc = 0.0
+    for x in v:
+        acc += x * x
+    return math.sqrt(acc / v.shape[0])
+
+
+@njit(cache=True)
+def _integrate_one(mode, y0, Kp, tout, rtol, atol, max_steps, Yout, stats):
+    n = y0.shape[0]
+    S = _RK_B.shape[0]
+    nP = _RK_P.shape[1]
+    K = np.zeros((S + 1, n))
+    m = np.zeros(_NM)
+    y = y0.copy()
+    ynew = np.zeros(n)
+    ys = np.zeros(n)
+    err = np.zeros(n)
+    t = tout[0]
+    t_end = tout[-1]
+    for i in range(n):
+        Yout[0, i] = y[i]
+    iout = 1
+    _rhs(mode, y, Kp, m, K[0])
+    nfev = 1
+    # initial step (scipy's select_initial_step)
+    d0 = 0.0
+    d1 = 0.0
+    for i in range(n):
+        sc = atol + rtol * abs(y[i])
+        d0 += (y[i] / sc) ** 2
+        d1 += (K[0, i] / sc) ** 2
+    d0 = math.sqrt(d0 / n)
+    d1 = math.sqrt(d1 / n)
+    h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
+    for i in range(n):
+        ys[i] = y[i] + h0 * K[0, i]
+    _rhs(mode, ys, Kp, m, K[1])
+    nfev += 1
+    d2 = 0.0
+    for i in range(n):
+        d2 += ((K[1, i] - K[0, i]) / (atol + rtol * abs(y[i]))) ** 2
+    d2 = math.sqrt(d2 / n) / h0
+    h1 = max(1e-6, h0 * 1e-3) if max(d1, d2) <= 1e-15 else (0.01 / max(d1, d2)) ** (1.0 / 5.0)
+    h = min(100 * h0, h1, t_end - t) if t_end > t else 0.0
+    nsteps = 0
+    status = 0
+    while iout < tout.shape[0]:
+        if nsteps >= max_steps:
+            status = 1
+            break
+        h = min(h, t_end - t)
+        for s in range(1, S):
+            for i in range(n):
+                acc = 0.0
+                for j in range(s):
+                    acc += _RK_A[s, j] * K[j, i]
+                ys[i] = y[i] + h * acc
+            _rhs(mode, ys, Kp, m, K[s])
         for i in range(n):
-            Yout[0, i] = y[i]
-        iout = 1
-        _rhs(mode, y, Kp, m, K[0])
-        nfev = 1
-        # initial step (scipy's select_initial_step)
-        d0 = 0.0
-        d1 = 0.0
+            acc = 0.0
+            for j in range(S):
+                acc += _RK_B[j] * K[j, i]
+            ynew[i] = y[i] + h * acc
+        _rhs(mode, ynew, Kp, m, K[S])
+        nfev += S
         for i in range(n):
-            sc = atol + rtol * abs(y[i])
-            d0 += (y[i] / sc) ** 2
-            d1 += (K[0, i] / sc) ** 2
-        d0 = math.sqrt(d0 / n)
-        d1 = math.sqrt(d1 / n)
-        h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
-        for i in range(n):
-            ys[i] = y[i] + h0 * K[0, i]
-        _rhs(mode, ys, Kp, m, K[1])
-        nfev += 1
-        d2 = 0.0
-        for i in range(n):
-            d2 += ((K[1, i] - K[0, i]) / (atol + rtol * abs(y[i]))) ** 2
-        d2 = math.sqrt(d2 / n) / h0
-        h1 = max(1e-6, h0 * 1e-3) if max(d1, d2) <= 1e-15 else (0.01 / max(d1, d2)) ** (1.0 / 5.0)
-        h = min(100 * h0, h1, t_end - t) if t_end > t else 0.0
-        nsteps = 0
-        status = 0
-        while iout < tout.shape[0]:
-            if nsteps >= max_steps:
-                status = 1
-                break
-            h = min(h, t_end - t)
-            for s in range(1, S):
+            acc = 0.0
+            for j in range(S + 1):
+                acc += _RK_E[j] * K[j, i]
+            err[i] = h * acc / (atol + rtol * max(abs(y[i]), abs(ynew[i])))
+        en = _rms(err)
+        nsteps += 1
+        if not math.isfinite(en):
+            status = 2
+            break
+        if en < 1.0:
+            tnew = t + h
+            while iout < tout.shape[0] and tout[iout] <= tnew:
+                x = (tout[iout] - t) / h
                 for i in range(n):
                     acc = 0.0
-                    for j in range(s):
-                        acc += _RK_A[s, j] * K[j, i]
-                    ys[i] = y[i] + h * acc
-                _rhs(mode, ys, Kp, m, K[s])
+                    xp = 1.0
+                    for k in range(nP):
+                        xp *= x
+                        q = 0.0
+                        for j in range(S + 1):
+                            q += K[j, i] * _RK_P[j, k]
+                        acc += q * xp
+                    Yout[iout, i] = y[i] + h * acc
+                iout += 1
+            t = tnew
             for i in range(n):
-                acc = 0.0
-                for j in range(S):
-                    acc += _RK_B[j] * K[j, i]
-                ynew[i] = y[i] + h * acc
-            _rhs(mode, ynew, Kp, m, K[S])
-            nfev += S
-            for i in range(n):
-                acc = 0.0
-                for j in range(S + 1):
-                    acc += _RK_E[j] * K[j, i]
-                err[i] = h * acc / (atol + rtol * max(abs(y[i]), abs(ynew[i])))
-            en = _rms(err)
-            nsteps += 1
-            if not math.isfinite(en):
-                status = 2
-                break
-            if en < 1.0:
-                tnew = t + h
-                while iout < tout.shape[0] and tout[iout] <= tnew:
-                    x = (tout[iout] - t) / h
-                    for i in range(n):
-                        acc = 0.0
-                        xp = 1.0
-                        for k in range(nP):
-                            xp *= x
-                            q = 0.0
-                            for j in range(S + 1):
-                                q += K[j, i] * _RK_P[j, k]
-                            acc += q * xp
-                        Yout[iout, i] = y[i] + h * acc
-                    iout += 1
-                t = tnew
-                for i in range(n):
-                    y[i] = ynew[i]
-                    K[0, i] = K[S, i]
-                fac = 10.0 if en == 0 else min(10.0, 0.9 * en ** -0.2)
-                h *= fac
-            else:
-                h *= max(0.2, 0.9 * en ** -0.2)
-            if h <= 1e-15 * max(abs(t), 1e-300):
-                status = 3
-                break
-        stats[0] = status
-        stats[1] = nsteps
-        stats[2] = nfev
-        stats[3] = iout
+                y[i] = ynew[i]
+                K[0, i] = K[S, i]
+            fac = 10.0 if en == 0 else min(10.0, 0.9 * en ** -0.2)
+            h *= fac
+        else:
+            h *= max(0.2, 0.9 * en ** -0.2)
+        if h <= 1e-15 * max(abs(t), 1e-300):
+            status = 3
+            break
+    stats[0] = status
+    stats[1] = nsteps
+    stats[2] = nfev
+    stats[3] = iout
 
-    @njit(parallel=True, cache=True)
-    def _integrate_batch(mode, Y0, Kv, tflat, offsets, rtol, atol, max_steps, Yout, stats):
-        for b in prange(Y0.shape[0]):
-            lo, hi = offsets[b], offsets[b + 1]
-            _integrate_one(mode, Y0[b], Kv[b], tflat[lo:hi], rtol, atol, max_steps,
-                           Yout[lo:hi], stats[b])
+
+@njit(parallel=True, cache=True)
+def _integrate_batch(mode, Y0, Kv, tflat, offsets, rtol, atol, max_steps, Yout, stats):
+    for b in prange(Y0.shape[0]):
+        lo, hi = offsets[b], offsets[b + 1]
+        _integrate_one(mode, Y0[b], Kv[b], tflat[lo:hi], rtol, atol, max_steps,
+                       Yout[lo:hi], stats[b])
 
 
 def _scipy_one(method, y0, Kp, times, rtol, atol, scheme):
@@ -332,7 +330,8 @@ def _scipy_one(method, y0, Kp, times, rtol, atol, scheme):
     return sol.y.T.copy(), (0, sol.t.size, sol.nfev, times.size)
 
 
-_STATUS = {1: "reached max_steps", 2: "non-finite values (diverging equations)", 3: "step size underflow"}
+#: what each non-zero status of :func:`integrate` means
+STATUS = {1: "reached max_steps", 2: "non-finite values (diverging equations)", 3: "step size underflow"}
 #: what to do about each failure
 ADVICE = {
     1: "the equations are stiff at this N (their fastest rate, ~|Omega| + (2|chi| + Gamma) N, sets the explicit "
@@ -372,21 +371,16 @@ def check_step_budget(models, times_list, max_steps):
                              f"(~{need * 1e-6:.3g} s of CPU at ~1 us per step)")
 
 
-def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto", max_steps=10**8,
-              scheme="DOP853", progress=None):
+def integrate(models, times_list, y0s, method, *, rtol, atol, scheme="dopri5", max_steps=10**8, progress=None):
     """Integrate each model's equations; returns (list of (T_b, n) arrays, (B, 4) stats).
 
     ``stats[b] = (status, steps, right-hand-side evaluations, output times reached)``; status 0
     means success; after a failure the rows of the output times not reached are NaN.
-    ``integrator`` is ``"numba"`` (batched, compiled), ``"scipy"`` (a loop of solve_ivp with
-    ``scheme``) or ``"auto"`` (numba when installed).
+    ``scheme`` is ``"dopri5"`` (the Dormand-Prince 5(4) pair, batched and compiled) or a
+    ``scipy.integrate.solve_ivp`` method of :data:`SCHEMES` (a loop of solve_ivp calls).
     """
-    if integrator == "auto":
-        integrator = "numba" if HAVE_NUMBA else "scipy"
-    if integrator not in ("numba", "scipy"):
-        raise ValueError(f"integrator must be 'auto', 'numba' or 'scipy', got {integrator!r}")
-    if integrator == "numba" and not HAVE_NUMBA:
-        raise ValueError("integrator='numba' needs numba installed (pip install numba)")
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
     for name, v in (("rtol", rtol), ("atol", atol)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a positive finite number, got {v!r}")
@@ -397,7 +391,7 @@ def integrate(models, times_list, y0s, method, *, rtol, atol, integrator="auto",
     stats = np.zeros((B, 4), dtype=np.int64)
     from tqdm.auto import tqdm
 
-    if integrator == "scipy":
+    if scheme != "dopri5":
         outs = []
         for b in tqdm(range(B), disable=None if progress is None else not progress,
                       desc=f"{method} (solve_ivp)", leave=False):

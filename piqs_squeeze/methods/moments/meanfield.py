@@ -22,14 +22,19 @@ import numpy as np
 from numpy.polynomial import Polynomial as P
 
 from . import integrator as moment_ode
-from .cumulant import _evolve_many, collective_moments as _cumulant_moments
+from .cumulant import collective_moments as _cumulant_moments
+from .driver import evolve_batch
+from .options import MeanfieldOptions, MeanfieldSteadyStateOptions
 from piqs_squeeze.model import Model
 from piqs_squeeze.result import Result
 from piqs_squeeze.states import CoherentSpinState, css_along
 
 __all__ = ["evolve", "evolve_many", "steady_state", "fixed_points", "collective_moments",
            "upsilon_c", "upsilon_c_prime", "omega_c_prime", "css_collective_steady_state",
-           "unsupported"]
+           "unsupported", "OPTIONS", "MeanfieldOptions", "MeanfieldSteadyStateOptions"]
+
+#: kind -> options class
+OPTIONS = {"evolve": MeanfieldOptions, "steady_state": MeanfieldSteadyStateOptions}
 
 _PI = moment_ode.PIDX
 
@@ -48,19 +53,19 @@ def collective_moments(s, N):
     return _cumulant_moments(np.concatenate([s, C], -1), N)
 
 
-def evolve_many(models, times, initial=None, *, rtol=1e-9, atol=1e-11, integrator="auto",
-                scheme="DOP853", max_steps=10**8, progress=None):
-    """Mean-field dynamics of many models in one compiled batch (options as in
-    :func:`piqs_squeeze.methods.moments.cumulant.evolve_many`; ``initial`` may also be a 3-vector s)."""
-    return _evolve_many("meanfield", collective_moments, models, times, initial, rtol=rtol, atol=atol,
-                        integrator=integrator, scheme=scheme, max_steps=max_steps, progress=progress)
+def evolve_many(models, times, initial=None, options: MeanfieldOptions | None = None, **kw):
+    """Mean-field dynamics of many models in one compiled batch (options: :class:`MeanfieldOptions`,
+    as in :func:`piqs_squeeze.methods.moments.cumulant.evolve_many` without order and on_failure;
+    ``initial`` may also be a 3-vector s)."""
+    opts = MeanfieldOptions.coerce(options, kw)
+    return evolve_batch("meanfield", collective_moments, models, times, initial, opts)
 
 
-def evolve(model, times, initial=None, **options):
+def evolve(model, times, initial=None, options: MeanfieldOptions | None = None, **kw):
     """Mean-field dynamics of one model."""
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    return evolve_many([model], times, initial=initial, **options)[0]
+    return evolve_many([model], times, initial=initial, options=options, **kw)[0]
 
 
 # ----------------------------------------------------------------------------- fixed points
@@ -134,23 +139,24 @@ def _relax_time(model):
     return 40.0 / min(pos) if pos else 40.0
 
 
-def steady_state(model: Model, *, initial=None, t_relax=None, **options) -> Result:
+def steady_state(model: Model, options: MeanfieldSteadyStateOptions | None = None, **kw) -> Result:
     """Mean-field steady state reached from ``initial`` (default CSS along -x).
 
-    The equations are integrated to ``t_relax`` (default 40 / smallest non-zero rate) and the
-    final Bloch vector is matched to the nearest fixed point of :func:`fixed_points`.
+    The equations are integrated to ``t_relax`` (default 40 / smallest non-zero rate; the other
+    options are those of :func:`evolve`) and the final Bloch vector is matched to the nearest
+    fixed point of :func:`fixed_points`.
 
     Returns a Result at time ``inf``. ``extras``: ``fixed_points`` (s, z, r, phi, eigenvalues,
     stable), ``branch`` (index of the fixed point reached, -1 if none within 1e-4), ``final_s``
     (integrated state), ``upsilon_c``, ``upsilon_c_prime`` (N -> infinity) and
     ``upsilon_c_prime_N`` (finite-N boundary).
     """
+    opts = MeanfieldSteadyStateOptions.coerce(options, kw)
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    t_relax = _relax_time(model) if t_relax is None else float(t_relax)
-    if not (math.isfinite(t_relax) and t_relax > 0):
-        raise ValueError(f"t_relax must be a positive finite time, got {t_relax!r}")
-    run = evolve(model, [0.0, t_relax], initial=initial, **options)
+    t_relax = _relax_time(model) if opts.t_relax is None else float(opts.t_relax)
+    evolve_opts = {name: getattr(opts, name) for name in MeanfieldOptions.names()}
+    run = evolve(model, [0.0, t_relax], initial=opts.initial, **evolve_opts)
     s_end = run.extras["variables"][-1]
     fps = fixed_points(model)
     dist = [np.max(np.abs(q["s"] - s_end)) for q in fps]
@@ -170,7 +176,7 @@ def steady_state(model: Model, *, initial=None, t_relax=None, **options) -> Resu
         "upsilon_c_prime_N": upsilon_c_prime(model, finite_n=True),
     }
     return Result([np.inf], mean[None], second[None], model, "meanfield",
-                  options={"t_relax": t_relax, **options}, extras=extras)
+                  options={**opts.to_dict(), "t_relax": t_relax}, extras=extras, stats=dict(run.stats))
 
 
 # ----------------------------------------------------------------------------- phase boundaries
