@@ -58,8 +58,9 @@ def evolve(model, times, method: str = "exact", initial=None, options: MethodOpt
         One model, or several (returns a list of Results; methods with a batched integrator,
         such as ``cumulant``, integrate them in one system). A
         :class:`~piqs_squeeze.protocol.Protocol` runs its models one after the other, the state
-        carried across each boundary (exact, mcwf, cumulant, meanfield); its Result has
-        ``protocol`` set and ``model`` its first model.
+        carried across each boundary, with a method whose package sets ``PROTOCOLS = True``
+        (``exact``; the others raise :class:`MethodError`); its Result has ``protocol`` set and
+        ``model`` its first model.
     times : array_like or float
         Strictly increasing output times >= 0 (in 1/Gamma when Gamma = 1). The initial state is
         taken at ``times[0]``. With a sequence of models, also one grid per model (a list of

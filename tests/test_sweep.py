@@ -424,3 +424,26 @@ def test_code_fingerprint_covers_every_module_of_the_package(tmp_path):
     target = pkg / "methods" / "moments" / "integrator.py"
     target.write_text(target.read_text() + "\n_EDITED = 1.0\n")
     assert fingerprint() != before
+
+
+def test_sweep_over_a_hamiltonian_term_with_the_exact_method():
+    """``hamiltonian.Jz`` in the grid sets that term of each point's Model (on top of a fixed term),
+    and the table holds what the exact solver gives for those Models."""
+    from piqs_squeeze.methods.exact import solver as exact
+
+    spec = {"fixed": {"N": 4, "omega": 1.0, "gamma_s": 0.2, "hamiltonian.Jz Jz": 0.5},
+            "grid": {"hamiltonian.Jz": [0.0, 0.8]}, "methods": [{"method": "exact", "options": {"rtol": 1e-9}}],
+            "times": [0.0, 0.5, 1.0], "summaries": ["final"]}
+    pts = SweepSpec.from_dict(spec).expand()
+    assert [dict(p.model.hamiltonian) for p in pts] == [{"Jz Jz": 0.5}, {"Jz": 0.8, "Jz Jz": 0.5}]
+    table = run_sweep(spec, workers=1, progress=False)
+    assert table.ok.all()
+    for p, xi2 in zip(pts, table["final_xi2"]):
+        ref = exact.evolve(p.model, p.times, rtol=1e-9)
+        assert xi2 == pytest.approx(ref.xi2[-1], rel=1e-12)
+    assert table["final_xi2"][0] != pytest.approx(table["final_xi2"][1], rel=1e-3)
+    with pytest.raises(ValueError, match="hamiltonian.Jw"):
+        SweepSpec.from_dict(dict(spec, grid={"hamiltonian.Jw": [1.0]}))
+    # the term parameters pass next to the method's checked options; a former option name does not
+    with pytest.raises(ValueError, match="did you mean 'scheme'"):
+        SweepSpec.from_dict(dict(spec, methods=[{"method": "exact", "options": {"stepper": "sai"}}]))

@@ -32,8 +32,14 @@ name or a bad value fails when the spec is read and expanded, before any point i
 ``points`` (a list of dicts) gives an explicit list of parameter sets; with ``grid`` as well,
 the sweep is the product of the two. Parameter names are the :class:`~piqs_squeeze.Model`
 fields, plus ``ratio`` (Upsilon / Upsilon_c, see :meth:`Model.from_upsilon_ratio`) or
-``upsilon`` (2 Omega / N) in place of ``omega``, and ``theta``/``phi`` for the initial
-coherent spin state.
+``upsilon`` (2 Omega / N) in place of ``omega``, ``theta``/``phi`` for the initial
+coherent spin state, and ``hamiltonian.<term>`` for one coefficient of the extra Hamiltonian
+(any key of :data:`piqs_squeeze.hamiltonian.KEYS`, e.g. ``hamiltonian.Jz`` or
+``"hamiltonian.Jz Jz"``; they are collected into the Model's ``hamiltonian`` dict, on top of a
+``hamiltonian`` table given whole)::
+
+    [grid]
+    "hamiltonian.Jz" = [0.0, 0.5, 1.0]
 """
 from __future__ import annotations
 
@@ -46,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
+from piqs_squeeze.hamiltonian import KEYS as HAMILTONIAN_KEYS, _ALIASES as HAMILTONIAN_ALIASES
 from piqs_squeeze.methods import registry
 from piqs_squeeze.methods.registry import MethodError
 from piqs_squeeze.model import Model, check_times
@@ -59,6 +66,17 @@ MODEL_FIELDS = tuple(f.name for f in fields(Model))
 DRIVE_ALIASES = ("omega", "ratio", "upsilon")
 INITIAL_PARAMS = ("theta", "phi")
 PARAM_NAMES = MODEL_FIELDS + ("ratio", "upsilon") + INITIAL_PARAMS
+#: prefix of the parameters that set one term of the Model's ``hamiltonian``
+TERM_PREFIX = "hamiltonian."
+
+
+def _term_key(name: str):
+    """The Hamiltonian key of a ``hamiltonian.<term>`` parameter name (None for other names)."""
+    if not name.startswith(TERM_PREFIX):
+        return None
+    key = " ".join(name[len(TERM_PREFIX):].split())
+    key = HAMILTONIAN_ALIASES.get(key, key)
+    return key if key in HAMILTONIAN_KEYS else None
 
 
 def _hash(obj) -> str:
@@ -116,9 +134,10 @@ def _values(name, spec):
 
 
 def _check_names(names, where):
-    unknown = [n for n in names if n not in PARAM_NAMES]
+    unknown = [n for n in names if n not in PARAM_NAMES and _term_key(n) is None]
     if unknown:
-        raise ValueError(f"{where}: unknown parameter(s) {unknown}; allowed: {', '.join(PARAM_NAMES)}")
+        raise ValueError(f"{where}: unknown parameter(s) {unknown}; allowed: {', '.join(PARAM_NAMES)} and "
+                         f"{TERM_PREFIX}<term> for the terms {', '.join(HAMILTONIAN_KEYS)}")
 
 
 def build_model(params: dict) -> Model:
@@ -127,6 +146,9 @@ def build_model(params: dict) -> Model:
     if len(drive) > 1:
         raise ValueError(f"give only one of omega, ratio, upsilon per point, got {drive}")
     kw = {k: v for k, v in params.items() if k in MODEL_FIELDS}
+    terms = {_term_key(k): v for k, v in params.items() if _term_key(k) is not None}
+    if terms:
+        kw["hamiltonian"] = {**dict(kw.get("hamiltonian") or {}), **terms}
     if "N" not in kw:
         raise ValueError("every point needs N (in fixed, grid or points)")
     if "ratio" in params:

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 from piqs_squeeze.options import MethodOptions, anything, choice, flag, integer, memory, option, real
 
-__all__ = ["SCHEMES", "ExactEvolveOptions", "ExactSteadyStateOptions", "ExactSpectrumOptions"]
+__all__ = ["SCHEMES", "TIME_DEPENDENT_SCHEMES", "ExactEvolveOptions", "ExactSteadyStateOptions", "ExactSpectrumOptions"]
 
 #: time-stepping schemes of :func:`piqs_squeeze.methods.exact.solver.evolve`
 SCHEMES = ("krylov", "sai", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
+#: schemes for time-dependent coefficients (:mod:`piqs_squeeze.methods.exact.timedep`)
+TIME_DEPENDENT_SCHEMES = ("cf4",)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class ExactEvolveOptions(MethodOptions):
                                    flag())
     sai_shift: float | None = option(None, "shift g of the 'sai' scheme (None: 0.04 / N)",
                                      real(0, none=True, message="> 0"))
+    time_dependent_scheme: str = option("cf4", "time-dependent coefficients (Ramps, callables): 'cf4', "
+                                        "fourth-order commutator-free Magnus with step doubling and Krylov "
+                                        "exponentials (with scheme='krylov')", choice(*TIME_DEPENDENT_SCHEMES))
 
 
 @dataclass(frozen=True)

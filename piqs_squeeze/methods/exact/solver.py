@@ -25,7 +25,9 @@ from .kernels import PackedGenerator
 from .options import ExactEvolveOptions, ExactSpectrumOptions, ExactSteadyStateOptions
 from .shift_invert import BlockSolver, sai_propagate
 from .steppers import ivp_propagate, krylov_propagate
+from .timedep import cf4_propagate
 from piqs_squeeze.model import Model, check_times
+from piqs_squeeze.protocol import Protocol
 from piqs_squeeze.result import Result
 from piqs_squeeze.states import CoherentSpinState, css
 
@@ -48,14 +50,20 @@ def liouvillian_spectrum(model: Model, k: int = 6, options: ExactSpectrumOptions
     from .steady import liouvillian_spectrum as spectrum
 
     opts = ExactSpectrumOptions.coerce(options, kw)
+    _constant(model, "a Liouvillian spectrum")
     return spectrum(model, k, sigma=opts.sigma, blocks=opts.blocks, tol=opts.tol, method=opts.eigensolver,
                     restart=opts.restart, max_memory=opts.max_memory)
 
 
+def _constant(model, what):
+    if isinstance(model, Model) and model.time_dependent:
+        raise ValueError(f"{what} needs constant coefficients; {model} depends on time (use model.at(t))")
+
+
 def unsupported(model: Model):
-    """Every rate of the Model is supported; the size limit is checked against memory at run time."""
-    if not model.is_paper_model:
-        return "this version of the exact method runs only H = chi J+J- + omega Jx with constant coefficients"
+    """Every rate and every quadratic collective Hamiltonian, constant or time dependent, is
+    supported (a steady state needs constant coefficients); the size limit is checked against
+    memory at run time."""
     return None
 
 
@@ -88,11 +96,16 @@ def generator_spread(model: Model) -> float:
     """Rough spectral radius of the generator on the j = N/2 block, which sets the Krylov steps:
 
         S = |Omega| N + (|chi| + Gamma + collective pumping) j (j + 1) + collective dephasing j^2
-            + (gamma_s + pumping + dephasing) N,   j = N/2.
+            + (gamma_s + pumping + dephasing) N,   j = N/2,
+
+    plus, for a general Hamiltonian, |h_a| N per linear and |h_ab| 2 j (j + 1) per quadratic term
+    (time-dependent coefficients at t = 0).
     """
+    model = model.at(0.0)
     N, j = model.N, model.N / 2
+    extra = sum(abs(v) * (N if " " not in key else 2 * j * (j + 1)) for key, v in model.hamiltonian.items())
     return (abs(model.omega) * N + (abs(model.chi) + model.gamma + model.collective_pumping) * j * (j + 1)
-            + model.collective_dephasing * j * j + (model.gamma_s + model.pumping + model.dephasing) * N)
+            + model.collective_dephasing * j * j + (model.gamma_s + model.pumping + model.dephasing) * N + extra)
 
 
 def estimate_run_time(model: Model, duration: float, packed_size: int) -> tuple[float, float]:
@@ -214,15 +227,25 @@ def _progress(progress, total, desc):
 
 
 # --------------------------------------------------------------------------- evolve
-def evolve(model: Model, times, initial=None, options: ExactEvolveOptions | None = None, **kw) -> Result:
+def evolve(model, times, initial=None, options: ExactEvolveOptions | None = None, **kw) -> Result:
     """Exact evolution of the permutation-invariant density matrix.
 
     Integrates d rho_j/dt = (L rho)_j (generator in :mod:`piqs_squeeze.methods.exact.generator`) from
     ``initial`` at ``times[0]`` and records <J_a> and <(J_a J_b + J_b J_a)/2> at every time.
 
+    A :class:`~piqs_squeeze.protocol.Protocol` runs segment by segment (:meth:`Protocol.segments`):
+    each segment's generator propagates the packed state left by the one before, unchanged (no
+    re-initialisation); output times may lie anywhere, a time on a boundary giving the state at the
+    end of the segment it closes. Each segment gets the share ``rtol (its length) / (the whole
+    run)`` of the error target. A model (or segment) with time-dependent coefficients (``Ramp`` or
+    callables) runs with the scheme ``time_dependent_scheme`` ("cf4": the fourth-order
+    commutator-free Magnus integrator of :mod:`piqs_squeeze.methods.exact.timedep`, exponentials
+    by Krylov, step doubling keeping the estimated state error below rtol times the norm of the
+    state; with ``scheme="krylov"`` only).
+
     Parameters
     ----------
-    model : Model
+    model : Model or Protocol
     times : array_like, increasing, >= 0
     initial : None, CoherentSpinState, list of blocks rho_j, or qutip.Qobj in qutip.piqs' Dicke basis
     options : ExactEvolveOptions, optional
@@ -247,40 +270,49 @@ def evolve(model: Model, times, initial=None, options: ExactEvolveOptions | None
     -------
     Result with ``extras["j_populations"]`` (T, number of blocks) = tr rho_j(t) and ``stats``:
     ``products`` (matrix-vector products; with "sai" the preconditioned GMRES iterations, and
-    ``solves``), ``steps``, ``packed_size`` and ``wall_time``.
+    ``solves``), ``steps``, ``packed_size`` and ``wall_time``; with time-dependent coefficients
+    also ``cf4_steps`` and ``cf4_rejected`` (accepted and rejected CF4 steps; ``products``
+    includes those of their exponentials), and ``extras["cf4_error_estimate"]`` (the sum of the
+    accepted steps' error estimates relative to the norm of the state). For a Protocol
+    ``result.protocol`` is set and ``result.model`` is its first model.
     """
     opts = ExactEvolveOptions.coerce(options, kw)
-    if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    protocol = model if isinstance(model, Protocol) else None
+    if protocol is None and not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")
+    models = protocol.models if protocol is not None else (model,)
+    model = models[0]
+    if opts.scheme != "krylov" and any(m.time_dependent for m in models):
+        raise ValueError(f"time-dependent coefficients run with scheme='krylov' only, got {opts.scheme!r}")
     times = check_times(times)
     t0 = _time.perf_counter()
     full_layout = ops.Layout(model.N)
-    layout = _evolved_layout(model, times, initial, opts, full_layout)
-    layout, x0 = _initial_vector(model, initial, opts, layout, full_layout)
-    # the Krylov scheme needs products only: matrix-free (no CSR to build or stream)
-    A = PackedGenerator(model, layout) if opts.scheme == "krylov" else ops.generator_packed(model, layout)
-    run = _Run(model, times, layout, full_layout, opts, t0)
-    stats, interrupted = _integrate(A, x0, times, layout, model, opts, run.rec)
+    layout = _evolved_layout(models, times, initial, opts, full_layout)
+    layout, x0 = _initial_vector(models, initial, opts, layout, full_layout)
+    run = _Run(model, times, layout, full_layout, opts, t0, protocol)
+    stats, interrupted = _integrate(protocol, x0, times, layout, model, opts, run.rec)
     return run.finish(stats, interrupted)
 
 
-def _evolved_layout(model, times, initial, opts, full_layout):
+def _evolved_layout(models, times, initial, opts, full_layout):
     """The blocks to evolve (collective models with a CSS: j = N/2 only), after the run-time
     notice and the memory check (before any block is built: the blocks of a CSS at N = 5000
-    would not fit)."""
-    restrict = opts.restrict_blocks and model.is_collective
+    would not fit). ``models``: the model, or every model of a Protocol."""
+    model = models[0]
+    restrict = opts.restrict_blocks and all(m.is_collective for m in models)
     layout = ops.Layout(model.N, blocks=[0]) if restrict and (
         initial is None or isinstance(initial, CoherentSpinState)) else full_layout
     if opts.scheme == "krylov":
-        _say_if_long(model, times[-1] - times[0], layout.n)
+        _say_if_long(max(models, key=generator_spread), times[-1] - times[0], layout.n)
     need = memory_needed(model.N, "evolve", opts.krylov_dim, scheme=opts.scheme) * layout.n / full_layout.n
     _check_memory(int(need), opts.max_memory, "evolution")
     return layout
 
 
-def _initial_vector(model, initial, opts, layout, full_layout):
+def _initial_vector(models, initial, opts, layout, full_layout):
     """(layout, packed initial state); a restricted collective run keeps the occupied blocks."""
-    restrict = opts.restrict_blocks and model.is_collective
+    model = models[0]
+    restrict = opts.restrict_blocks and all(m.is_collective for m in models)
     if layout.complete or not restrict:
         blocks = initial_blocks(model, initial)
         if restrict:
@@ -293,9 +325,9 @@ def _initial_vector(model, initial, opts, layout, full_layout):
 class _Run:
     """Builds the Result of an exact run (also the partial ones of a checkpoint) and saves it."""
 
-    def __init__(self, model, times, layout, full_layout, opts, t0):
+    def __init__(self, model, times, layout, full_layout, opts, t0, protocol=None):
         self.model, self.times, self.layout, self.full_layout, self.opts = model, times, layout, full_layout, opts
-        self.t0 = t0
+        self.t0, self.protocol = t0, protocol
         self.options = opts.to_dict()
         if opts.scheme == "sai":
             self.options["sai_shift"] = _sai_shift(model, opts)
@@ -311,7 +343,7 @@ class _Run:
                   "evolved_blocks": self.layout.block_index.copy(), **more}
         stats = {"wall_time": _time.perf_counter() - self.t0, "packed_size": self.layout.n, **(stats or {})}
         return Result(self.times[:T], mean, second, self.model, "exact", options=self.options, extras=extras,
-                      stats=stats)
+                      stats=stats, protocol=self.protocol)
 
     def save_every_minute(self, i):
         if self.opts.checkpoint is not None and _time.perf_counter() - self.last_save > 60.0 \
@@ -323,8 +355,11 @@ class _Run:
         """The Result of what was recorded, with the final state and the checkpoint if asked."""
         rec = self.rec
         counts = {"products": int(stats.get("products", -1)), "steps": int(stats.get("steps", -1))}
-        counts.update((k, int(stats[k])) for k in ("local_steps", "shifted_steps", "solves") if k in stats)
+        counts.update((k, int(stats[k])) for k in ("local_steps", "shifted_steps", "solves", "cf4_steps",
+                                                    "cf4_rejected") if k in stats)
         res = self.result(rec.filled, counts)
+        if "cf4_error_estimate" in stats:
+            res.extras["cf4_error_estimate"] = float(stats["cf4_error_estimate"])
         if self.opts.return_state and rec.last is not None:
             sub = ops.full_to_blocks(self.layout, ops.unpack(self.layout, rec.last))
             out = [np.zeros((d, d), complex) for d in self.full_layout.dims]
@@ -342,13 +377,14 @@ def _sai_shift(model, opts) -> float:
     return 0.04 / model.N if opts.sai_shift is None else float(opts.sai_shift)
 
 
-def _integrate(A, x0, times, layout, model, opts, rec):
-    """Run the scheme over ``times`` with a progress bar and the thread settings of a run of this
-    size; (stats, interrupted). Ctrl-C keeps the outputs computed so far (none: re-raised)."""
+def _integrate(protocol, x0, times, layout, model, opts, rec):
+    """Run the scheme over ``times`` (segment by segment for a Protocol) with a progress bar and
+    the thread settings of a run of this size; (stats, interrupted). Ctrl-C keeps the outputs
+    computed so far (none: re-raised)."""
     bar = _progress(opts.progress, times[-1] - times[0], f"exact N={model.N}")
     try:
         with threads.single_blas(), threads.adaptive_threads(layout.n) as th:
-            return _propagate(A, x0, times, layout, model, opts, rec, bar, th.refresh), False
+            return _run_segments(protocol, model, x0, times, layout, opts, rec, bar, th.refresh), False
     except KeyboardInterrupt:
         if rec.filled == 0:
             raise
@@ -356,6 +392,51 @@ def _integrate(A, x0, times, layout, model, opts, rec):
     finally:
         if bar is not None:
             bar.close()
+
+
+def _run_segments(protocol, model, x0, times, layout, opts, rec, bar, on_step):
+    """Propagate from x0 over ``times`` (segment by segment for a Protocol), outputs to ``rec``;
+    returns the summed stats. Each segment runs from its start to its end (added as a last time
+    when it is no output time) with the options ``opts`` (``rtol`` its share of the whole run)
+    and hands its final packed state to the next."""
+    segments = protocol.segments(times) if protocol is not None else [None]
+    total = {}
+    T = max(float(times[-1] - times[0]), 1e-300)
+    x = x0
+    for seg in segments:
+        if seg is None:
+            mod, local, index, seg_opts = model, times, np.arange(times.size), opts
+        else:
+            mod = seg.model
+            local = np.unique(np.concatenate([[seg.start], seg.times, [seg.end]]))
+            index = np.full(local.size, -1)
+            index[np.searchsorted(local, seg.times)] = seg.out
+            seg_opts = opts.replace(rtol=opts.rtol * (local[-1] - local[0]) / T) if local.size > 1 else opts
+        if local.size == 1:  # a one-time run of a Protocol
+            rec(0, local[0], x)
+            continue
+        last = [None]
+
+        def out(i, t, y, index=index, last=last):
+            last[0] = y
+            if index[i] >= 0:
+                rec(int(index[i]), t, y)
+
+        if mod.time_dependent:
+            # the CF4 integrator takes the whole run's rtol and length and shares it out itself
+            st = cf4_propagate(mod, layout, x, local, rtol=opts.rtol, T=T, m=opts.krylov_dim, on_output=out,
+                               progress=bar)
+            st = {"products": st["products"], "cf4_steps": st["steps"], "cf4_rejected": st["rejected"],
+                  "cf4_error_estimate": st["error_estimate"]}
+        else:
+            # the Krylov scheme needs products only: matrix-free (no CSR to build or stream)
+            A = PackedGenerator(mod, layout) if opts.scheme == "krylov" else ops.generator_packed(mod, layout)
+            st = _propagate(A, x, local, layout, mod, seg_opts, out, bar, on_step)
+        for key, v in st.items():
+            if isinstance(v, (int, float, np.integer, np.floating)):
+                total[key] = total.get(key, 0) + v
+        x = last[0]
+    return total
 
 
 def _propagate(A, x0, times, layout, model, opts, rec, bar, on_step):
@@ -394,6 +475,7 @@ def steady_state(model: Model, options: ExactSteadyStateOptions | None = None, *
     opts = ExactSteadyStateOptions.coerce(options, kw)
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    _constant(model, "a steady state")
     collective = model.is_collective
     if not collective and opts.solver != "lu":
         from . import steady as exact_steady
