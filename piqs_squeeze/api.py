@@ -59,7 +59,7 @@ def evolve(model, times, method: str = "exact", initial=None, options: MethodOpt
         such as ``cumulant``, integrate them in one system). A
         :class:`~piqs_squeeze.protocol.Protocol` runs its models one after the other, the state
         carried across each boundary, with a method whose package sets ``PROTOCOLS = True``
-        (``exact``; the others raise :class:`MethodError`); its Result has ``protocol`` set and
+        (``exact``, ``cumulant``, ``meanfield``; others raise :class:`MethodError`); its Result has ``protocol`` set and
         ``model`` its first model.
     times : array_like or float
         Strictly increasing output times >= 0 (in 1/Gamma when Gamma = 1). The initial state is
