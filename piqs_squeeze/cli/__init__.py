@@ -30,13 +30,13 @@ def numba_cache_is_empty() -> bool:
     """Whether numba has no compiled kernel of this package cached yet (a first run compiles them).
 
     Looks for numba's index files (``*.nbi``) where numba writes them: ``NUMBA_CACHE_DIR`` when set,
-    otherwise the package's ``__pycache__``.
+    otherwise the ``__pycache__`` folders of the package's modules.
     """
     from pathlib import Path
 
-    pkg = Path(__file__).resolve().parent
+    pkg = Path(__file__).resolve().parents[1]  # the piqs_squeeze package (this is piqs_squeeze/cli/)
     root = os.environ.get("NUMBA_CACHE_DIR")
-    where = Path(root) if root else pkg / "__pycache__"
+    where = Path(root) if root else pkg  # numba writes next to each module, in its __pycache__
     try:
         return not any(where.rglob("*.nbi"))
     except OSError:

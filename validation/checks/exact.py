@@ -12,7 +12,7 @@ import numpy as np
 import piqs_squeeze as ps
 from piqs_squeeze.methods.exact.generator import Layout, generator_full
 
-from ..cases import ALL_RATES, EXACT_OPTS, INITIALS, make_model
+from ..cases import ALL_RATES, EXACT_OPTS, GENERAL_H, INITIALS, general_cases, make_model, reference_run
 from ..registry import CheckResult, check, compare, max_rel_dev
 from ..report import new_figure, save_plot
 
@@ -82,33 +82,6 @@ def exact_vs_bruteforce(ctx):
 
 # --------------------------------------------------------------------------- general Hamiltonians
 #: An extra Hamiltonian with every kind of term (linear, squares, a symmetrised product).
-GENERAL_H = {"Jz Jz": 1.0, "Jy": 0.5, "Jx Jz": 0.3, "Jx Jy": -0.6}
-
-
-def _general_cases(N, quick):
-    """(label, Model or Protocol) with general H (dict and Qobj), a protocol and ramps, all rates on."""
-    import qutip
-
-    base = make_model(N, ALL_RATES[0])
-    jx, jy, jz = (qutip.jmat(N / 2, a) for a in "xyz")
-    cases = [("dict", base.replace(hamiltonian=GENERAL_H)),
-             ("qobj", base.replace(hamiltonian=jz * jz + 0.5 * jy + 0.15 * (jx * jz + jz * jx)))]
-    m2 = make_model(N, ALL_RATES[1]).replace(hamiltonian={"Jx Jx": 0.7, "Jz": -0.4})
-    ramp = base.replace(omega=ps.Ramp.linear(0.2, 0.9, 0.5 * base.omega, 1.5 * base.omega),
-                        hamiltonian={"Jz Jz": ps.Ramp([0.0, 0.6, 1.5], [0.0, 1.0, -0.5], "pchip")})
-    cases.append(("protocol", ps.Protocol([(0.4, base.replace(hamiltonian=GENERAL_H)), (0.9, m2), (1.5, ramp)])))
-    if not quick:
-        cases.append(("ramp", ramp))
-    return cases
-
-
-def _reference(ctx, run):
-    """The brute-force input with the testing perturbation (every model of a protocol)."""
-    if isinstance(run, ps.Protocol):
-        return ps.Protocol([(t, ctx.reference_model(m)) for t, m in run])
-    return ctx.reference_model(run)
-
-
 @check("exact_general_vs_bruteforce", group=1, needs=("exact",),
        title="exact solver with general quadratic H, a protocol and ramps vs brute force in 2^N (all rates on)")
 def exact_general_vs_bruteforce(ctx):
@@ -120,9 +93,9 @@ def exact_general_vs_bruteforce(ctx):
     tol = 1e-7
     devs = {}
     for N in Ns:
-        for label, run in _general_cases(N, ctx.quick):
+        for label, run in general_cases(N, ctx.quick):
             ex = ps.evolve(run, times, method="exact", initial=INITIALS[1], progress=False, **EXACT_OPTS)
-            bf = bruteforce.evolve(_reference(ctx, run), times, INITIALS[1])
+            bf = bruteforce.evolve(reference_run(ctx, run), times, INITIALS[1])
             devs[f"N{N}_{label}"] = max(max_rel_dev(ex.mean, bf.mean), max_rel_dev(ex.second, bf.second))
     value = max(devs.values())
     return CheckResult(
