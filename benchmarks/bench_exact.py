@@ -138,10 +138,10 @@ def bench_steppers(N):
     ref = exact.evolve(model, TIMES, rtol=1e-12, krylov_dim=30, progress=False)
     rows = []
     for name, kw in [("krylov m=16 (default)", {}), ("krylov m=30", {"krylov_dim": 30}),
-                     ("solve_ivp DOP853", {"stepper": "DOP853"}), ("solve_ivp RK45", {"stepper": "RK45"})]:
+                     ("solve_ivp DOP853", {"scheme": "DOP853"}), ("solve_ivp RK45", {"scheme": "RK45"})]:
         t0 = time.perf_counter()
         r = exact.evolve(model, TIMES, rtol=1e-8, progress=False, **kw)
-        rows.append({"stepper": name, "wall_s": time.perf_counter() - t0, "products": r.extras["products"],
+        rows.append({"stepper": name, "wall_s": time.perf_counter() - t0, "products": r.stats["products"],
                      "err_vs_tight": moment_error(r, ref, N)})
     # scipy's truncated-Taylor expm_multiply on the same packed operator (no error control knob)
     layout = ops.Layout(N)
@@ -199,8 +199,8 @@ def run_ours(N, tight=True):
     wall = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    row = {"N": N, "n_packed": r.extras["packed_size"], "wall_s": wall, "products": r.extras["products"],
-           "steps": r.extras["steps"], "peak_traced_MiB": peak / 2**20,
+    row = {"N": N, "n_packed": r.stats["packed_size"], "wall_s": wall, "products": r.stats["products"],
+           "steps": r.stats["steps"], "peak_traced_MiB": peak / 2**20,
            "min_xi2_dB": float(np.min(r.xi2_db[1:]))}
     if tight:
         ref = exact.evolve(model, TIMES, rtol=1e-12, krylov_dim=30, progress=None)
@@ -223,12 +223,12 @@ def run_stepper(N, stepper, ref):
     model = reference_model(N)
     tracemalloc.start()
     t0 = time.perf_counter()
-    r = exact.evolve(model, TIMES, rtol=1e-8, stepper=stepper, progress=None)
+    r = exact.evolve(model, TIMES, rtol=1e-8, scheme=stepper, progress=None)
     wall = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {"N": N, "stepper": stepper, "wall_s": wall, "products": r.extras["products"],
-            "solves": r.extras.get("solves"), "steps": r.extras["steps"], "peak_traced_MiB": peak / 2**20,
+    return {"N": N, "stepper": stepper, "wall_s": wall, "products": r.stats["products"],
+            "solves": r.stats.get("solves"), "steps": r.stats["steps"], "peak_traced_MiB": peak / 2**20,
             "err_vs_tight": moment_error(r, ref, N)}
 
 
@@ -253,7 +253,7 @@ def bench_collective(N):
         t0 = time.perf_counter()
         runs[name] = exact.evolve(model, TIMES, rtol=1e-8, restrict_blocks=restrict, progress=None)
         out[name] = {"wall_s": time.perf_counter() - t0, "peak_traced_MiB": tracemalloc.get_traced_memory()[1] / 2**20,
-                     "packed_size": runs[name].extras["packed_size"], "products": runs[name].extras["products"]}
+                     "packed_size": runs[name].stats["packed_size"], "products": runs[name].stats["products"]}
         tracemalloc.stop()
     out["difference"] = moment_error(runs["restricted"], runs["all_blocks"], N)
     print("collective", out)
@@ -366,7 +366,7 @@ def write_md(data):
         L.append(f"| {r['N']} | {r['n']} | {r['packed_real_csr_ms']:.3f} | {r['full_complex_csr_ms']:.3f} | "
                  f"{r['matrix_free_numpy_ms']:.3f} | {nb} |")
     if "sai" in data:
-        L += ["", "## Polynomial Krylov (default) vs shift-and-invert Krylov (stepper='sai')", "",
+        L += ["", "## Polynomial Krylov (default) vs shift-and-invert Krylov (scheme='sai')", "",
               f"Same process, same tight reference (load average {data['sai_load_avg_start'][0]:.1f} at start, "
               f"{data['sai_load_avg_end'][0]:.1f} at end; 2 shared cores). 'products' for sai = preconditioned "
               "GMRES iterations (one product + one block-LU solve each).", "",

@@ -29,8 +29,8 @@ def main():
     t0 = time.perf_counter()
     r = exact.evolve(reference_model(args.N), TIMES, rtol=1e-8, progress=True)
     wall = time.perf_counter() - t0
-    row = {"N": args.N, "n_packed": r.extras["packed_size"], "wall_s": wall, "products": r.extras["products"],
-           "steps": r.extras["steps"], "max_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    row = {"N": args.N, "n_packed": r.stats["packed_size"], "wall_s": wall, "products": r.stats["products"],
+           "steps": r.stats["steps"], "max_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
            "min_xi2_dB": float(np.min(r.xi2_db[1:])), "load_avg_start": load0, "load_avg_end": os.getloadavg()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"exact_n{args.N}.json").write_text(json.dumps(row, indent=1))

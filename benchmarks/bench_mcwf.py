@@ -94,7 +94,7 @@ def _cost_row(N, n, propagator="rational"):
     recs, t = [], time.perf_counter()
     for i in range(n):
         recs.append(run_trajectory(model, np.linspace(0.0, 1.0, 21), j0, psi0, None, np.random.default_rng(i),
-                                   propagator=propagator))
+                                   scheme=propagator))
     dt = (time.perf_counter() - t) / n
     steps = np.mean([r["steps"] for r in recs])
     return {"N": N, "ntraj": n, "propagator": propagator, "s_per_traj": dt, "traj_per_s": 1 / dt,
@@ -112,7 +112,7 @@ def propagators(Ns=(500, 1000, 2000), ntraj=(4, 3, 2)):
     for N, n in zip(Ns, ntraj):
         for prop in ("krylov", "rational"):
             run_trajectory(s2_model(N), [0.0, 1e-4], N / 2, mcwf.initial_state(N, None)[1], None,
-                           np.random.default_rng(0), propagator=prop)  # compile
+                           np.random.default_rng(0), scheme=prop)  # compile
             rows.append(_cost_row(N, n, prop))
             print(rows[-1], flush=True)
     return rows
@@ -154,7 +154,7 @@ def write_md(res):
              "Method: state-following displacement beta = -<J-> (re-chosen every step and jump); no-jump "
              "propagation by (8, 8) Pade steps of the shifted generator in partial fractions with the (7, 7) "
              "approximant as error estimate (per-step bound 1e-8; piqs_squeeze/mcwf_rational.py), or by "
-             "Krylov steps (Arnoldi, m = 16; propagator='krylov'), restricted to the window of m where psi is "
+             "Krylov steps (Arnoldi, m = 16; scheme='krylov'), restricted to the window of m where psi is "
              "non-negligible (piqs_squeeze/mcwf_kernel.py). Models with N + 1 <= 64 use cached exact "
              "eigenbases with the fixed point displacement instead (so N = 50 'adaptive' = 'fixed_point').", ""]
     v = res.get("vs_mcsolve")

@@ -33,12 +33,12 @@ def cross_check_n100() -> dict:
     import numpy as np
 
     import piqs_squeeze as ps
-    from piqs_squeeze.validation.checks.exact import _exact_opts
+    from piqs_squeeze.validation.cases import EXACT_OPTS
 
     m = ps.Model.from_upsilon_ratio(100, 0.9, chi=1.0, gamma_s=4.0)
     t = np.linspace(0.0, 0.2, 21)
     load0, t0 = os.getloadavg(), time.perf_counter()
-    e = ps.evolve(m, t, method="exact", **_exact_opts())
+    e = ps.evolve(m, t, method="exact", **EXACT_OPTS)
     t1 = time.perf_counter()
     mc = ps.evolve(m, t, method="mcwf", ntraj=1000, seed=1, workers=1, progress=False)
     t2 = time.perf_counter()
@@ -67,7 +67,8 @@ def main(argv=None) -> int:
 
     from piqs_squeeze.result import jsonable, provenance
     from piqs_squeeze.validation.checks import cumulant as checks_cumulant
-    from piqs_squeeze.validation.core import Context, run_checks
+    from piqs_squeeze.validation.core import run_checks
+    from piqs_squeeze.validation.registry import Context
     from piqs_squeeze.validation.report import verdict_line, write_report
 
     ctx = Context(mode="full", out=args.out)

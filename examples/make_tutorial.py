@@ -78,7 +78,8 @@ md("""## The validation report
 `piqs-squeeze validate --quick` runs every cross-check; here two fast ones, written to a temporary
 directory (report.md, report.json, plots/).""")
 code("""import tempfile
-from piqs_squeeze.validation.core import Context, run_checks
+from piqs_squeeze.validation.core import run_checks
+from piqs_squeeze.validation.registry import Context
 from piqs_squeeze.validation.report import summary_line, write_report
 
 out = tempfile.mkdtemp()

@@ -19,7 +19,7 @@ import numpy as np
 from piqs_squeeze.runtime.fileio import atomic_write
 from piqs_squeeze.result import jsonable
 
-__all__ = ["resolve_params", "cached", "method_fingerprint", "require_methods", "CACHE_FORMAT"]
+__all__ = ["resolve_params", "cached", "method_fingerprint", "CACHE_FORMAT"]
 
 CACHE_FORMAT = "piqs_squeeze.figures/1"
 
@@ -48,15 +48,6 @@ def method_fingerprint() -> str:
 
     text = json.dumps({"code": code_fingerprint(), "figures": source_hash(Path(__file__).parent)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def require_methods(*methods: str, kind: str = "evolve") -> None:
-    """Raise a clear RuntimeError if a method the figure needs is not in this version."""
-    import piqs_squeeze as ps
-
-    missing = [m for m in methods if m not in ps.available_methods(None, kind)]
-    if missing:
-        raise RuntimeError(f"this figure needs method(s) {missing} ({kind}), not available in this version")
 
 
 def _key(figure: str, params: dict) -> str:
@@ -117,15 +108,16 @@ def cached(figure: str, params: dict, compute, cache_dir=None) -> dict:
 
 
 def evolution_method(method: str, N: int, exact_max_n: int) -> str:
-    """``method`` itself, or for ``"auto"`` the paper's choice: the exact solver where it is
-    available and N <= ``exact_max_n``, MCWF trajectories otherwise."""
-    import piqs_squeeze as ps
+    """``method`` itself, or for ``"auto"`` the paper's choice: the exact solver for
+    N <= ``exact_max_n``, MCWF trajectories otherwise."""
+    from piqs_squeeze.methods import registry
 
     if method != "auto":
-        if method not in ps.METHODS:
-            raise ValueError(f"method must be 'auto' or one of {', '.join(ps.METHODS)}, got {method!r}")
+        if method not in registry.available(None, "evolve"):
+            raise ValueError(f"method must be 'auto' or one of {', '.join(registry.available(None, 'evolve'))}, "
+                             f"got {method!r}")
         return method
-    return "exact" if ("exact" in ps.available_methods(None) and N <= exact_max_n) else "mcwf"
+    return "exact" if N <= exact_max_n else "mcwf"
 
 
 def method_options(method: str, params: dict, **extra) -> dict:

@@ -75,15 +75,15 @@ def plot(data, out) -> list:
     v0 = style.to_db(data["min_xi2_strip"])
     lo = float(np.nanmin(np.concatenate([v.ravel(), v0]))) if np.any(np.isfinite(v)) else -10
     with style.rc():
+        import matplotlib
         import matplotlib.colors as mcolors
-        import matplotlib.pyplot as plt
         from matplotlib.patches import Patch
 
         fig, (ax, ax0) = style.new_figure("single", 3.2, nrows=2, sharex=True,
                                           gridspec_kw={"height_ratios": [5, 1]})
         # squeezed cells on a colour scale; xi^2 >= 1 is "no transient squeezing" (grey), as the
         # paper's Fig. S1 cuts values above 0 dB
-        cmap = plt.get_cmap("viridis").with_extremes(over=NO_SQUEEZING)
+        cmap = matplotlib.colormaps["viridis"].with_extremes(over=NO_SQUEEZING)
         norm = mcolors.Normalize(vmin=min(lo, -1.0), vmax=0.0)
         im = ax.pcolormesh(ratio, gs, v, shading="nearest", cmap=cmap, norm=norm)
         ax0.pcolormesh(ratio, [0.0, 1.0], np.vstack([v0, v0]), shading="nearest", cmap=cmap, norm=norm)

@@ -67,8 +67,6 @@ def plot(data, out) -> list:
     t = np.asarray(data["t"])
     with style.rc():
         fig = style.new_figure("double", 4.6)[0]
-        import matplotlib.pyplot as plt  # noqa: F401 - backend set by style
-
         fig.clf()
         gs = fig.add_gridspec(2, 4, width_ratios=[1.6, 1, 1, 1])
         ax = fig.add_subplot(gs[:, 0])

@@ -6,7 +6,6 @@ figure is written as a vector PDF and a 300 dpi PNG. Quick (reduced) versions ca
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 from pathlib import Path
@@ -77,33 +76,27 @@ _RC = {
 }
 
 
-def _pyplot():
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
-        with contextlib.suppress(Exception):
-            matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def rc():
     """Context manager applying the figure style (``with rc(): ...``)."""
-    plt = _pyplot()
-    return plt.rc_context(_RC)
+    import matplotlib
+
+    return matplotlib.rc_context(_RC)
 
 
 def new_figure(width: str | float = "single", height: float | None = None, **subplots_kw):
     """A Figure at a paper column width (``"single"`` 3.4 in, ``"double"`` 7 in, or inches)
-    with ``plt.subplots(**subplots_kw)`` axes and constrained layout. Returns (fig, axes)."""
-    plt = _pyplot()
+    with ``Figure.subplots(**subplots_kw)`` axes and constrained layout. Returns (fig, axes).
+
+    A :class:`matplotlib.figure.Figure`, not pyplot's: the backend is neither chosen nor changed."""
+    from matplotlib.figure import Figure
+
     w = {"single": SINGLE, "double": DOUBLE}.get(width, width)
     if not isinstance(w, (int, float)) or not w > 0:
         raise ValueError(f"width must be 'single', 'double' or a positive number of inches, got {width!r}")
     h = height if height is not None else w * 0.75
     with rc():
-        fig, axes = plt.subplots(figsize=(w, h), constrained_layout=True, **subplots_kw)
+        fig = Figure(figsize=(w, h), layout="constrained")
+        axes = fig.subplots(**subplots_kw)
     return fig, axes
 
 
@@ -166,13 +159,11 @@ def to_db(x):
 
 
 def save(fig, out, name: str) -> list[Path]:
-    """Write ``<out>/<name>.pdf`` (vector) and ``<out>/<name>.png`` (300 dpi); close the figure."""
-    plt = _pyplot()
+    """Write ``<out>/<name>.pdf`` (vector) and ``<out>/<name>.png`` (300 dpi)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.pdf", out / f"{name}.png"]
     with rc():
         fig.savefig(paths[0])
         fig.savefig(paths[1], dpi=DPI)
-    plt.close(fig)
     return paths

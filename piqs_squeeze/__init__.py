@@ -10,8 +10,9 @@ from .runtime import threads as _threads
 _threads._passive_openmp()  # before numba starts OpenMP: idle threads sleep, not spin
 
 from ._version import __version__  # noqa: E402
-from .api import METHODS, MethodError, available_methods, evolve, liouvillian_spectrum, steady_state
 from .hamiltonian import Ramp
+from .api import (METHODS, MethodError, UnknownOptionError, available_methods, evolve, liouvillian_spectrum,
+                  method_options, steady_state)
 from .model import Model
 from .protocol import Protocol
 from .observables import n_eff, squeezing, xi2, xi2_db
@@ -28,8 +29,10 @@ __all__ = [
     "steady_state",
     "liouvillian_spectrum",
     "available_methods",
+    "method_options",
     "METHODS",
     "MethodError",
+    "UnknownOptionError",
     "CoherentSpinState",
     "css",
     "css_along",

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .model import LOCAL_RATES
 from .result import Result
 
 __all__ = ["min_xi2", "min_transient_xi2", "TransientMinimum", "initial_minimum", "transient_window_start",
@@ -136,7 +137,7 @@ def single_particle_rate(model) -> float:
     float
         The rate of single-particle decoherence; 1/gamma_1 is the time scale of the transient.
     """
-    return float(sum(model.local_rates.values()))
+    return float(sum(getattr(model, r) for r in LOCAL_RATES))
 
 
 def initial_minimum(result, prominence_db: float = 0.1) -> float:

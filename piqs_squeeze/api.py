@@ -1,142 +1,85 @@
-"""Public entry points: ``evolve`` and ``steady_state`` dispatch to the method modules.
+"""Public entry points: ``evolve``, ``steady_state`` and ``liouvillian_spectrum`` dispatch to the
+methods of :mod:`piqs_squeeze.methods.registry` (which says what a method module provides).
 
-A method module (``piqs_squeeze.<name>``) provides any of
-
-* ``evolve(model, times, initial=None, **options) -> Result``
-* ``evolve_many(models, times, initial=None, **options) -> list[Result]`` (batched)
-* ``steady_state(model, **options) -> Result``
-* ``unsupported(model) -> str | None``: why the method cannot run this model (None if it can).
+Options are given as keywords (``ps.evolve(model, t, method="exact", rtol=1e-10)``) or as an
+options object (``options=ps.method_options("exact").replace(rtol=1e-10)``); an unknown option
+raises :class:`~piqs_squeeze.options.UnknownOptionError` (a :class:`MethodError`) naming it and
+listing the valid ones, before anything is computed.
 """
 from __future__ import annotations
 
-import difflib
-import importlib
-import inspect
+import time
 from collections.abc import Sequence
 
 import numpy as np
 
+from .methods import registry
+from .methods.registry import METHODS, MethodError
 from .model import Model, check_times
+from .options import MethodOptions, UnknownOptionError
+from .protocol import Protocol
 
-__all__ = ["METHODS", "MethodError", "evolve", "steady_state", "liouvillian_spectrum", "available_methods",
-           "method_options", "check_options"]
-
-#: Method name -> module implementing it.
-METHODS = {
-    "exact": "piqs_squeeze.methods.exact.solver",
-    "mcwf": "piqs_squeeze.methods.mcwf.ensemble",
-    "cumulant": "piqs_squeeze.methods.moments.cumulant",
-    "meanfield": "piqs_squeeze.methods.moments.meanfield",
-    "carmichael": "piqs_squeeze.methods.carmichael",
-}
-
-
-class MethodError(ValueError):
-    """A method that does not exist or cannot run the requested model."""
-
-
-def _module(name):
-    try:
-        return importlib.import_module(METHODS[name])
-    except ModuleNotFoundError as exc:
-        if exc.name == METHODS[name]:
-            return None
-        raise
-
-
-def _why_not(name, model, kind):
-    mod = _module(name)
-    if mod is None or not hasattr(mod, kind):
-        return f"it provides no {kind.replace('_', ' ')} (see its docstring for what it computes)"
-    check = getattr(mod, "unsupported", None)
-    return check(model) if (check is not None and model is not None) else None
+__all__ = ["METHODS", "MethodError", "UnknownOptionError", "evolve", "steady_state", "liouvillian_spectrum",
+           "available_methods", "method_options"]
 
 
 def available_methods(model: Model | None = None, kind: str = "evolve") -> list[str]:
-    """Methods that provide ``kind`` ("evolve" or "steady_state") and can run ``model``."""
-    return [name for name in METHODS if _why_not(name, model, kind) is None]
+    """Methods that provide ``kind`` ("evolve", "steady_state" or "liouvillian_spectrum") and can
+    run ``model`` (any model when None)."""
+    return registry.available(model, kind)
 
 
-def _resolve(method, model, kind):
-    if not isinstance(method, str) or method not in METHODS:
-        raise MethodError(
-            f"unknown method {method!r}; methods: {', '.join(METHODS)} "
-            f"(for this model: {', '.join(available_methods(model, kind)) or 'none'})"
-        )
-    reason = _why_not(method, model, kind)
-    if reason is not None:
-        ok = available_methods(model, kind)
-        raise MethodError(
-            f"method {method!r} cannot {kind.replace('_', ' ')} this model: {reason}. "
-            f"Methods that can: {', '.join(ok) if ok else 'none'}"
-        )
-    return _module(method)
+def method_options(method: str, kind: str = "evolve") -> MethodOptions:
+    """The default options of ``method`` for ``kind``: an options object whose
+    :meth:`~piqs_squeeze.options.MethodOptions.describe` lists every option with its default
+    and a one-line doc, and whose :meth:`~piqs_squeeze.options.MethodOptions.replace` gives
+    changed options to pass as ``options=``.
 
-
-_NOT_OPTIONS = {"model", "models", "times", "initial"}
-
-
-def method_options(method, kind: str = "evolve", module=None) -> dict | None:
-    """The options of ``method`` for ``kind`` ("evolve" or "steady_state"): name -> default.
-
-    Read from the signatures of the method's functions (``evolve_many`` and ``evolve`` for
-    "evolve"); None when a function takes arbitrary keywords, so its options cannot be listed.
-    ``module`` gives the module of a custom method (a dotted path in a sweep).
+    Raises MethodError for an unknown method, a kind it does not provide, or a custom method
+    module that declares no ``OPTIONS``.
     """
-    mod = module if module is not None else _resolve(method, None, kind)
-    names = ("evolve_many", "evolve") if kind == "evolve" else (kind,)
-    funcs = [getattr(mod, n) for n in names if hasattr(mod, n)]
-    if not funcs:
-        raise MethodError(f"method {method!r} has no {kind}")
-    out, open_ended = {}, True
-    for f in funcs:
-        params = inspect.signature(f).parameters.values()
-        if not any(p.kind is p.VAR_KEYWORD for p in params):
-            open_ended = False
-        for p in params:
-            if p.name not in _NOT_OPTIONS and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
-                out.setdefault(p.name, None if p.default is p.empty else p.default)
-    return None if open_ended else out
+    cls = registry.options_class(method, kind)
+    if cls is None:
+        raise MethodError(f"method {method!r} declares no OPTIONS: its options are not listed")
+    return cls()
 
 
-def check_options(method, options, kind: str = "evolve", module=None) -> None:
-    """Raise MethodError naming every option of ``options`` that ``method`` does not have, with
-    the list of the options it has (nothing is computed before this check)."""
-    valid = method_options(method, kind, module)
-    if valid is None:
-        return
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        close = {u: difflib.get_close_matches(u, valid, n=1) for u in unknown}
-        hint = "; ".join(f"did you mean {c[0]!r} for {u!r}?" for u, c in close.items() if c)
-        raise MethodError(f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} for "
-                          f"method {method!r} ({kind}); its options: {', '.join(sorted(valid))}"
-                          + (f". {hint}" if hint else ""))
+def _timed(res, t0):
+    res.stats.setdefault("wall_time", time.perf_counter() - t0)
+    return res
 
 
-def evolve(model, times, method: str = "exact", initial=None, **options):
+def evolve(model, times, method: str = "exact", initial=None, options: MethodOptions | None = None, **kw):
     """Evolve ``model`` from ``initial`` and return a :class:`~piqs_squeeze.result.Result`.
 
     Parameters
     ----------
-    model : Model or sequence of Model
+    model : Model, Protocol or a sequence of them
         One model, or several (returns a list of Results; methods with a batched integrator,
-        such as ``cumulant``, integrate them in one system).
+        such as ``cumulant``, integrate them in one system). A
+        :class:`~piqs_squeeze.protocol.Protocol` runs its models one after the other, the state
+        carried across each boundary, with a method whose package sets ``PROTOCOLS = True``
+        (``exact``, ``mcwf``, ``cumulant``, ``meanfield``; others raise :class:`MethodError`); its Result has
+        ``protocol`` set and ``model`` its first model.
     times : array_like or float
         Strictly increasing output times >= 0 (in 1/Gamma when Gamma = 1). The initial state is
         taken at ``times[0]``. With a sequence of models, also one grid per model (a list of
         arrays, or a 2-D array with one row per model). A single number ``t > 0`` is the final
         time of the grid ``[0, t]`` (the Result has the initial and the final time); a
         one-element grid ``[t]`` returns the initial state at t.
-    method : {"exact", "mcwf", "cumulant", "meanfield"}
+    method : {"exact", "mcwf", "cumulant", "meanfield"} or a custom method's module path
     initial : optional
         ``None`` (coherent spin state along -x), a :class:`~piqs_squeeze.states.CoherentSpinState`,
         or a representation the method accepts (see its docstring). A ``qutip.Qobj`` in
         qutip.piqs' Dicke basis (or a ket / density matrix of the j = N/2 block) is taken by
         ``exact`` as it is and by ``cumulant`` (order 2) and ``meanfield`` through its one- and
         two-particle moments; ``mcwf`` takes pure states (see its docstring).
-    **options
-        Method options (tolerances, ntraj, seed, ...).
+    options : MethodOptions, optional
+        The method's options object (:func:`method_options` gives the defaults to change).
+    **kw
+        Single options (tolerances, ntraj, seed, ...; ``method_options(method).describe()``
+        lists them), applied on top of ``options``. An unknown name raises
+        :class:`~piqs_squeeze.options.UnknownOptionError` before anything is computed.
 
     Returns
     -------
@@ -145,21 +88,16 @@ def evolve(model, times, method: str = "exact", initial=None, **options):
     times = _scalar_times(times)
     if isinstance(model, Sequence) and not isinstance(model, (str, bytes)):
         models = list(model)
-        if not models or not all(isinstance(m, Model) for m in models):
-            raise TypeError("model must be a Model or a non-empty sequence of Models")
+        if not models or not all(isinstance(m, (Model, Protocol)) for m in models):
+            raise TypeError("model must be a Model, a Protocol or a non-empty sequence of them")
         times = _check_times_per_model(times, len(models))
-        mods = {_resolve(method, m, "evolve") for m in models}
-        mod = mods.pop()
-        check_options(method, options)
-        if hasattr(mod, "evolve_many"):
-            return mod.evolve_many(models, times, initial=initial, **options)
-        grids = times if isinstance(times, list) else [times] * len(models)
-        return [mod.evolve(m, t, initial=initial, **options) for m, t in zip(models, grids)]
-    if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    mod = _resolve(method, model, "evolve")
-    check_options(method, options)
-    return mod.evolve(model, check_times(times), initial=initial, **options)
+        opts = registry.build_options(method, "evolve", options, **kw)
+        return registry.call(method, "evolve", models, times, initial, opts)
+    if not isinstance(model, (Model, Protocol)):
+        raise TypeError(f"model must be a piqs_squeeze.Model or Protocol, got {type(model).__name__}")
+    opts = registry.build_options(method, "evolve", options, **kw)
+    t0 = time.perf_counter()
+    return _timed(registry.call(method, "evolve", [model], check_times(times), initial, opts)[0], t0)
 
 
 def _scalar_times(times):
@@ -190,21 +128,23 @@ def _check_times_per_model(times, n_models):
     return grids
 
 
-def steady_state(model: Model, method: str = "exact", **options):
-    """Steady state of ``model`` as a Result with a single time ``inf``."""
+def steady_state(model: Model, method: str = "exact", options: MethodOptions | None = None, **kw):
+    """Steady state of ``model`` as a Result with a single time ``inf`` (options as in :func:`evolve`,
+    those of ``method_options(method, "steady_state")``)."""
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    mod = _resolve(method, model, "steady_state")
-    check_options(method, options, "steady_state")
-    return mod.steady_state(model, **options)
+    opts = registry.build_options(method, "steady_state", options, **kw)
+    t0 = time.perf_counter()
+    return _timed(registry.call(method, "steady_state", [model], options=opts)[0], t0)
 
 
-def liouvillian_spectrum(model: Model, k: int = 6, method: str = "exact", **options):
-    """The k eigenvalues of the generator on the permutation-symmetric sector nearest 0, largest
-    real part first (a subset of the full 4^N spectrum; see
-    :func:`piqs_squeeze.methods.exact.steady.liouvillian_spectrum`)."""
+def liouvillian_spectrum(model: Model, k: int = 6, method: str = "exact", options: MethodOptions | None = None,
+                         **kw):
+    """The k eigenvalues of the generator on the permutation-symmetric sector nearest ``sigma``
+    (default 0), largest real part first (a subset of the full 4^N spectrum; see
+    :func:`piqs_squeeze.methods.exact.steady.liouvillian_spectrum`; options:
+    ``method_options(method, "liouvillian_spectrum")``)."""
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    mod = _resolve(method, model, "liouvillian_spectrum")
-    check_options(method, options, "liouvillian_spectrum")
-    return mod.liouvillian_spectrum(model, k, **options)
+    opts = registry.build_options(method, "liouvillian_spectrum", options, **kw)
+    return registry.call(method, "liouvillian_spectrum", [model], options=opts, k=k)[0]

@@ -233,10 +233,6 @@ class Model:
         return all(getattr(self, r) == 0 for r in LOCAL_RATES)
 
     @property
-    def local_rates(self) -> dict:
-        return {r: getattr(self, r) for r in LOCAL_RATES if getattr(self, r) != 0}
-
-    @property
     def phase(self) -> str:
         """Steady-state phase in the thermodynamic limit.
 

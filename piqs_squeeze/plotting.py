@@ -1,4 +1,8 @@
-"""Quick-look plots of Results (the paper's figures have their own style in ``figures/``)."""
+"""Quick-look plots of Results (the paper's figures have their own style in ``figures/``).
+
+Plots are :class:`matplotlib.figure.Figure` objects, not pyplot figures: making one neither
+chooses nor changes the matplotlib backend (a notebook's or a Qt session's stays as it is).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,14 +25,12 @@ def save_figure(fig, path_stem) -> list[Path]:
 def plot_results(results, title=None):
     """xi^2(t) in dB and N_eff(t) of one or more Results (error bars where the method has them).
 
-    Returns the matplotlib Figure.
+    Returns the matplotlib Figure (not registered with pyplot; ``save_figure`` writes it).
     """
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(5.0, 5.0), sharex=True, constrained_layout=True)
+    fig = Figure(figsize=(5.0, 5.0), layout="constrained")
+    ax1, ax2 = fig.subplots(2, 1, sharex=True)
     for r in results:
         finite = np.isfinite(r.times)
         label = r.method

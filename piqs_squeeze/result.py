@@ -84,10 +84,13 @@ class Result:
     second : (T, 3, 3) float64, <(J_a J_b + J_b J_a)/2>
     model : Model
     method : str
-    options : dict, the method's options (JSON-serializable)
+    options : dict, every option of the method's options object (JSON-serializable), with the
+        values it resolved (e.g. a seed drawn from entropy)
     mean_err, second_err : optional standard errors of mean and second (statistical methods)
-    extras : dict of method-specific data; numpy arrays are saved as arrays, the rest as JSON
+    extras : dict of method-specific physics data; numpy arrays are saved as arrays, the rest as JSON
     provenance : dict, package versions and date
+    stats : dict, diagnostics of the run kept apart from the physics (``wall_time``, steps,
+        generator products, right-hand-side evaluations, ...; JSON scalars)
     protocol : Protocol or None
         The protocol that was run (``model`` is then its first model).
     """
@@ -102,6 +105,7 @@ class Result:
     second_err: np.ndarray | None = None
     extras: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=provenance)
+    stats: dict = field(default_factory=dict)
     protocol: Protocol | None = None
 
     def __post_init__(self):
@@ -286,6 +290,7 @@ class Result:
             "options": jsonable(self.options),
             "provenance": jsonable(self.provenance),
             "extras": json_extras,
+            "stats": jsonable(self.stats),
         }
         if self.protocol is not None:
             meta["protocol"] = self.protocol.to_dict()["protocol"]
@@ -299,7 +304,8 @@ class Result:
         """Load a Result written by :meth:`save`.
 
         Raises FileNotFoundError for a missing file and :class:`ResultFileError` (a ValueError)
-        naming the file for one that is damaged, truncated or not a piqs_squeeze result.
+        naming the file for one that is damaged, truncated or not a piqs_squeeze result. Files
+        written before ``stats`` existed load with empty stats.
         """
         path = Path(path)
         if not path.is_file():
@@ -325,6 +331,7 @@ class Result:
                 second_err=data.get("second_err"),
                 extras=extras,
                 provenance=meta.get("provenance", {}),
+                stats=meta.get("stats", {}),
                 protocol=Protocol.from_dict(meta) if "protocol" in meta else None,
             )
         except ResultFileError:

@@ -45,10 +45,6 @@ class CoherentSpinState:
         """(mean, second) of the collective spin (see :func:`css_moments`)."""
         return css_moments(N, self.theta, self.phi)
 
-    def single_particle(self):
-        """Single-atom <sigma^+> and <sigma^z>: (sin theta e^{i phi} / 2, cos theta)."""
-        return 0.5 * math.sin(self.theta) * complex(math.cos(self.phi), math.sin(self.phi)), math.cos(self.theta)
-
     def to_dict(self):
         return {"kind": "css", "theta": self.theta, "phi": self.phi}
 

@@ -1,6 +1,4 @@
 """Analytic (Carmichael / Puri-Lawande with chi) steady state against independent references."""
-import importlib.util
-
 import numpy as np
 import pytest
 import qutip
@@ -144,7 +142,6 @@ def test_result_roundtrip(tmp_path):
     assert back.extras["jz_over_j"] == res.extras["jz_over_j"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("piqs_squeeze.methods.exact.solver") is None, reason="exact solver not present")
 @pytest.mark.parametrize("N, ratio, chi", [(10, 0.9, 1.0), (31, 0.6, -0.5), (50, 1.2, 2.0)])
 def test_against_exact_solver(N, ratio, chi):
     model = ps.Model.from_upsilon_ratio(N, ratio, chi=chi)

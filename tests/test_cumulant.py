@@ -116,8 +116,8 @@ def test_n2_matches_bruteforce(k):
     times = np.linspace(0, 2.5, 26)
     init = ps.css(0.3 + k, 1.0 - 0.7 * k)
     ref = bruteforce.evolve(model, times, init)
-    for integrator in ("numba", "scipy"):
-        res = cumulant.evolve(model, times, init, rtol=1e-12, atol=1e-14, integrator=integrator)
+    for scheme in ("dopri5", "DOP853"):
+        res = cumulant.evolve(model, times, init, rtol=1e-12, atol=1e-14, scheme=scheme)
         assert np.max(np.abs(res.mean - ref.mean)) < 1e-9
         assert np.max(np.abs(res.second - ref.second)) < 1e-9
     assert res.method == "cumulant"
@@ -133,9 +133,9 @@ def test_order3_exact_at_n3(k):
     times = np.linspace(0, 2.5, 26)
     init = ps.css(0.3 + k, 1.0 - 0.7 * k)
     ref = ps.evolve(model, times, method="exact", initial=init, rtol=1e-13)
-    for integrator in ("numba", "scipy"):
+    for scheme in ("dopri5", "DOP853"):
         res = ps.evolve(model, times, method="cumulant", order=3, initial=init, rtol=1e-12, atol=1e-14,
-                        integrator=integrator)
+                        scheme=scheme)
         assert np.max(np.abs(res.mean - ref.mean)) < 1e-10
         assert np.max(np.abs(res.second - ref.second)) < 1e-10
     assert res.method == "cumulant" and res.options["order"] == 3
@@ -228,7 +228,7 @@ def test_order3_batched_and_failure_handling():
     for m, t, i0, b in zip(models, grids, inits, batch):
         one = cumulant.evolve(m, t, i0, order=3)
         np.testing.assert_allclose(b.mean, one.mean, rtol=0, atol=1e-12 * m.N)
-        ref = cumulant.evolve(m, t, i0, order=3, integrator="scipy", rtol=1e-11, atol=1e-12)
+        ref = cumulant.evolve(m, t, i0, order=3, scheme="DOP853", rtol=1e-11, atol=1e-12)
         assert np.max(np.abs(b.mean - ref.mean)) < 1e-5 * m.N / 2
     n = np.array(ps.css(1.0, 3.0).direction)
     np.testing.assert_allclose(batch[2].extras["variables"][0, 9:], [n[a] * n[b] * n[c] for a, b, c in
@@ -269,7 +269,7 @@ def test_batched_equals_per_model_and_ragged_times(tmp_path):
         assert b.times.shape == t.shape
         np.testing.assert_allclose(b.mean, one.mean, rtol=0, atol=1e-12 * m.N)
         np.testing.assert_allclose(b.second, one.second, rtol=0, atol=1e-12 * m.N**2)
-        ref = cumulant.evolve(m, t, i0, integrator="scipy", rtol=1e-11, atol=1e-12)
+        ref = cumulant.evolve(m, t, i0, scheme="DOP853", rtol=1e-11, atol=1e-12)
         # rtol = 1e-8 per step, accumulated over ~1e3-1e4 steps: 1e-5 of the spin length
         assert np.max(np.abs(b.mean - ref.mean)) < 1e-5 * m.N / 2
     loaded = ps.Result.load(batch[1].save(tmp_path / "c.npz"))
@@ -293,8 +293,8 @@ def test_bad_input():
     t = np.linspace(0, 1, 3)
     with pytest.raises(ValueError, match="rtol"):
         cumulant.evolve(m, t, rtol=-1)
-    with pytest.raises(ValueError, match="integrator"):
-        cumulant.evolve(m, t, integrator="euler")
+    with pytest.raises(ValueError, match="scheme"):
+        cumulant.evolve(m, t, scheme="euler")
     with pytest.raises(ValueError, match="initial"):
         cumulant.evolve(m, t, initial=[1.0, 0.0])
     with pytest.raises(ValueError, match="times"):

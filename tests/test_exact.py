@@ -178,8 +178,8 @@ def test_krylov_agrees_with_dop853():
     model = ps.Model.from_upsilon_ratio(10, 0.9, chi=1.0, gamma_s=1.0)
     t = np.linspace(0, 2, 11)
     a = exact.evolve(model, t, rtol=1e-10)
-    b = exact.evolve(model, t, rtol=1e-10, stepper="DOP853")
-    assert a.extras["products"] > 0
+    b = exact.evolve(model, t, rtol=1e-10, scheme="DOP853")
+    assert a.stats["products"] > 0
     assert np.abs(a.second - b.second).max() < 1e-8 * 25
     assert np.abs(a.mean - b.mean).max() < 1e-8 * 5
 
@@ -226,8 +226,8 @@ def test_bad_input():
         exact.evolve(model, t, rtol=0)
     with pytest.raises(ValueError, match="krylov_dim"):
         exact.evolve(model, t, krylov_dim=1)
-    with pytest.raises(ValueError, match="stepper"):
-        exact.evolve(model, t, stepper="euler")
+    with pytest.raises(ValueError, match="scheme"):
+        exact.evolve(model, t, scheme="euler")
     with pytest.raises(TypeError, match="model"):
         exact.evolve("model", t)
     with pytest.raises(ValueError, match="not unique"):
@@ -268,7 +268,7 @@ def test_collective_block_restriction_is_identical_and_smaller():
     t = np.linspace(0, 1, 5)
     a = exact.evolve(model, t, rtol=1e-10, return_state=True)
     b = exact.evolve(model, t, rtol=1e-10, restrict_blocks=False, return_state=True)
-    assert a.extras["packed_size"] == (N + 1) ** 2 < b.extras["packed_size"]
+    assert a.stats["packed_size"] == (N + 1) ** 2 < b.stats["packed_size"]
     assert list(a.extras["evolved_blocks"]) == [0]
     assert np.abs(a.mean - b.mean).max() < 1e-9 * N
     assert np.abs(a.second - b.second).max() < 1e-9 * N**2
@@ -285,7 +285,7 @@ def test_collective_block_restriction_is_identical_and_smaller():
     np.testing.assert_allclose(c.extras["j_populations"][:, [0, 2]], [[0.6, 0.4]] * 5, atol=1e-9)
     # with a local rate every block is kept
     local = exact.evolve(ps.Model(N, omega=1.0, gamma_s=0.5), t[:2])
-    assert local.extras["packed_size"] == ops.Layout(N).n
+    assert local.stats["packed_size"] == ops.Layout(N).n
 
 
 @pytest.mark.parametrize("N,rates", [(4, ALL_RATES), (5, ALL_RATES_2)])
@@ -294,9 +294,9 @@ def test_sai_stepper_matches_bruteforce(N, rates):
     2^N (as the Krylov test above: both at ~1e-11, asserted at 1e-8 absolute)."""
     model = ps.Model(N, **rates)
     t = np.linspace(0, 1.5, 7)
-    ours = exact.evolve(model, t, ps.css(1.1, 0.4), rtol=1e-11, stepper="sai")
+    ours = exact.evolve(model, t, ps.css(1.1, 0.4), rtol=1e-11, scheme="sai")
     ref = bruteforce.evolve(model, t, ps.css(1.1, 0.4))
-    assert ours.extras["solves"] > 0
+    assert ours.stats["solves"] > 0
     assert np.abs(ours.mean - ref.mean).max() < 1e-8
     assert np.abs(ours.second - ref.second).max() < 1e-8
 
@@ -309,9 +309,9 @@ def test_sai_stepper_matches_krylov_reference_model(local):
     N = 16
     model = ps.Model.from_upsilon_ratio(N, 0.9, chi=1.0, gamma=1.0, gamma_s=1.0 if local else 0.0)
     t = np.linspace(0, 1, 11)
-    a = exact.evolve(model, t, rtol=1e-9, stepper="sai")
+    a = exact.evolve(model, t, rtol=1e-9, scheme="sai")
     b = exact.evolve(model, t, rtol=1e-9)
     assert np.abs(a.mean - b.mean).max() < 1e-8 * N / 2
     assert np.abs(a.second - b.second).max() < 1e-8 * (N / 2) ** 2
     with pytest.raises(ValueError, match="sai_shift"):
-        exact.evolve(model, t, stepper="sai", sai_shift=-1.0)
+        exact.evolve(model, t, scheme="sai", sai_shift=-1.0)

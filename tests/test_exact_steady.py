@@ -12,17 +12,9 @@ from threadpoolctl import threadpool_limits
 import piqs_squeeze as ps
 from piqs_squeeze.methods.exact import solver as exact, steady as exact_steady
 from piqs_squeeze.methods.exact import generator as ops
-from piqs_squeeze.validation import bruteforce, bruteforce_spectrum as bfs
+from piqs_squeeze.validation import bruteforce, bruteforce_spectrum as bfs, cases
 
-ALL_RATES = dict(ratio=0.9, chi=1.0, gamma_s=0.5, dephasing=0.3, pumping=0.2, collective_dephasing=0.15,
-                 collective_pumping=0.1)
-ALL_RATES_2 = dict(ratio=1.4, chi=-0.7, gamma_s=2.0, dephasing=0.1, pumping=0.4, collective_dephasing=0.3,
-                   collective_pumping=0.05)
-
-
-def _model(N, p):
-    p = dict(p)
-    return ps.Model.from_upsilon_ratio(N, p.pop("ratio"), chi=p.pop("chi"), **p)
+ALL_RATES, ALL_RATES_2 = cases.ALL_RATES
 
 
 @pytest.mark.parametrize("N,p", [(3, ALL_RATES), (4, ALL_RATES_2), (5, ALL_RATES), (6, ALL_RATES_2)])
@@ -31,7 +23,7 @@ def test_steady_state_matches_full_space_null_vector(N, p):
     no Dicke basis). Both solves reach residuals ~1e-14; the problem's condition number is
     ~1e2-1e3 here, so moments O(N^2) agree to ~1e-12: 1e-9 relative leaves a wide margin while a
     wrong coupling coefficient would show at 1e-3 or above."""
-    model = _model(N, p)
+    model = cases.make_model(N, p)
     ours = ps.steady_state(model, method="exact")
     rho, res = bfs.steady_state_vector(model)
     assert res < 1e-12
@@ -98,7 +90,7 @@ def _match(ours, ref, k):
 def test_spectrum_matches_bruteforce_symmetric_sector(N, p):
     """Shift-invert Arnoldi vs numpy eigvals of the 4^N Liouvillian restricted to the orbit basis
     of permutation-invariant operators. Eigenvalues O(1-10), both to ~1e-12: 1e-8 absolute."""
-    model = _model(N, p)
+    model = cases.make_model(N, p)
     ref = bfs.symmetric_spectrum(model)
     assert ref.size == sum(int(d) ** 2 for d in ops.dicke.block_dims(N))
     sp_ = ps.liouvillian_spectrum(model, k=6)

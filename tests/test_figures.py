@@ -7,24 +7,13 @@ import importlib
 import numpy as np
 import pytest
 
-import piqs_squeeze as ps
 from piqs_squeeze.figures import cli as fcli
 from piqs_squeeze.figures.common import cached, resolve_params
 from piqs_squeeze.analysis import first_crossing
 
 
-def _needs(*methods):
-    missing = [m for m in methods if m not in ps.available_methods()]
-    if missing:
-        pytest.skip(f"method(s) {missing} not in this version")
-
-
-def _needs_analysis():
-    pytest.importorskip("piqs_squeeze.analysis")
-
-
 def _make(name, tmp_path, **overrides):
-    mod = importlib.import_module(f"figures.{name}")
+    mod = importlib.import_module(f"piqs_squeeze.figures.{name}")
     data = mod.compute(quick=True, cache_dir=tmp_path / "cache", **overrides)
     paths = mod.plot(data, tmp_path)
     assert sorted(p.suffix for p in paths) == [".pdf", ".png"]
@@ -77,7 +66,7 @@ def test_cli_fig1a_writes_timings(tmp_path, capsys):
     assert (tmp_path / "fig1a.png").is_file() and (tmp_path / "fig1a.pdf").is_file()
     assert (tmp_path / "timings.json").is_file()
     assert set(fcli.FIGURES) == {"fig1a", "fig1c", "fig2a", "fig2b", "fig2c", "fig3a", "fig3b", "figS1", "figS2",
-                                  "phase_exact"}
+                                  "phase_exact", "ramp"}
 
 
 # ----------------------------------------------------------------------------- figures
@@ -96,7 +85,6 @@ def test_fig1a_order_parameter_vanishes_above_threshold(tmp_path):
 
 
 def test_fig1c_squeezed_below_not_above(tmp_path):
-    _needs("exact")
     # chi = 0, gamma_s = 0: the exact solver evolves only the j = N/2 block
     d = _make("fig1c", tmp_path, N=60, n_times=41, method="exact", ratios=[0.9, 1.3])
     late = np.asarray(d["xi2"])[:, -10:].mean(axis=1)  # average over the last quarter of the window
@@ -108,7 +96,6 @@ def test_fig1c_squeezed_below_not_above(tmp_path):
 
 
 def test_fig2a_early_collective_squeezing(tmp_path):
-    _needs("mcwf")
     d = _make("fig2a", tmp_path, N=100, ntraj=4, n_times=41, method="mcwf")
     x = np.asarray(d["xi2"])
     assert x[0] == pytest.approx(1.0, abs=1e-9)  # CSS: xi^2 = 1 exactly
@@ -117,7 +104,6 @@ def test_fig2a_early_collective_squeezing(tmp_path):
 
 
 def test_fig2b_gamma_s_dips_below_collective_steady_state(tmp_path):
-    _needs("mcwf")
     d = _make("fig2b", tmp_path, N=100, gamma_s=[0.0, 0.5], t_end=0.4, n_times=81, ntraj=8, method="mcwf")
     t, x = d["t"], np.asarray(d["xi2"])
     # after the early collective transient (t > 20/(N Gamma)), the gamma_s > 0 curve goes below
@@ -130,7 +116,6 @@ def test_fig2b_gamma_s_dips_below_collective_steady_state(tmp_path):
 
 
 def test_fig2c_single_trajectories_lose_squeezing_after_crossing(tmp_path):
-    _needs("mcwf")
     d = _make("fig2c", tmp_path, N=100, gamma_s=4.0, t_end=0.4, n_times=161, ntraj=2, seed=11)
     t = d["t"]
     for x, n, tc in zip(d["traj_xi2"], d["traj_n_eff"], d["t_cross"]):
@@ -141,7 +126,6 @@ def test_fig2c_single_trajectories_lose_squeezing_after_crossing(tmp_path):
 
 
 def test_figS2_ensemble_loses_squeezing_after_crossing(tmp_path):
-    _needs("mcwf")
     d = _make("figS2", tmp_path, N=60, ntraj=12, n_times=61, t_end=0.4, n_show=4)
     t, x = d["t"], np.asarray(d["xi2"])
     tc = d["t_cross"]
@@ -153,8 +137,6 @@ def test_figS2_ensemble_loses_squeezing_after_crossing(tmp_path):
 
 
 def test_fig3a_minimum_between_thresholds(tmp_path):
-    _needs("cumulant")
-    _needs_analysis()
     d = _make("fig3a", tmp_path, N=10000, n_ratio=9, n_gamma_s=3, n_times=201, workers=1)
     v = np.asarray(d["min_xi2"])
     iy, ix = np.unravel_index(np.nanargmin(v), v.shape)
@@ -163,17 +145,20 @@ def test_fig3a_minimum_between_thresholds(tmp_path):
 
 
 def test_fig3b_chi_improves_squeezing(tmp_path):
-    _needs("cumulant")
-    _needs_analysis()
     d = _make("fig3b", tmp_path, n_chi=5, chi_max=2.0, n_times=401, inset_chi=[0.0, 2.0], workers=1)
     v = np.asarray(d["min_xi2"])
     assert np.all(v < 1)
     assert np.all(np.diff(v) < 0)  # chi = 2 squeezes better than chi = 0 (paper: improvement for 0 < chi < 2)
 
 
+def test_ramp_beats_switching_on_near_threshold(tmp_path):
+    d = _make("ramp", tmp_path, ratio_end=[0.95], tau_units=[0.0, 0.3], shown_tau_units=[0.0, 0.3], n_times=301)
+    switched, ramped = 10 * np.log10(d["min_xi2"][0])
+    # measured at n_times = 1001: -5.8 dB switched on, -8.2 dB ramped over 0.3 / gamma_s
+    assert ramped < switched - 1.0 < -1.0
+
+
 def test_figS1_map_and_comparison(tmp_path):
-    _needs("cumulant", "mcwf")
-    _needs_analysis()
     d = _make("figS1", tmp_path, n_chi=4, n_upsilon=8, n_times=101, N_compare=40, ntraj=4,
               points=[[1.0, 0.85]], workers=1)
     chi, ups, v = d["chi"], d["upsilon"], np.asarray(d["min_xi2"])

@@ -96,3 +96,19 @@ def test_model_round_trip_and_ramps():
         ps.Model(6, omega=lambda t: t).to_dict()
     with pytest.raises(ValueError, match="Ramp times"):
         ps.Ramp([1.0, 0.0], [0.0, 1.0])
+
+
+def test_refused_dicke_basis_qobj_that_is_not_collective():
+    """In qutip.piqs' Dicke basis (all j blocks) an operator is collective only if it is the same
+    polynomial of J in every block: a projector on j = N/2, an operator coupling two blocks and a
+    non-Hermitian one are refused."""
+    N = 4
+    nds = dicke.num_dicke_states(N)
+    top = np.zeros((nds, nds))
+    top[:N + 1, :N + 1] = np.eye(N + 1)
+    mix = np.zeros((nds, nds))
+    mix[0, N + 1] = mix[N + 1, 0] = 1.0
+    for H, match in ((qutip.Qobj(top), "degree <= 2"), (qutip.Qobj(mix), "degree <= 2"),
+                     (1j * piqs.jspin(N, "z"), "not Hermitian"), (piqs.jspin(N, "z") ** 3, "degree <= 2")):
+        with pytest.raises(ValueError, match=match):
+            ps.Model(N, hamiltonian=H)

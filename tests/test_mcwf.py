@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 import piqs_squeeze as ps
+from piqs_squeeze.methods.exact import solver as exact
 from piqs_squeeze.methods.mcwf import ensemble as mcwf, sector as mcwf_sector
 from piqs_squeeze.methods.mcwf.sector import jump_kind_names
 from piqs_squeeze.states import css
@@ -54,7 +55,6 @@ def test_ensemble_matches_bruteforce(model, disp):
 
 
 def test_matches_exact_solver_n8():
-    exact = pytest.importorskip("piqs_squeeze.methods.exact.solver")
     model = ps.Model(N=8, omega=4.0, chi=1.0, gamma=1.0, gamma_s=0.8, dephasing=0.3, pumping=0.2)
     res = mcwf.evolve(model, TIMES, ntraj=1000, seed=5, workers=1)
     ref = exact.evolve(model, TIMES)
@@ -226,19 +226,18 @@ def test_rational_adaptive_matches_bruteforce(steps_everywhere, case):
 @pytest.mark.parametrize("propagator,step_tol", [("rational", None), ("rational", 1e-4), ("krylov", None)])
 def test_step_kernel_adaptive_matches_exact_n30(steps_everywhere, propagator, step_tol):
     """Both propagators, and a per-step bound 1e-4: its error stays far below the statistical one."""
-    exact = pytest.importorskip("piqs_squeeze.methods.exact.solver")
     model = ps.Model(N=30, omega=30.0, chi=1.0, gamma=1.0, gamma_s=2.0, dephasing=0.5)
     times = np.linspace(0.0, 0.6, 7)
-    res = mcwf.evolve(model, times, ntraj=400, seed=8, workers=1, step_tol=step_tol, propagator=propagator)
+    res = mcwf.evolve(model, times, ntraj=400, seed=8, workers=1, step_tol=step_tol, scheme=propagator)
     assert res.options["step_tol"] == (step_tol or mcwf_sector.STEP_TOL)
-    assert res.options["propagator"] == propagator
+    assert res.options["scheme"] == propagator
     _assert_within(res, exact.evolve(model, times))
 
 
-@pytest.mark.parametrize("propagator", mcwf_sector.PROPAGATORS)
+@pytest.mark.parametrize("propagator", mcwf_sector.SCHEMES)
 def test_step_tol_reaches_the_kernel(steps_everywhere, propagator):
     model = ps.Model(N=30, omega=30.0, chi=1.0, gamma=1.0, gamma_s=2.0)
-    runs = [mcwf.evolve(model, [0.0, 0.2], ntraj=2, seed=3, workers=1, step_tol=tol, propagator=propagator)
+    runs = [mcwf.evolve(model, [0.0, 0.2], ntraj=2, seed=3, workers=1, step_tol=tol, scheme=propagator)
             for tol in (1e-10, 1e-4)]
     assert not np.array_equal(runs[0].mean, runs[1].mean)
 
@@ -251,8 +250,8 @@ def test_step_tol_rejected(bad):
 
 @pytest.mark.parametrize("bad", ["pade", "", None])
 def test_propagator_rejected(bad):
-    with pytest.raises(ValueError, match="propagator"):
-        mcwf.evolve(ps.Model(N=4, omega=1.0, gamma_s=1.0), [0.0, 0.1], ntraj=2, propagator=bad)
+    with pytest.raises(ValueError, match="scheme"):
+        mcwf.evolve(ps.Model(N=4, omega=1.0, gamma_s=1.0), [0.0, 0.1], ntraj=2, scheme=bad)
 
 
 def _no_jump_run(model, j, psi0, beta, times, tol, propagator):
@@ -272,7 +271,7 @@ def _no_jump_run(model, j, psi0, beta, times, tol, propagator):
     return out
 
 
-@pytest.mark.parametrize("propagator", mcwf_sector.PROPAGATORS)
+@pytest.mark.parametrize("propagator", mcwf_sector.SCHEMES)
 def test_propagation_matches_expm(propagator):
     """No-jump evolution psi(t) ~ exp(-i H_eff t) psi0 against scipy's dense expm at N = 120 (d = 121).
 

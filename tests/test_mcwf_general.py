@@ -153,7 +153,7 @@ def test_pentadiagonal_rational_solve_matches_expm():
     assert np.all(np.isnan(out[:, :a])) and np.all(np.isnan(out[:, b:]))
 
 
-@pytest.mark.parametrize("propagator", mcwf_sector.PROPAGATORS)
+@pytest.mark.parametrize("propagator", mcwf_sector.SCHEMES)
 def test_general_h_no_jump_propagation_matches_expm(propagator):
     """Step kernel (N = 100, pentadiagonal H_eff, fixed beta) against dense expm (weak decay: the
     per-step bound is on ||psi|| = 1 at each step's start, so the comparison is of order 1e-10)."""
@@ -330,6 +330,28 @@ def test_checkpoint_key_includes_the_protocol(tmp_path):
     ramped = ps.Model(N=N, omega=ps.Ramp.linear(0.0, 1.0, 0.0, 1.0), gamma=1.0)
     with pytest.raises(ValueError, match="ramp_tol"):
         mcwf.evolve(ramped, times, ntraj=2, seed=3, progress=False, ramp_tol=0.0)
+
+
+def test_ramp_tol_option_and_run_key(tmp_path):
+    """ramp_tol is an option (checked, recorded in Result.options); it enters the run key in
+    provenance only when the run has time-dependent coefficients (it changes nothing else)."""
+    N, times = 4, np.linspace(0.0, 0.5, 3)
+    ramped = ps.Model(N=N, omega=ps.Ramp.linear(0.0, 0.5, 0.0, 2.0), chi=0.3, gamma=1.0, gamma_s=0.2)
+    const = ramped.replace(omega=1.0)
+    opts = ps.method_options("mcwf").replace(ntraj=2, seed=1, workers=1, progress=False)
+    keys = {}
+    for name, model in (("ramped", ramped), ("const", const)):
+        for tol in (1e-3, 1e-4):
+            res = mcwf.evolve(model, times, options=opts.replace(ramp_tol=tol))
+            assert res.options["ramp_tol"] == tol and "run_key" not in res.options
+            keys[name, tol] = res.provenance["run_key"]
+    assert keys["ramped", 1e-3] != keys["ramped", 1e-4] and keys["const", 1e-3] == keys["const", 1e-4]
+    assert ps.method_options("mcwf").ramp_tol == mcwf_sector.RAMP_TOL
+    with pytest.raises(ValueError, match="ramp_tol"):
+        opts.replace(ramp_tol=1.5)
+    proto = ps.Protocol([(0.2, const), (0.5, ramped)])
+    via_api = ps.evolve(proto, times, method="mcwf", options=opts)
+    assert via_api.protocol is proto and np.array_equal(via_api.second, mcwf.evolve(proto, times, options=opts).second)
 
 
 def test_ramp_step_kernel_matches_mesolve():

@@ -89,7 +89,7 @@ def test_rational_and_krylov_give_the_same_trajectory():
     j0, psi0 = mcwf.initial_state(300, None)
     beta = mcwf_sector.default_beta(model)
     times = np.linspace(0.0, 0.15, 16)
-    recs = [mcwf_sector.run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(11), propagator=p,
+    recs = [mcwf_sector.run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(11), scheme=p,
                                        tol=1e-10) for p in ("rational", "krylov")]
     a, b = recs
     assert len(a["jump_times"]) > 20
@@ -99,7 +99,7 @@ def test_rational_and_krylov_give_the_same_trajectory():
     assert a["steps"] * 3 < b["steps"]  # and the rational steps are longer
 
 
-@pytest.mark.parametrize("propagator", mcwf_sector.PROPAGATORS)
+@pytest.mark.parametrize("propagator", mcwf_sector.SCHEMES)
 def test_trajectory_does_not_depend_on_the_output_grid(propagator):
     """Output times only clip steps: one seed gives the same jumps for a coarse and a fine grid.
     (Regression: the Krylov bound sampled at the step's end only accepted a first step as long as
@@ -110,7 +110,7 @@ def test_trajectory_does_not_depend_on_the_output_grid(propagator):
     model = Model(N=500, omega=500.0, chi=1.0, gamma=1.0, gamma_s=2.0)
     j0, psi0 = mcwf.initial_state(500, None)
     beta = mcwf_sector.default_beta(model)
-    recs = [mcwf_sector.run_trajectory(model, grid, j0, psi0, beta, np.random.default_rng(2), propagator=propagator)
+    recs = [mcwf_sector.run_trajectory(model, grid, j0, psi0, beta, np.random.default_rng(2), scheme=propagator)
             for grid in (np.array([0.0, 0.2]), np.linspace(0.0, 0.2, 41))]
     a, b = recs
     assert len(a["jump_times"]) > 10
@@ -128,7 +128,7 @@ def test_rational_tolerance_below_rounding_still_finishes():
     j0, psi0 = mcwf.initial_state(150, None)
     beta = mcwf_sector.default_beta(model)
     times = np.linspace(0.0, 0.1, 5)
-    a, b = (mcwf_sector.run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(4), tol=tol, propagator=p)
+    a, b = (mcwf_sector.run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(4), tol=tol, scheme=p)
             for p, tol in (("rational", 1e-14), ("krylov", 1e-12)))
     assert a["steps"] < 10 * b["steps"]
     assert np.array_equal(a["jump_kinds"], b["jump_kinds"]) and np.abs(a["jump_times"] - b["jump_times"]).max() < 1e-8

@@ -1,5 +1,6 @@
 """What a newcomer meets first: a scalar time, Result.at(t), the final state as a Qobj, moment
 methods started from a Qobj, help texts that match the behaviour, and `| head` on the CLI."""
+import os
 import subprocess
 import sys
 
@@ -151,3 +152,34 @@ def test_run_plot_title_and_band_colour():
     band = [c for c in ax.collections if c.get_label().startswith("mcwf")][0]
     line = [ln for ln in ax.get_lines() if ln.get_label() == "mcwf"][0]
     assert mcolors.same_color(band.get_facecolor()[0][:3], mcolors.to_rgb(line.get_color()))
+
+
+def test_plots_leave_the_matplotlib_backend_alone(tmp_path):
+    """plot_results, the figures' and the validation report's figures keep the user's backend (a
+    notebook's or Qt's; here matplotlib's 'template', which anything choosing Agg would replace)
+    and still write their files. In a fresh interpreter: the tests' own process runs on Agg."""
+    code = f"""
+import matplotlib
+import matplotlib.pyplot
+import numpy as np
+import piqs_squeeze as ps
+from piqs_squeeze.figures import style
+from piqs_squeeze.plotting import plot_results, save_figure
+from piqs_squeeze.validation import report
+from piqs_squeeze.validation.registry import Context
+
+before = matplotlib.get_backend()
+res = ps.evolve(ps.Model(2, omega=1.0), np.linspace(0.0, 0.2, 3), method="cumulant")
+paths = save_figure(plot_results([res]), {str(tmp_path / "run")!r})
+fig, axes = style.new_figure("single")
+axes.plot([0, 1])
+paths += style.save(fig, {str(tmp_path)!r}, "styled")
+fig, axes = report.new_figure(2)
+paths.append(report.save_plot(fig, Context(out={str(tmp_path)!r}), "check"))
+print(before, matplotlib.get_backend(), len(paths))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "MPLBACKEND": "template"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["template", "template", "5"]
+    assert all(p.stat().st_size > 1000 for p in [*tmp_path.glob("*.p*"), *tmp_path.glob("plots/*.png")])

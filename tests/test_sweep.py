@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import piqs_squeeze as ps
-from piqs_squeeze import api
+from piqs_squeeze import analysis
 from piqs_squeeze.result import Result
 from piqs_squeeze.states import css, css_moments
 from piqs_squeeze.sweep import SweepMismatchError, SweepSpec, SweepTable, load_sweep, make_chunks, plot_curve, plot_map, register_summary, run_sweep
@@ -81,16 +81,10 @@ def assert_same_table(a: SweepTable, b: SweepTable):
 
 
 def real_methods_spec():
-    """Cheap points of every real method present, for the executor-equality test."""
-    methods, fixed = [], {"N": 4, "chi": 1.0, "gamma": 1.0}  # exact takes ~0.3 s a point even here
-    evolvers = api.available_methods(ps.Model(4, omega=5.0, chi=1.0, gamma_s=0.5))
-    for m in ("meanfield", "cumulant", "exact"):
-        if m in evolvers:
-            methods.append(m)
-    if "mcwf" in evolvers:
-        methods.append({"method": "mcwf", "options": {"ntraj": 8}})
-    if "carmichael" in api.available_methods(ps.Model(4, omega=5.0, chi=1.0), "steady_state"):
-        methods.append({"method": "carmichael", "kind": "steady_state"})
+    """Cheap points of every real method, for the executor-equality test."""
+    fixed = {"N": 4, "chi": 1.0, "gamma": 1.0}  # exact takes ~0.3 s a point even here
+    methods = ["meanfield", "cumulant", "exact", {"method": "mcwf", "options": {"ntraj": 8}},
+               {"method": "carmichael", "kind": "steady_state"}]
     return {"fixed": fixed, "grid": {"ratio": [0.7, 1.1], "gamma_s": [0.0, 0.5]},
             "times": {"t_end": 0.5, "num": 6}, "methods": methods, "summaries": ["final"], "seed": 7}
 
@@ -392,9 +386,6 @@ def test_to_xarray_labels_grid_axes():
 
 
 def test_analysis_summaries_match_the_saved_results(tmp_path):
-    analysis = pytest.importorskip("piqs_squeeze.analysis")
-    if "cumulant" not in api.available_methods():
-        pytest.skip("cumulant not available")
     spec = {"fixed": {"N": 2000, "chi": 1.0}, "grid": {"ratio": [0.6, 0.9], "gamma_s": [2.0, 20.0]},
             "times": {"t_end": 0.5, "unit": "gamma_s", "num": 101}, "methods": ["cumulant"],
             "summaries": ["min_transient_xi2", {"name": "min_xi2", "t_min": 0.003, "label": "late"},
@@ -433,3 +424,26 @@ def test_code_fingerprint_covers_every_module_of_the_package(tmp_path):
     target = pkg / "methods" / "moments" / "integrator.py"
     target.write_text(target.read_text() + "\n_EDITED = 1.0\n")
     assert fingerprint() != before
+
+
+def test_sweep_over_a_hamiltonian_term_with_the_exact_method():
+    """``hamiltonian.Jz`` in the grid sets that term of each point's Model (on top of a fixed term),
+    and the table holds what the exact solver gives for those Models."""
+    from piqs_squeeze.methods.exact import solver as exact
+
+    spec = {"fixed": {"N": 4, "omega": 1.0, "gamma_s": 0.2, "hamiltonian.Jz Jz": 0.5},
+            "grid": {"hamiltonian.Jz": [0.0, 0.8]}, "methods": [{"method": "exact", "options": {"rtol": 1e-9}}],
+            "times": [0.0, 0.5, 1.0], "summaries": ["final"]}
+    pts = SweepSpec.from_dict(spec).expand()
+    assert [dict(p.model.hamiltonian) for p in pts] == [{"Jz Jz": 0.5}, {"Jz": 0.8, "Jz Jz": 0.5}]
+    table = run_sweep(spec, workers=1, progress=False)
+    assert table.ok.all()
+    for p, xi2 in zip(pts, table["final_xi2"]):
+        ref = exact.evolve(p.model, p.times, rtol=1e-9)
+        assert xi2 == pytest.approx(ref.xi2[-1], rel=1e-12)
+    assert table["final_xi2"][0] != pytest.approx(table["final_xi2"][1], rel=1e-3)
+    with pytest.raises(ValueError, match="hamiltonian.Jw"):
+        SweepSpec.from_dict(dict(spec, grid={"hamiltonian.Jw": [1.0]}))
+    # the term parameters pass next to the method's checked options; a former option name does not
+    with pytest.raises(ValueError, match="did you mean 'scheme'"):
+        SweepSpec.from_dict(dict(spec, methods=[{"method": "exact", "options": {"stepper": "sai"}}]))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from piqs_squeeze.cli import main
-from piqs_squeeze.validation.core import REGISTRY, Context, _load_all, run_checks
+from piqs_squeeze.validation.core import load_checks, run_checks
+from piqs_squeeze.validation.registry import REGISTRY, Context, Entry
 from piqs_squeeze.validation.report import write_report
 
 FAST = ["exact_vs_piqs_liouvillian", "exact_vs_piqs_dynamics", "cumulant_exact_n2", "claim_early_dip"]
@@ -61,14 +62,13 @@ def test_perturbed_reference_rate_fails(tmp_path, capsys):
 
 
 def test_skipped_and_crashing_checks_are_not_passes(tmp_path, monkeypatch):
-    _load_all()
-    from piqs_squeeze.validation import core
+    load_checks()
 
     def boom(ctx):
         raise RuntimeError("kaput")
 
-    monkeypatch.setitem(REGISTRY, "boom", core._Entry("boom", boom, 0, "crashes", ()))
-    monkeypatch.setitem(REGISTRY, "needs_nothing", core._Entry("needs_nothing", boom, 0, "x", ("nomethod",)))
+    monkeypatch.setitem(REGISTRY, "boom", Entry("boom", boom, 0, "crashes", ()))
+    monkeypatch.setitem(REGISTRY, "needs_nothing", Entry("needs_nothing", boom, 0, "x", ("nomethod",)))
     ctx = Context(out=tmp_path)
     res = run_checks(ctx, only=["boom", "needs_nothing"], progress=False)
     assert [r.status for r in res] == ["ERROR", "SKIPPED"]
@@ -86,7 +86,7 @@ def test_bad_arguments():
 
 
 def test_every_check_has_a_title_and_group():
-    _load_all()
+    load_checks()
     assert len(REGISTRY) >= 14
     for e in REGISTRY.values():
         assert e.title and 1 <= e.group <= 7
@@ -116,14 +116,13 @@ def test_export_benchmarks(tmp_path):
 def test_claim_verdicts_and_summary():
     """A claim that holds in part DIFFERS, the others are REPRODUCED / NOT REPRODUCED; claims
     never make the run fail, failures of checks do."""
-    from piqs_squeeze.validation.checks.paper import _verdict
-    from piqs_squeeze.validation.core import CheckResult
+    from piqs_squeeze.validation.registry import CheckResult, claim_verdict
     from piqs_squeeze.validation.report import summary, summary_line
 
-    assert _verdict(True) == "REPRODUCED"
-    assert _verdict(True, differs=True) == "DIFFERS"
-    assert _verdict(False, differs=True) == "DIFFERS"
-    assert _verdict(False) == "NOT REPRODUCED"
+    assert claim_verdict(True) == "REPRODUCED"
+    assert claim_verdict(True, differs=True) == "DIFFERS"
+    assert claim_verdict(False, differs=True) == "DIFFERS"
+    assert claim_verdict(False) == "NOT REPRODUCED"
     res = [CheckResult("a", status="PASSED"), CheckResult("b", status="DIFFERS"),
            CheckResult("c", status="NOT REPRODUCED")]
     s = summary(res)

@@ -42,8 +42,7 @@ def symmetric_basis(N: int) -> sp.csc_matrix:
 def full_liouvillian(model: Model) -> sp.csr_matrix:
     """The 4^N x 4^N Liouvillian (qutip.liouvillian of the 2^N model), column-stacked."""
     H, c = bruteforce.hamiltonian_and_collapse(model)
-    return qutip.liouvillian(H, c).data_as("csr_matrix") if hasattr(qutip.Qobj, "data_as") else \
-        sp.csr_matrix(qutip.liouvillian(H, c).data)
+    return qutip.liouvillian(H, c).data_as("csr_matrix")
 
 
 def symmetric_liouvillian(model: Model):

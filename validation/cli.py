@@ -52,11 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_cli(args) -> int:
-    from .core import REGISTRY, Context, _load_all, run_checks
+    from .core import load_checks, run_checks
+    from .registry import REGISTRY, Context
     from .report import summary, summary_line, verdict_line, write_report
 
     if args.list:
-        _load_all()
+        load_checks()
         for name, e in REGISTRY.items():
             print(f"{e.group}  {name:<28}  {e.title}")
         return 0

@@ -1,191 +1,38 @@
-"""Check registry, check results and the runner of the validation suite.
+"""The runner of the validation suite: loads the check modules of ``checks/`` and runs the
+checks they registered (:mod:`.registry`).
 
-A check is a function ``fn(ctx: Context) -> CheckResult`` registered with :func:`check`. It
-compares one method with an independent reference, states its tolerance and why, and returns
-every number it computed. Checks whose methods are not available in this version are SKIPPED
-(never counted as passed); a check that raises is reported as ERROR (counted as a failure).
+Checks whose methods are not available in this version are SKIPPED (never counted as passed); a
+check that raises is reported as ERROR (counted as a failure).
 """
 from __future__ import annotations
 
-import math
+import importlib
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-import numpy as np
+from .registry import REGISTRY, CheckResult, Context
 
-__all__ = ["CheckResult", "Context", "REGISTRY", "check", "run_checks", "Skip", "compare",
-           "STATUSES", "CLAIM_VERDICTS"]
+__all__ = ["CHECK_MODULES", "load_checks", "run_checks"]
 
-STATUSES = ("PASSED", "FAILED", "SKIPPED", "ERROR")
-#: Verdicts of a paper-claim check (group 7): the claim recomputed, never PASSED/FAILED. They
-#: report physics, not the code's correctness, so they do not change the exit status.
-CLAIM_VERDICTS = ("REPRODUCED", "DIFFERS", "NOT REPRODUCED")
-
-
-class Skip(Exception):
-    """Raised inside a check when a method or library it needs is not available."""
-
-
-@dataclass
-class CheckResult:
-    """Outcome of one check.
-
-    Attributes
-    ----------
-    name : str
-        Registry name (``--only`` takes it).
-    title : str
-        One-line description.
-    status : {"PASSED", "FAILED", "SKIPPED", "ERROR"} or, for a paper claim, one of
-        {"REPRODUCED", "DIFFERS", "NOT REPRODUCED"} (:data:`CLAIM_VERDICTS`)
-    tolerance : float or None
-        The bound the headline number was held to.
-    why : str
-        Why that tolerance (the error budget of both sides of the comparison).
-    value : float or None
-        The headline number (e.g. the largest relative deviation) compared with ``tolerance``.
-    quantity : str
-        What ``value`` is, with its unit (shown next to it in the report's table).
-    paper : str
-        The paper's number or statement that a claim check recomputes (empty for other checks).
-    numbers : dict
-        Every number the check computed (JSON-serializable after :func:`jsonable`).
-    plots : list of str
-        PNG paths, relative to the report directory.
-    message : str
-        One line for the verdict.
-    seconds : float
-        Wall time of the check.
-    """
-
-    name: str
-    title: str = ""
-    status: str = "SKIPPED"
-    tolerance: float | None = None
-    why: str = ""
-    value: float | None = None
-    quantity: str = ""
-    paper: str = ""
-    numbers: dict = field(default_factory=dict)
-    plots: list = field(default_factory=list)
-    message: str = ""
-    seconds: float = 0.0
-    group: int = 0
-
-    @property
-    def is_claim(self) -> bool:
-        """Whether this is a paper claim (verdict REPRODUCED / DIFFERS / NOT REPRODUCED)."""
-        return self.status in CLAIM_VERDICTS
-
-    @property
-    def passed(self) -> bool | None:
-        """True/False for a check that ran, None for a skipped one and for a paper claim (a claim
-        is reproduced or not; that is a finding, not a pass or a failure of the code)."""
-        if self.status == "SKIPPED" or self.is_claim:
-            return None
-        return self.status == "PASSED"
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["passed"] = self.passed
-        return d
-
-
-@dataclass
-class Context:
-    """What a check needs: the mode, where to put plots, and the (testing) perturbation.
-
-    Parameters
-    ----------
-    mode : {"quick", "full"}
-    out : Path
-        Report directory; plots go to ``out / "plots"``.
-    perturb : dict
-        ``{rate: factor}`` multiplying rates of the model given to the *reference* solver of
-        every check (brute force, qutip.piqs, or the exact solver where it is the reference).
-        Only for testing that a check can fail; empty in normal runs.
-    """
-
-    mode: str = "quick"
-    out: Path = Path("validation-report")
-    perturb: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        if self.mode not in ("quick", "full"):
-            raise ValueError(f"mode must be 'quick' or 'full', got {self.mode!r}")
-        self.out = Path(self.out)
-
-    @property
-    def quick(self) -> bool:
-        return self.mode == "quick"
-
-    def pick(self, quick, full):
-        """``quick`` in quick mode, ``full`` in full mode."""
-        return quick if self.quick else full
-
-    def reference_model(self, model):
-        """The model handed to a reference solver, with the testing perturbation applied."""
-        if not self.perturb:
-            return model
-        return model.replace(**{k: getattr(model, k) * f for k, f in self.perturb.items()})
-
-    def plot_path(self, name: str) -> Path:
-        p = self.out / "plots" / f"{name}.png"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return p
-
-
-@dataclass
-class _Entry:
-    name: str
-    fn: object
-    group: int
-    title: str
-    needs: tuple
-
-
-#: name -> registered check, in registration order (the report's order).
-REGISTRY: dict[str, _Entry] = {}
-
-
-def check(name: str, *, group: int, title: str, needs: tuple = ()):
-    """Register ``fn(ctx) -> CheckResult`` as check ``name`` of group ``group``.
-
-    ``needs`` lists methods (names of ``piqs_squeeze.METHODS``) that must provide ``evolve`` or
-    ``steady_state`` (written ``"carmichael:steady_state"``); the check is SKIPPED otherwise.
-    """
-    def deco(fn):
-        if name in REGISTRY:
-            raise ValueError(f"check {name!r} registered twice")
-        REGISTRY[name] = _Entry(name, fn, group, title, tuple(needs))
-        return fn
-
-    return deco
+#: The modules of ``checks/``, in the report's order.
+CHECK_MODULES = ("exact", "exact_steady", "carmichael", "mcwf", "cumulant", "paper")
 
 
 def _missing(needs) -> list[str]:
-    from piqs_squeeze import available_methods
+    from piqs_squeeze.methods import registry
 
     out = []
     for need in needs:
         method, _, kind = need.partition(":")
-        if method not in available_methods(kind=kind or "evolve"):
-            out.append(f"method {method!r} ({kind or 'evolve'}) not available in this version")
+        if method not in registry.available(None, kind or "evolve"):
+            out.append(f"method {method!r} does not compute {kind or 'evolve'}")
     return out
 
 
-def compare(value, tolerance) -> str:
-    """PASSED when ``value <= tolerance`` (NaN fails)."""
-    return "PASSED" if (value is not None and math.isfinite(value) and value <= tolerance) else "FAILED"
-
-
-def _load_all():
-    # import for the side effect of registering the checks, in report order
-    from .checks import exact as checks_exact  # noqa: F401  (isort: skip -- order is the report's order)
-    from .checks import exact_steady as checks_exact_steady  # noqa: F401
-    from .checks import carmichael as checks_carmichael, mcwf as checks_mcwf, cumulant as checks_cumulant, paper as checks_paper  # noqa: F401,E401
+def load_checks() -> None:
+    """Import the check modules, which registers their checks in :data:`.registry.REGISTRY`."""
+    for name in CHECK_MODULES:
+        importlib.import_module(f"{__package__}.checks.{name}")
 
 
 def run_checks(ctx: Context, only=None, progress=None, on_result=None) -> list[CheckResult]:
@@ -195,7 +42,7 @@ def run_checks(ctx: Context, only=None, progress=None, on_result=None) -> list[C
     """
     from tqdm.auto import tqdm
 
-    _load_all()
+    load_checks()
     names = list(REGISTRY)
     if only:
         unknown = [n for n in only if n not in REGISTRY]
@@ -212,8 +59,6 @@ def run_checks(ctx: Context, only=None, progress=None, on_result=None) -> list[C
         else:
             try:
                 res = entry.fn(ctx)
-            except Skip as exc:
-                res = CheckResult(name, entry.title, "SKIPPED", message=str(exc))
             except Exception as exc:  # a crashing check is a failing check, with its traceback
                 res = CheckResult(name, entry.title, "ERROR", message=f"{type(exc).__name__}: {exc}",
                                   numbers={"traceback": traceback.format_exc()})
@@ -224,15 +69,3 @@ def run_checks(ctx: Context, only=None, progress=None, on_result=None) -> list[C
         if on_result is not None:
             on_result(res)
     return results
-
-
-def max_rel_dev(a, b, scale=None) -> float:
-    """max |a - b| / scale, scale defaulting to max(|b|, 1) over all entries.
-
-    Moments of J are O(N^2); dividing by the largest entry (at least 1) makes the tolerance a
-    relative accuracy of the state, independent of N.
-    """
-    a, b = np.asarray(a), np.asarray(b)
-    if scale is None:
-        scale = max(float(np.max(np.abs(b))), 1.0)
-    return float(np.max(np.abs(a - b)) / scale)

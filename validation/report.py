@@ -17,28 +17,24 @@ import numpy as np
 
 from piqs_squeeze.result import jsonable, provenance
 
+from .registry import CLAIM_VERDICTS
+
 __all__ = ["new_figure", "save_plot", "write_report", "verdict_line", "summary", "summary_line"]
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.2):
-    """A matplotlib (Agg) figure with ``nrows x ncols`` axes, sized for a supplement."""
-    import matplotlib
+    """A matplotlib Figure (not pyplot's: the backend is left alone) with ``nrows x ncols`` axes,
+    sized for a supplement."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False,
-                             constrained_layout=True)
-    return fig, axes.ravel()
+    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    return fig, fig.subplots(nrows, ncols, squeeze=False).ravel()
 
 
 def save_plot(fig, ctx, name: str) -> str:
     """Write ``fig`` as ``plots/<name>.png`` in the report directory; return the relative path."""
-    import matplotlib.pyplot as plt
-
     path = ctx.plot_path(name)
     fig.savefig(path, dpi=130)
-    plt.close(fig)
     return os.path.relpath(path, ctx.out)
 
 
@@ -53,8 +49,6 @@ def summary(results) -> dict:
     Paper claims (REPRODUCED, DIFFERS, NOT REPRODUCED) are findings about the physics and do not
     make ``ok`` false.
     """
-    from .core import CLAIM_VERDICTS
-
     counts = {s: sum(r.status == s for r in results) for s in ("PASSED", "FAILED", "ERROR", "SKIPPED")
               + CLAIM_VERDICTS}
     counts["ok"] = counts["FAILED"] == 0 and counts["ERROR"] == 0

@@ -30,13 +30,13 @@ def numba_cache_is_empty() -> bool:
     """Whether numba has no compiled kernel of this package cached yet (a first run compiles them).
 
     Looks for numba's index files (``*.nbi``) where numba writes them: ``NUMBA_CACHE_DIR`` when set,
-    otherwise the package's ``__pycache__``.
+    otherwise the ``__pycache__`` folders of the package's modules.
     """
     from pathlib import Path
 
-    pkg = Path(__file__).resolve().parent
+    pkg = Path(__file__).resolve().parents[1]  # the piqs_squeeze package (this is piqs_squeeze/cli/)
     root = os.environ.get("NUMBA_CACHE_DIR")
-    where = Path(root) if root else pkg / "__pycache__"
+    where = Path(root) if root else pkg  # numba writes next to each module, in its __pycache__
     try:
         return not any(where.rglob("*.nbi"))
     except OSError:
@@ -72,13 +72,28 @@ def _sweep_epilog() -> str:
         lines.append(f"  {name:<18} {first}")
     lines += ["", "config format: piqs_squeeze.sweep.spec (python -c 'import piqs_squeeze.sweep.spec as s; "
               "help(s)')"]
+    from piqs_squeeze.cli.run import options_help
+
+    lines += ["", "method options (a methods entry's `options` and `option_grid`):", "",
+              options_help(("evolve", "steady_state"))]
     return "\n".join(lines)
 
 
-EPILOGS = {"sweep": _sweep_epilog}
+def _run_epilog() -> str:
+    """The options of every method (``--option NAME=VALUE``)."""
+    from piqs_squeeze.cli.run import options_help
+
+    return "method options (--option [METHOD.]NAME=VALUE):\n\n" + options_help()
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: subcommand -> its epilog; built only when the subcommand is on the command line (it imports the methods)
+EPILOGS = {"sweep": _sweep_epilog, "run": _run_epilog}
+
+
+def build_parser(argv=None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, the epilog of a subcommand is built only when ``argv`` names that
+    subcommand (the epilogs import the methods), without it every epilog is built."""
+    words = set(EPILOGS) if argv is None else set(argv)
     parser = argparse.ArgumentParser(
         prog="piqs-squeeze",
         description="Spin squeezing in driven-dissipative atomic ensembles (Tucker et al. 2022 model): "
@@ -87,31 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"piqs-squeeze {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (modname, help_) in SUBCOMMANDS.items():
-        epilog = EPILOGS[name]() if name in EPILOGS else None
+        epilog = EPILOGS[name]() if (name in EPILOGS and name in words) else None
         p = sub.add_parser(name, help=help_, description=help_, epilog=epilog,
                            formatter_class=argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter)
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name != modname:
-                raise
-            p.set_defaults(_missing=f"'{name}' is not available in this version ({modname} missing)")
-            continue
+        mod = importlib.import_module(modname)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run_cli)
     return parser
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    if getattr(args, "_missing", None):
-        print(args._missing, file=sys.stderr)
-        return 2
-    if not any(getattr(args, k, False) for k in ("list", "help")):
+    if not any(getattr(args, k, False) for k in ("list", "help", "list_options")):
         _jit_notice(args.command)
     try:
         status = int(args._run(args) or 0)

@@ -1,17 +1,23 @@
 """``piqs-squeeze run``: evolve one model with one or more methods, save the results and a plot.
 
+Method options: ``--option NAME=VALUE`` (every selected method that has NAME) or
+``--option METHOD.NAME=VALUE`` (that method only); VALUE is read as JSON (``1e-10``, ``true``,
+``null``) or else taken as a string. ``--options METHOD`` lists a method's options.
+
 Exit status: 0 every method ran, 1 a method failed (the others' results are saved), 2 bad
-arguments (an unknown method, or one that cannot run the model: nothing computed).
+arguments (an unknown method or option, or a method that cannot run the model: nothing computed).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from piqs_squeeze.api import METHODS, MethodError, _why_not, available_methods, evolve
+from piqs_squeeze.api import METHODS, MethodError, available_methods, evolve
+from piqs_squeeze.methods import registry
 from piqs_squeeze.model import Model
 from piqs_squeeze.states import css
 
@@ -49,9 +55,59 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ntraj", type=int, default=200, help="MCWF trajectories (default 200)")
     p.add_argument("--seed", type=int, default=1234, help="MCWF seed (default 1234)")
     p.add_argument("--out", type=Path, default=Path("piqs-squeeze-output"), help="output directory")
+    p.add_argument("--option", action="append", dest="options", default=[], metavar="[METHOD.]NAME=VALUE",
+                   help="a method option (repeat for several): for every selected method that has NAME, or "
+                        "for METHOD only; VALUE as JSON (1e-10, true, null, \"krylov\") or a plain string")
+    p.add_argument("--options", dest="list_options", metavar="METHOD", choices=list(METHODS),
+                   help="list the options of METHOD (name, default, what it does) and exit")
+
+
+def options_help(kinds=("evolve",)) -> str:
+    """The options of every registered method for ``kinds`` (the epilog of ``run --help`` and
+    ``sweep --help``)."""
+    blocks = []
+    for method in METHODS:
+        for kind in kinds:
+            if registry.provides(method, kind):
+                blocks.append(registry.options_class(method, kind)().describe())
+    return "\n\n".join(blocks)
+
+
+def _value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_options(items, methods) -> dict:
+    """Method -> options from ``--option`` items; unknown names raise MethodError (naming them,
+    with the valid ones) before anything is computed."""
+    out = {m: {} for m in methods}
+    for item in items:
+        name, eq, text = item.partition("=")
+        if not eq or not name:
+            raise MethodError(f"--option {item!r}: expected NAME=VALUE or METHOD.NAME=VALUE")
+        target, dot, opt = name.rpartition(".")
+        if dot and target not in out:
+            raise MethodError(f"--option {item!r}: method {target!r} is not among those run ({', '.join(methods)})")
+        if dot:
+            out[target][opt] = _value(text)
+            continue
+        having = [m for m in methods if opt in registry.options_class(m, "evolve").names()]
+        for m in having or methods[:1]:
+            out[m][opt] = _value(text)
+    for m, opts in out.items():
+        registry.build_options(m, "evolve", **opts)  # names and values checked here
+    return out
 
 
 def run_cli(args) -> int:
+    if args.list_options:
+        for kind in registry.KINDS:
+            if registry.provides(args.list_options, kind):
+                print(registry.options_class(args.list_options, kind)().describe())
+        return 0
     rates = {name: getattr(args, name) for name in RATE_OPTIONS}
     try:
         if args.omega is not None:
@@ -71,17 +127,23 @@ def run_cli(args) -> int:
         if bad:
             unknown = [m for m in bad if m not in METHODS]
             why = (f"unknown method(s) {', '.join(map(repr, unknown))}; methods: {', '.join(METHODS)}" if unknown
-                   else "; ".join(f"method {m!r} cannot run this model: {_why_not(m, model, 'evolve')}" for m in bad))
+                   else "; ".join(f"method {m!r} cannot run this model: {registry.why_not(m, model)}" for m in bad))
             print(f"error: {why} (for this model: {', '.join(ok) or 'none'})", file=sys.stderr)
             return 2
     else:
         methods = [m for m in available_methods(model) if m != "mcwf" or model.N <= 200]
+    try:
+        given = parse_options(args.options, methods)
+    except (MethodError, TypeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     times = np.linspace(0.0, args.t_max, args.n_times)
     initial = css(args.theta, args.phi)
     print(f"{model}\nmethods: {', '.join(methods) or 'none'}")
     results, failed = [], []
     for method in methods:
         options = {"ntraj": args.ntraj, "seed": args.seed} if method == "mcwf" else {}
+        options.update(given[method])
         try:
             res = evolve(model, times, method=method, initial=initial, **options)
         except (MethodError, ValueError, MemoryError) as exc:

@@ -62,9 +62,12 @@ stable (lower) branch, <Jz>/j -> -sqrt(1 - (Upsilon/Upsilon_c)^2) for Upsilon < 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from piqs_squeeze.dicke import moments_from_bands
+from piqs_squeeze.options import MethodOptions, flag, integer, memory, option
 from piqs_squeeze.model import Model, check_N
 from piqs_squeeze.runtime.resources import check_memory
 from piqs_squeeze.result import Result
@@ -79,6 +82,8 @@ __all__ = [
     "phase_diagram",
     "MAX_DENSE_N",
     "memory_needed",
+    "CarmichaelOptions",
+    "OPTIONS",
 ]
 
 #: Largest N for which the dense (N+1) x (N+1) state is built (16 MiB * (N/1000)^2 of memory).
@@ -219,8 +224,24 @@ def memory_needed(N: int, return_state: bool = False) -> int:
     return int(BYTES_PER_ATOM * (N + 1) + (16 * (N + 1) ** 2 if return_state else 0))
 
 
-def steady_state(model: Model, *, return_state: bool = False, max_n: int = MAX_DENSE_N,
-                 max_memory=None) -> Result:
+@dataclass(frozen=True)
+class CarmichaelOptions(MethodOptions):
+    """Options of :func:`steady_state`."""
+
+    method = "carmichael"
+    kind = "steady_state"
+
+    return_state: bool = option(False, "also store the dense state as extras['state'] (N <= max_n)", flag())
+    max_n: int = option(MAX_DENSE_N, "largest N for a dense state", integer(1))
+    max_memory: float | None = option(None, "bytes allowed (None: what is available); a larger estimate is "
+                                      "refused before anything is allocated", memory)
+
+
+#: kind -> options class
+OPTIONS = {"steady_state": CarmichaelOptions}
+
+
+def steady_state(model: Model, options: CarmichaelOptions | None = None, **kw) -> Result:
     """Analytic steady state of the collective model in the j = N/2 sector.
 
     rho_ss ~ ((J+ + a*)(J- + a))^{-1}, a = Omega / (2 chi - i Gamma) (derivation in the module
@@ -230,12 +251,12 @@ def steady_state(model: Model, *, return_state: bool = False, max_n: int = MAX_D
     ----------
     model : Model
         gamma > 0 and no other dissipative process (see :func:`unsupported`).
-    return_state : bool
-        Also store the dense state as ``extras["state"]`` ((N+1, N+1) complex array, basis m = j..-j;
-        :func:`density_matrix` gives it as a qutip.Qobj). Only for N <= ``max_n``.
-    max_memory : bytes or None
-        Memory allowed (default: what is available); a larger estimate (:func:`memory_needed`)
-        is refused before anything is allocated.
+    options : CarmichaelOptions, optional
+        ``kw`` sets single options. ``return_state``: also store the dense state as
+        ``extras["state"]`` ((N+1, N+1) complex array, basis m = j..-j; :func:`density_matrix`
+        gives it as a qutip.Qobj), only for N <= ``max_n``. ``max_memory``: memory allowed
+        (default: what is available); a larger estimate (:func:`memory_needed`) is refused
+        before anything is allocated.
 
     Returns
     -------
@@ -243,10 +264,10 @@ def steady_state(model: Model, *, return_state: bool = False, max_n: int = MAX_D
         times = [inf]; extras: ``jz_over_j`` (<Jz>/j), ``jz_over_j_tl`` (thermodynamic limit),
         ``a_real``/``a_imag`` (the parameter a), ``j`` (= N/2).
     """
+    opts = CarmichaelOptions.coerce(options, kw)
+    return_state, max_n = opts.return_state, opts.max_n
     _check(model)
-    if not isinstance(return_state, (bool, np.bool_)):
-        raise TypeError(f"return_state must be a bool, got {return_state!r}")
-    check_memory(memory_needed(model.N), max_memory, f"the Carmichael steady state at N = {model.N}",
+    check_memory(memory_needed(model.N), opts.max_memory, f"the Carmichael steady state at N = {model.N}",
                  "its thermodynamic limit <Jz>/j is order_parameter_tl(ratio); for the moments use a smaller N "
                  "(they converge like 1/N) or the cumulant method")
     j = model.N / 2.0
@@ -264,8 +285,7 @@ def steady_state(model: Model, *, return_state: bool = False, max_n: int = MAX_D
         if model.N > max_n:
             raise ValueError(f"return_state: N = {model.N} exceeds max_n = {max_n} for a dense state")
         extras["state"] = _dense(model)
-    return Result([np.inf], mean[None], second[None], model, "carmichael",
-                  options={"return_state": bool(return_state)}, extras=extras)
+    return Result([np.inf], mean[None], second[None], model, "carmichael", options=opts.to_dict(), extras=extras)
 
 
 def order_parameter_tl(ratio):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures as cf
-import inspect
 import math
 import time
 import warnings
@@ -17,10 +16,10 @@ from concurrent.futures import BrokenExecutor
 
 import numpy as np
 
-from piqs_squeeze import api
+from piqs_squeeze.methods import registry
 from piqs_squeeze.runtime import threads
 from piqs_squeeze.runtime.pool import process_pool
-from .spec import SweepSpec, code_fingerprints, is_batched, method_module
+from .spec import SweepSpec, code_fingerprints
 from .store import SweepMismatchError, SweepStore
 from .summaries import resolve, summarize
 from .table import SweepTable
@@ -49,7 +48,7 @@ def make_chunks(points, spec: SweepSpec) -> list[list]:
         groups.setdefault(p.group(), []).append(p)
     chunks = []
     for key, pts in groups.items():
-        cap = BATCH_CHUNK_MAX if is_batched(key[0], key[1]) else SINGLE_CHUNK_MAX
+        cap = BATCH_CHUNK_MAX if registry.is_batched(key[0], key[1]) else SINGLE_CHUNK_MAX
         size = spec.chunk_size or min(cap, max(1, math.ceil(len(points) / MIN_CHUNKS)))
         n = math.ceil(len(pts) / size)
         chunks += [list(c) for c in np.array_split(np.array(pts, dtype=object), n)]
@@ -57,11 +56,12 @@ def make_chunks(points, spec: SweepSpec) -> list[list]:
 
 
 # --------------------------------------------------------------------------- worker side
-def _in_worker(func, options):
+def _in_worker(method, kind, options):
     """Inside a sweep the sweep is the parallel layer: a method that can spread its own work
     (``workers``) runs serially and shows no progress bar of its own, unless told otherwise."""
-    params = inspect.signature(func).parameters
-    extra = {k: v for k, v in (("workers", 1), ("progress", False)) if k in params and k not in options}
+    cls = registry.options_class(method, kind)
+    names = cls.names() if cls is not None else ()
+    extra = {k: v for k, v in (("workers", 1), ("progress", False)) if k in names and k not in options}
     return dict(options, **extra) if extra else options
 
 
@@ -74,26 +74,9 @@ def _limit_threads(n):
 
 def _evolve(method, kind, models, times, initial, options, threads=None):
     """Results of ``models`` (one batched call when the method has evolve_many)."""
-    mod = method_module(method)
     _limit_threads(threads)
-    name = "evolve_many" if kind == "evolve" and len(models) > 1 and hasattr(mod, "evolve_many") else kind
-    options = _in_worker(getattr(mod, name), options)
-    if kind == "steady_state":
-        if method in api.METHODS:
-            return [api.steady_state(m, method=method, **options) for m in models]
-        return [method_module(method).steady_state(m, **options) for m in models]
-    if method in api.METHODS:
-        if len(models) == 1:
-            return [api.evolve(models[0], times, method=method, initial=initial, **options)]
-        return list(api.evolve(models, times, method=method, initial=initial, **options))
-    check = getattr(mod, "unsupported", None)
-    for m in models:
-        why = check(m) if check is not None else None
-        if why is not None:
-            raise api.MethodError(f"method {method!r} cannot evolve this model: {why}")
-    if len(models) > 1 and hasattr(mod, "evolve_many"):
-        return list(mod.evolve_many(models, times, initial=initial, **options))
-    return [mod.evolve(m, times, initial=initial, **options) for m in models]
+    opts = registry.build_options(method, kind, _in_worker(method, kind, options))
+    return registry.call(method, kind, models, times, initial, opts)
 
 
 def _record(point, elapsed, result=None, summaries=None, error=""):
@@ -311,29 +294,47 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
     if not isinstance(spec, SweepSpec):
         spec = SweepSpec.from_dict(spec) if isinstance(spec, dict) else SweepSpec.from_file(spec)
     points = spec.expand()
-    spec_dict, spec_hash = spec.to_dict(), spec.hash
     store = SweepStore(out) if out is not None else None
-    done = {}
-    if store is not None:
-        store.check_or_create(spec_dict, spec_hash, len(points), code_fingerprints(spec), resume=resume,
-                              force=force)
-        done = store.load_records(spec_hash)
-        for i, r in list(done.items()):
-            if i >= len(points) or r.get("key") != points[i].key:
-                raise SweepMismatchError(f"{store.root}: stored point {i} does not match the spec "
-                                         "(code that derives points or seeds changed?); use force=True")
-            if rerun_errors and r["error"]:
-                del done[i]
+    done = _stored_records(spec, points, store, resume, force, rerun_errors)
     chunks = make_chunks(points, spec)
     todo = [(k, c) for k, c in enumerate(chunks) if not all(p.index in done for p in c)]
     stats = {"points": len(points), "chunks": len(chunks), "points_loaded": len(done),
              "chunks_loaded": len(chunks) - len(todo), "chunks_computed": 0, "points_computed": 0}
     records = dict(done)
-    resolved = resolve(spec.summaries)
-    keep = bool(spec.save_results and store is not None)
     bar = tqdm(total=len(points), initial=len(done), unit="pt", desc=spec.name, smoothing=0.1,
                disable=(None if progress is None else not progress), dynamic_ncols=True)
+    try:
+        commit = _committer(store, spec.hash, records, stats, bar)
+        _compute(spec, todo, bool(spec.save_results and store is not None), commit, executor, workers, scheduler,
+                 stats)
+    finally:
+        bar.close()
+    table = SweepTable.from_records(spec, points, records, root=store.root if store else None)
+    table.stats = stats
+    if store is not None:
+        table.save(store.root / "table.npz")
+    return table
 
+
+def _stored_records(spec, points, store, resume, force, rerun_errors) -> dict:
+    """Index -> record of the points already in the sweep directory (checked against the spec;
+    error records left out with ``rerun_errors``)."""
+    if store is None:
+        return {}
+    store.check_or_create(spec.to_dict(), spec.hash, len(points), code_fingerprints(spec), resume=resume,
+                          force=force)
+    done = store.load_records(spec.hash)
+    for i, r in list(done.items()):
+        if i >= len(points) or r.get("key") != points[i].key:
+            raise SweepMismatchError(f"{store.root}: stored point {i} does not match the spec "
+                                     "(code that derives points or seeds changed?); use force=True")
+        if rerun_errors and r["error"]:
+            del done[i]
+    return done
+
+
+def _committer(store, spec_hash, records, stats, bar):
+    """``commit(k, recs)``: save chunk k's records (and their full Results), count them."""
     def commit(k, recs):
         for r in recs:
             res = r.pop("result", None)
@@ -345,8 +346,13 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
         stats["chunks_computed"] += 1
         stats["points_computed"] += len(recs)
         bar.update(len(recs))
+    return commit
 
-    preload = sorted({api.METHODS[m["method"]] for m in spec.methods if m["method"] in api.METHODS})
+
+def _compute(spec, todo, keep, commit, executor, workers, scheduler, stats):
+    """Run the chunks ``todo`` serially or on the executor, committing each one as it finishes."""
+    resolved = resolve(spec.summaries)
+    preload = sorted({registry.METHODS[m["method"]] for m in spec.methods if m["method"] in registry.METHODS})
     ex, nworkers, owned = _executor(executor, workers, scheduler, preload) if todo else (None, 1, [])
     stats["workers"] = nworkers
     try:
@@ -358,7 +364,7 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
                 commit(k, [_record(p, 0.0, error=why) for p in c])
 
             def renew():
-                warnings.warn("a worker process died; starting new workers for the remaining chunks", stacklevel=3)
+                warnings.warn("a worker process died; starting new workers for the remaining chunks", stacklevel=4)
                 return _local_pool(nworkers, preload)
 
             _dispatch(ex, nworkers, todo, (resolved, keep, 1), commit, fail, renew)
@@ -368,10 +374,4 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
         shutdown_pool()  # cancel what is queued; a later sweep starts fresh workers
         raise
     finally:
-        bar.close()
         _close(owned)
-    table = SweepTable.from_records(spec, points, records, root=store.root if store else None)
-    table.stats = stats
-    if store is not None:
-        table.save(store.root / "table.npz")
-    return table

@@ -23,17 +23,27 @@ A sweep is described by a plain dict (or a TOML/JSON file with the same keys)::
     [[methods]]              # a name, or {method, options, option_grid}
     method = "cumulant"
 
+A methods entry's ``options`` (one value each) and ``option_grid`` (a list of values each) are
+the method's options (``piqs_squeeze.method_options(method, kind)`` lists them): a misspelled
+name or a bad value fails when the spec is read and expanded, before any point is computed.
+``method`` may also be the dotted path of a custom method module (see
+:mod:`piqs_squeeze.methods.registry`).
+
 ``points`` (a list of dicts) gives an explicit list of parameter sets; with ``grid`` as well,
 the sweep is the product of the two. Parameter names are the :class:`~piqs_squeeze.Model`
 fields, plus ``ratio`` (Upsilon / Upsilon_c, see :meth:`Model.from_upsilon_ratio`) or
-``upsilon`` (2 Omega / N) in place of ``omega``, and ``theta``/``phi`` for the initial
-coherent spin state.
+``upsilon`` (2 Omega / N) in place of ``omega``, ``theta``/``phi`` for the initial
+coherent spin state, and ``hamiltonian.<term>`` for one coefficient of the extra Hamiltonian
+(any key of :data:`piqs_squeeze.hamiltonian.KEYS`, e.g. ``hamiltonian.Jz`` or
+``"hamiltonian.Jz Jz"``; they are collected into the Model's ``hamiltonian`` dict, on top of a
+``hamiltonian`` table given whole)::
+
+    [grid]
+    "hamiltonian.Jz" = [0.0, 0.5, 1.0]
 """
 from __future__ import annotations
 
 import hashlib
-import importlib
-import inspect
 import itertools
 import json
 import math
@@ -42,18 +52,31 @@ from pathlib import Path
 
 import numpy as np
 
-from piqs_squeeze import api
+from piqs_squeeze.hamiltonian import KEYS as HAMILTONIAN_KEYS, _ALIASES as HAMILTONIAN_ALIASES
+from piqs_squeeze.methods import registry
+from piqs_squeeze.methods.registry import MethodError
 from piqs_squeeze.model import Model, check_times
 from piqs_squeeze.runtime.provenance import code_fingerprint
 from piqs_squeeze.result import jsonable
 from piqs_squeeze.states import CoherentSpinState
 
-__all__ = ["SweepSpec", "Point", "load_config", "method_module", "is_batched"]
+__all__ = ["SweepSpec", "Point", "load_config"]
 
 MODEL_FIELDS = tuple(f.name for f in fields(Model))
 DRIVE_ALIASES = ("omega", "ratio", "upsilon")
 INITIAL_PARAMS = ("theta", "phi")
 PARAM_NAMES = MODEL_FIELDS + ("ratio", "upsilon") + INITIAL_PARAMS
+#: prefix of the parameters that set one term of the Model's ``hamiltonian``
+TERM_PREFIX = "hamiltonian."
+
+
+def _term_key(name: str):
+    """The Hamiltonian key of a ``hamiltonian.<term>`` parameter name (None for other names)."""
+    if not name.startswith(TERM_PREFIX):
+        return None
+    key = " ".join(name[len(TERM_PREFIX):].split())
+    key = HAMILTONIAN_ALIASES.get(key, key)
+    return key if key in HAMILTONIAN_KEYS else None
 
 
 def _hash(obj) -> str:
@@ -62,35 +85,13 @@ def _hash(obj) -> str:
 
 
 # --------------------------------------------------------------------------- methods
-def method_module(name: str):
-    """Module implementing ``name``: a method of :data:`piqs_squeeze.api.METHODS` or a dotted
-    module path providing the same ``evolve``/``evolve_many``/``unsupported`` protocol."""
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"method must be a non-empty string, got {name!r}")
-    modname = api.METHODS.get(name, name)
+def _options_class(method: str, kind: str):
+    """The options class of a method (None for a custom module without OPTIONS); raises for an
+    unknown method or one without ``kind``."""
     try:
-        mod = importlib.import_module(modname)
-    except ModuleNotFoundError as exc:
-        if exc.name != modname:
-            raise
-        if name not in api.METHODS:
-            raise ValueError(f"unknown method {name!r}; methods: {', '.join(api.METHODS)} or an "
-                             f"importable module path") from None
-        raise ValueError(
-            f"method {name!r} is not available in this version ({modname} missing); "
-            f"available: {', '.join(api.available_methods()) or 'none'}"
-        ) from None
-    return mod
-
-
-def is_batched(name: str, kind: str = "evolve") -> bool:
-    """True when the method integrates many models in one call (``evolve_many``)."""
-    return kind == "evolve" and hasattr(method_module(name), "evolve_many")
-
-
-def _accepts(func, name) -> bool:
-    params = inspect.signature(func).parameters
-    return name in params
+        return registry.options_class(method, kind)
+    except MethodError as exc:
+        raise ValueError(f"methods entry {method!r}: {exc}") from None
 
 
 def code_fingerprints(spec) -> dict:
@@ -99,7 +100,7 @@ def code_fingerprints(spec) -> dict:
     or summary module outside the package). A resumed sweep must match it."""
     from .summaries import SUMMARIES
 
-    mods = [api.METHODS.get(m["method"], m["method"]) for m in spec.methods]
+    mods = [registry.module_path(m["method"]) for m in spec.methods]
     mods += [SUMMARIES[s["name"]].__module__ for s in spec.summaries]
     return code_fingerprint(mods)
 
@@ -133,9 +134,10 @@ def _values(name, spec):
 
 
 def _check_names(names, where):
-    unknown = [n for n in names if n not in PARAM_NAMES]
+    unknown = [n for n in names if n not in PARAM_NAMES and _term_key(n) is None]
     if unknown:
-        raise ValueError(f"{where}: unknown parameter(s) {unknown}; allowed: {', '.join(PARAM_NAMES)}")
+        raise ValueError(f"{where}: unknown parameter(s) {unknown}; allowed: {', '.join(PARAM_NAMES)} and "
+                         f"{TERM_PREFIX}<term> for the terms {', '.join(HAMILTONIAN_KEYS)}")
 
 
 def build_model(params: dict) -> Model:
@@ -144,6 +146,9 @@ def build_model(params: dict) -> Model:
     if len(drive) > 1:
         raise ValueError(f"give only one of omega, ratio, upsilon per point, got {drive}")
     kw = {k: v for k, v in params.items() if k in MODEL_FIELDS}
+    terms = {_term_key(k): v for k, v in params.items() if _term_key(k) is not None}
+    if terms:
+        kw["hamiltonian"] = {**dict(kw.get("hamiltonian") or {}), **terms}
     if "N" not in kw:
         raise ValueError("every point needs N (in fixed, grid or points)")
     if "ratio" in params:
@@ -278,12 +283,12 @@ class SweepSpec:
         kind = m.get("kind", "evolve")
         if kind not in ("evolve", "steady_state"):
             raise ValueError(f"methods entry {m['method']!r}: kind must be 'evolve' or 'steady_state', got {kind!r}")
-        mod = method_module(m["method"])  # fail fast on an unknown / unavailable method
-        if not hasattr(mod, kind):
-            raise ValueError(f"method {m['method']!r} has no {kind}() in this version")
+        cls = _options_class(m["method"], kind)  # fail fast on an unknown method or kind
         og = {k: _values(f"option_grid.{k}", v) for k, v in dict(m.get("option_grid", {})).items()}
-        # misspelled options fail here, before any point is computed
-        api.check_options(m["method"], {**dict(m.get("options", {})), **og}, kind, module=mod)
+        if cls is not None:  # misspelled options and bad values fail here, before any point is computed
+            cls.check_names({**dict(m.get("options", {})), **og})
+            for combo in itertools.product(*og.values()):
+                cls.from_kwargs(**dict(m.get("options", {})), **dict(zip(og, combo)))
         return {"method": m["method"], "kind": kind, "options": dict(m.get("options", {})), "option_grid": og}
 
     # ------------------------------------------------------------------ (de)serialization
@@ -341,8 +346,9 @@ class SweepSpec:
                 raise type(exc)(f"parameter set {i} {p}: {exc}") from None
         pts = []
         for entry in self.methods:
-            func = getattr(method_module(entry["method"]), entry["kind"])
-            seeded = self.seed is not None and "seed" not in entry["options"] and _accepts(func, "seed")
+            cls = _options_class(entry["method"], entry["kind"])
+            seeded = self.seed is not None and "seed" not in entry["options"] and cls is not None \
+                and "seed" in cls.names()
             og = entry["option_grid"]
             for combo in itertools.product(*og.values()):
                 options = dict(entry["options"])

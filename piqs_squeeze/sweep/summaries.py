@@ -4,35 +4,21 @@ A summary returns ``{suffix: scalar}``; its columns are ``label`` for the suffix
 ``label_suffix`` otherwise (``label`` defaults to the summary name). In a sweep spec a summary
 is a name or ``{name, label, **keywords}``, e.g. ``{name = "min_xi2", t_min = 0.003, label =
 "min_xi2_late"}`` (paper Fig. S1a). The time-resolved figures of merit come from
-:mod:`piqs_squeeze.analysis` when that module provides them.
+:mod:`piqs_squeeze.analysis`.
 """
 from __future__ import annotations
 
-import importlib
 import math
 
 import numpy as np
 
-from piqs_squeeze import observables
+from piqs_squeeze import analysis, observables
 
 __all__ = ["SUMMARIES", "register_summary", "normalize_summaries", "resolve", "summarize"]
 
 
 def _db(v):
     return 10.0 * math.log10(v) if v > 0 else math.nan
-
-
-def _analysis(name):
-    try:
-        mod = importlib.import_module("piqs_squeeze.analysis")
-    except ModuleNotFoundError as exc:
-        if exc.name != "piqs_squeeze.analysis":
-            raise
-        mod = None
-    func = getattr(mod, name, None)
-    if func is None:
-        raise ValueError(f"summary needs piqs_squeeze.analysis.{name}, not available in this version")
-    return func
 
 
 def final(result) -> dict:
@@ -45,21 +31,21 @@ def final(result) -> dict:
 def min_xi2(result, t_min: float = 0.0) -> dict:
     """min_{t >= t_min} xi^2(t), in dB, and the time it is reached
     (:func:`piqs_squeeze.analysis.min_xi2`)."""
-    v, t = _analysis("min_xi2")(result, t_min=t_min)
+    v, t = analysis.min_xi2(result, t_min=t_min)
     return {"": float(v), "db": _db(float(v)), "time": float(t)}
 
 
 def min_transient_xi2(result) -> dict:
     """Minimum transient xi^2 (paper Fig. 3), in dB, and its time
     (:func:`piqs_squeeze.analysis.min_transient_xi2`)."""
-    v, t = _analysis("min_transient_xi2")(result)
+    v, t = analysis.min_transient_xi2(result)
     return {"": float(v), "db": _db(float(v)), "time": float(t)}
 
 
 def neff_crossing(result, n_c=None) -> dict:
     """First time N_eff(t) falls to N_c (default 2 Omega / Upsilon_c; nan if never)
     (:func:`piqs_squeeze.analysis.neff_crossing_time`)."""
-    return {"": float(_analysis("neff_crossing_time")(result, n_c=n_c))}
+    return {"": float(analysis.neff_crossing_time(result, n_c=n_c))}
 
 
 def xi2_curve_min(result) -> dict:
@@ -77,10 +63,6 @@ SUMMARIES = {
     "neff_crossing": neff_crossing,
     "xi2_curve_min": xi2_curve_min,
 }
-_ANALYSIS_NEEDS = {"min_xi2": "min_xi2", "min_transient_xi2": "min_transient_xi2",
-                   "neff_crossing": "neff_crossing_time"}
-
-
 def register_summary(name: str, func) -> None:
     """Add a summary ``func(result, **keywords) -> {suffix: scalar}`` under ``name``.
 
@@ -90,25 +72,11 @@ def register_summary(name: str, func) -> None:
     SUMMARIES[name] = func
 
 
-def _available(name):
-    need = _ANALYSIS_NEEDS.get(name)
-    if need is None:
-        return True
-    try:
-        _analysis(need)
-        return True
-    except ValueError:
-        return False
-
-
 def normalize_summaries(spec) -> list[dict]:
-    """``[{name, label, kwargs}]`` from names / dicts; None gives the defaults available:
-    final, min_xi2, min_transient_xi2, neff_crossing (the last three need piqs_squeeze.analysis;
-    without it ``xi2_curve_min`` stands in)."""
+    """``[{name, label, kwargs}]`` from names / dicts; None gives the defaults: final, min_xi2,
+    min_transient_xi2, neff_crossing."""
     if spec is None:
-        spec = [n for n in ("final", "min_xi2", "min_transient_xi2", "neff_crossing") if _available(n)]
-        if "min_xi2" not in spec:
-            spec.append("xi2_curve_min")
+        spec = ["final", "min_xi2", "min_transient_xi2", "neff_crossing"]
     if isinstance(spec, (str, dict)):
         spec = [spec]
     out, labels = [], set()
@@ -123,8 +91,6 @@ def normalize_summaries(spec) -> list[dict]:
         label = s.pop("label", name)
         if name not in SUMMARIES:
             raise ValueError(f"unknown summary {name!r}; known: {', '.join(SUMMARIES)}")
-        if not _available(name):
-            raise ValueError(f"summary {name!r} needs piqs_squeeze.analysis, not available in this version")
         if label in labels:
             raise ValueError(f"two summaries with the label {label!r}; give one a different label")
         labels.add(label)

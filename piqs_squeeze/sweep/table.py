@@ -49,6 +49,9 @@ class SweepTable:
                 "method": [p.method for p in points]}
         for name in names + [f for f in Model.__dataclass_fields__ if f not in names] + \
                 [d for d in DERIVED if d not in names]:
+            if name == "hamiltonian":  # the whole dict as JSON; its terms swept one by one have their own columns
+                cols[name] = [json.dumps(jsonable(p.model.hamiltonian.to_dict())) for p in points]
+                continue
             vals = [p.params[name] if name in p.params else getattr(p.model, name) for p in points]
             cols[name] = np.asarray(vals, dtype=np.int64 if name == "N" else float)
         option_axes = []

@@ -9,17 +9,12 @@ import numpy as np
 import piqs_squeeze as ps
 from piqs_squeeze import analysis
 
-from ..core import CheckResult, check
+from ..registry import CheckResult, check, claim_verdict
 from ..report import new_figure, save_plot
 
 
 def _db(x):
     return float(10 * np.log10(x))
-
-
-def _verdict(reproduced: bool, differs: bool = False) -> str:
-    """REPRODUCED, DIFFERS (the claim holds in part, or its number is off) or NOT REPRODUCED."""
-    return "REPRODUCED" if reproduced and not differs else ("DIFFERS" if reproduced or differs else "NOT REPRODUCED")
 
 
 @check("claim_early_dip", group=7, needs=("cumulant",),
@@ -44,7 +39,7 @@ def claim_early_dip(ctx):
     ax[0].legend(fontsize=7)
     plot = save_plot(fig, ctx, "claim_early_dip")
     return CheckResult(
-        "claim_early_dip", status=_verdict(spread <= tol), tolerance=tol, value=spread,
+        "claim_early_dip", status=claim_verdict(spread <= tol), tolerance=tol, value=spread,
         quantity="spread of the dip's depth over gamma_s = 0..8 (dB)",
         paper="the early squeezing \"is independent of gamma_s/Gamma\" (no number given)",
         why="The dip happens at t_dip ~ 1/(N Gamma); single-particle emission changes the state by "
@@ -90,7 +85,7 @@ def claim_transient_beats_steady(ctx):
     plot = save_plot(fig, ctx, "claim_transient_beats_steady")
     losers = [f"gamma_s={k[2:]} at {ratios[i]}" for k, v in table.items() for i in between if v[i] >= steady[i]]
     return CheckResult(
-        "claim_transient_beats_steady", status=_verdict(ok, differs=(ok and not small_beats) or some), tolerance=0.0,
+        "claim_transient_beats_steady", status=claim_verdict(ok, differs=(ok and not small_beats) or some), tolerance=0.0,
         value=min(gain), quantity="smallest gain of the best transient over the gamma_s = 0 steady state "
                                   "between Upsilon'_c and Upsilon_c (dB, must be > 0)",
         paper="squeezing exceeds the gamma_s = 0 steady state between Upsilon'_c and Upsilon_c, \"for even "
@@ -143,7 +138,7 @@ def claim_loss_at_neff_nc(ctx):
     ax[0].legend(fontsize=7)
     plot = save_plot(fig, ctx, "claim_loss_at_neff_nc")
     return CheckResult(
-        "claim_loss_at_neff_nc", status=_verdict(ok), tolerance=1.5,
+        "claim_loss_at_neff_nc", status=claim_verdict(ok), tolerance=1.5,
         value=max(v["ratio"] for v in rows.values()),
         quantity="largest t_loss / t* over gamma_s (xi^2 back at 0 dB, over the time N_eff = N_c)",
         paper="squeezing is lost as N_eff(t) drops below N_c (no number given)",
@@ -189,7 +184,7 @@ def claim_chi_helps(ctx):
     ax[0].set_title(r"cumulant, N = $10^4$, $\Upsilon/\Upsilon_c = 0.9$, $\gamma_s = 50\,\Gamma$", fontsize=9)
     plot = save_plot(fig, ctx, "claim_chi_helps")
     return CheckResult(
-        "claim_chi_helps", status=_verdict(ok), tolerance=0.05, value=float(np.max(np.diff(v))),
+        "claim_chi_helps", status=claim_verdict(ok), tolerance=0.05, value=float(np.max(np.diff(v))),
         quantity="largest rise of min xi^2 between neighbouring chi <= 2 (dB; "
                  f"{improvement:.2f} dB better from chi = 0 to 2)",
         paper="\"appreciable improvement\" for 0 < chi/Gamma <~ 2 (Fig. 3b: about -6 to -8 dB read off the plot)",
@@ -226,7 +221,7 @@ def claim_9db_outlook(ctx):
     # reported against the paper's number, never tuned: reproduced within the "~" of "~9 dB"
     # (read as +-0.5 dB), differs when squeezed by another amount, not reproduced without squeezing
     paper_db, within = 9.0, 0.5
-    status = _verdict(abs(ours - paper_db) <= within, differs=ours > 0)
+    status = claim_verdict(abs(ours - paper_db) <= within, differs=ours > 0)
     return CheckResult(
         "claim_9dB_outlook", status=status, tolerance=within, value=ours,
         quantity=f"best squeezing -10 log10 xi^2 (dB); paper ~{paper_db:g} dB",

@@ -7,9 +7,9 @@ stored as one vector. Two layouts are used:
   :func:`dicke.j_values` (``n_full = sum_j (2j+1)^2`` complex numbers);
 * **packed**: a real vector of the same length holding, per block, ``Re rho[k, l]`` for
   ``k >= l`` followed by ``Im rho[k, l]`` for ``k > l``. Hermiticity is exact by construction
-  and the generator becomes a real matrix (a quarter of the complex flops per non-zero; one
-  product is ~2x faster than with the full complex CSR and 9-20x faster than a matrix-free
-  numpy product over the blocks, measured at N = 40 and 100 in benchmarks/bench_exact.py).
+  and the generator becomes a real matrix (a quarter of the complex flops per non-zero; products
+  timed against the full complex CSR and a matrix-free numpy product over the blocks in
+  benchmarks/results/exact.md).
 
 In block j with k = j - m the generator reads (qutip.piqs' rate conventions, see
 :class:`~piqs_squeeze.model.Model`)
@@ -23,6 +23,16 @@ Jz^2 + gamma_s (Jz + N/2) + pumping (N/2 - Jz) + dephasing N/4) / 2`` and the lo
 ``K^p_dj`` of :func:`dicke.local_channels` (the {sum_i s_i^+ s_i, rho}/2 part of every local
 dissipator is the collective operator in the bracket). Every term maps entry (k, l) to a
 neighbour, so the operator is a sparse matrix with about ten non-zeros per row.
+
+A general quadratic collective Hamiltonian H (``Model(hamiltonian=...)``, constant coefficients)
+is banded in block j, H[k, k+o] = 0 for |o| > 2 (:func:`piqs_squeeze.hamiltonian.dicke_bands`).
+Then chi J+J- and Omega Jx above are replaced by the whole of H: its diagonal h_k goes into
+``A = -i h - (...)/2`` and its off-diagonal bands into
+
+    -i [H_off, rho][k, l] = -i sum_{o = +-1, +-2} (H[k, k+o] rho[k+o, l] - rho[k, l+o] H[l+o, l]).
+
+The paper model keeps the path above (the same numbers, bit for bit, as before general
+Hamiltonians existed).
 """
 from __future__ import annotations
 
@@ -30,10 +40,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from piqs_squeeze import dicke
+from piqs_squeeze.hamiltonian import dicke_bands
 from piqs_squeeze.model import Model
 
-__all__ = ["Layout", "block_coefficients", "generator_full", "generator_packed", "pack", "unpack", "blocks_to_full",
-           "full_to_blocks", "band_index"]
+__all__ = ["Layout", "block_coefficients", "hamiltonian_bands", "generator_full", "generator_packed", "pack", "unpack",
+           "blocks_to_full", "full_to_blocks", "band_index"]
 
 
 class Layout:
@@ -75,19 +86,26 @@ class Layout:
             self._pack_index = tuple(np.concatenate(a) for a in (src, tr, imag))
         return self._pack_index
 
-    def packed_block_slices(self):
-        """For each block: (slice of Re lower incl. diagonal, slice of Im strictly lower)."""
-        out = []
-        for b, d in enumerate(self.dims):
-            lo = self.offsets[b]
-            nre = d * (d + 1) // 2
-            out.append((slice(lo, lo + nre), slice(lo + nre, lo + d * d)))
-        return out
+
+def hamiltonian_bands(model: Model, j: float):
+    """Diagonals ``{o: H[k, k+o]}`` of the whole Hamiltonian in block j (module docstring), or
+    None for the paper model (which keeps its own path). Raises for a time-dependent model."""
+    if model.is_paper_model:
+        return None
+    if model.time_dependent:
+        raise ValueError("the generator of a time-dependent model exists only at one time: use model.at(t)")
+    return dicke_bands(model.hamiltonian_terms(), j)
 
 
-def block_coefficients(model: Model, j: float):
+def band_entries(bands, o: int, k):
+    """H[k, k+o] for the rows ``k`` (in range) of a band dict from :func:`hamiltonian_bands`."""
+    return bands[o][np.minimum(k, k + o)]
+
+
+def block_coefficients(model: Model, j: float, bands=None):
     """(m, c, a) of block j: the m values, the J+ elements c[k-1] = <k-1|J+|k> and the diagonal
-    ``a`` of A (module docstring), shared by the CSR build and the matrix-free kernel."""
+    ``a`` of A (module docstring), shared by the CSR build and the matrix-free kernel. ``bands``:
+    those of :func:`hamiltonian_bands` (general Hamiltonians)."""
     m = dicke.m_values(j)
     c = np.asarray(dicke.jplus_elements(j), dtype=float)
     h = model.N / 2.0
@@ -95,17 +113,30 @@ def block_coefficients(model: Model, j: float):
     jmjp = j * (j + 1) - m * (m + 1)
     decay = (model.gamma * jpjm + model.collective_pumping * jmjp + model.collective_dephasing * m * m
              + model.gamma_s * (m + h) + model.pumping * (h - m) + model.dephasing * h / 2)
-    return m, c, -1j * model.chi * jpjm - 0.5 * decay
+    if bands is None:
+        return m, c, -1j * model.chi * jpjm - 0.5 * decay
+    return m, c, -1j * bands[0].real - 0.5 * decay
 
 
 def _collective_terms(model: Model, j: float, d: int):
     """(target (k, l), source (k, l), coefficient) lists of the in-block terms of block j."""
-    m, c, a = block_coefficients(model, j)
+    bands = hamiltonian_bands(model, j)
+    m, c, a = block_coefficients(model, j, bands)
     K, L = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
     terms = []
     diag = a[:, None] + np.conj(a)[None, :] + model.collective_dephasing * m[:, None] * m[None, :]
     terms.append((K, L, K, L, diag))
-    if d > 1:
+    if bands is not None:
+        for o in (-2, -1, 1, 2):
+            if o not in bands:
+                continue
+            rows = (K + o >= 0) & (K + o < d)  # -i H[k, k+o] rho[k+o, l]
+            kk, ll = K[rows], L[rows]
+            terms.append((kk, ll, kk + o, ll, -1j * band_entries(bands, o, kk)))
+            cols = (L + o >= 0) & (L + o < d)  # +i rho[k, l+o] H[l+o, l]
+            kk, ll = K[cols], L[cols]
+            terms.append((kk, ll, kk, ll + o, 1j * band_entries(bands, -o, ll + o)))
+    if d > 1 and bands is None:
         w = 0.5 * model.omega
         kk, ll = K[1:, :], L[1:, :]  # (Jx rho)[k,l] gets Jx[k,k-1] rho[k-1,l]
         terms.append((kk, ll, kk - 1, ll, -1j * w * c[kk - 1]))
@@ -115,6 +146,7 @@ def _collective_terms(model: Model, j: float, d: int):
         terms.append((kk, ll, kk, ll - 1, 1j * w * c[ll - 1]))
         kk, ll = K[:, :-1], L[:, :-1]
         terms.append((kk, ll, kk, ll + 1, 1j * w * c[ll]))
+    if d > 1:
         kk, ll = K[1:, 1:], L[1:, 1:]  # J- rho J+
         terms.append((kk, ll, kk - 1, ll - 1, model.gamma * c[kk - 1] * c[ll - 1]))
         kk, ll = K[:-1, :-1], L[:-1, :-1]  # J+ rho J-
@@ -186,7 +218,7 @@ def generator_packed(model: Model, layout: Layout | None = None, full=None) -> s
         parts.append(part)
         del R
     out = sp.vstack(parts, format="csr")
-    out.sort_indices()  # sorted columns: 2-3x faster products (measured at N = 60)
+    out.sort_indices()  # sorted columns: faster products (benchmarks/results/notes.md)
     return out
 
 

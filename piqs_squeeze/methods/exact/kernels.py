@@ -10,6 +10,12 @@ target entry (k, l), k >= l, of block j,
                    + sum_{local p, dj} rate_p amp_p,dj[k'] amp_p,dj[l'] rho_{j-dj}[k', l'],  k' = k - shift,
 
 (c_k = <k|J+|k+1>; entries above the diagonal read as conj of the transposed packed entry).
+For a general Hamiltonian (not the paper model) Omega = 0 and chi = 0 there, the diagonal h_k of
+H is in a_k, and its off-diagonal bands u^p_k = H[k, k+p] (p = 1, 2) add
+
+    -i sum_p (u^p_k rho[k+p, l] + conj(u^p_{k-p}) rho[k-p, l] - conj(u^p_l) rho[k, l+p] - u^p_{l-p} rho[k, l-p])
+
+(:func:`_hamiltonian_row`; for the paper model that pass is skipped).
 The CSR matrix streams ~100 bytes per packed real per product (values and indices); this
 kernel streams the vector in and out only (16 bytes) plus O(d) coefficients per block, and the
 inner loop over l reads contiguous rows, so it vectorises and splits over threads.
@@ -20,8 +26,8 @@ import numpy as np
 from numba import njit, prange
 
 from piqs_squeeze import dicke
-from .generator import block_coefficients
-from .steppers import FASTMATH
+from .generator import block_coefficients, hamiltonian_bands
+from .numerics import FASTMATH
 from piqs_squeeze.model import Model
 
 __all__ = ["PackedGenerator"]
@@ -76,9 +82,90 @@ def _entry(x, o, nre, d, k, l, dre, dim, w, cl1, cl, ck1, ck, gk, gp):
     return ore, oim
 
 
+@njit(inline="always")
+def _hamiltonian_entry(x, o, nre, d, k, l, ur, ui):
+    """C = sum_p (...) of the off-diagonal Hamiltonian terms (module docstring) at (k, l), with
+    bounds checks; -i C is their contribution. ``ur[p - 1, i], ui[p - 1, i]`` = Re, Im u^p_i."""
+    cre = 0.0
+    cim = 0.0
+    for p in range(1, 3):
+        if k + p < d:  # u^p_k rho[k+p, l]
+            hr, hi = ur[p - 1, k], ui[p - 1, k]
+            rr, ri = _get(x, o, nre, d, k + p, l)
+            cre += hr * rr - hi * ri
+            cim += hr * ri + hi * rr
+        if k >= p:  # conj(u^p_{k-p}) rho[k-p, l]
+            hr, hi = ur[p - 1, k - p], -ui[p - 1, k - p]
+            rr, ri = _get(x, o, nre, d, k - p, l)
+            cre += hr * rr - hi * ri
+            cim += hr * ri + hi * rr
+        if l + p < d:  # -conj(u^p_l) rho[k, l+p]
+            hr, hi = ur[p - 1, l], -ui[p - 1, l]
+            rr, ri = _get(x, o, nre, d, k, l + p)
+            cre -= hr * rr - hi * ri
+            cim -= hr * ri + hi * rr
+        if l >= p:  # -u^p_{l-p} rho[k, l-p]
+            hr, hi = ur[p - 1, l - p], ui[p - 1, l - p]
+            rr, ri = _get(x, o, nre, d, k, l - p)
+            cre -= hr * rr - hi * ri
+            cim -= hr * ri + hi * rr
+    return cre, cim
+
+
+@njit(inline="always")
+def _hamiltonian_row(x, o, nre, d, k, ur, ui, bre, bim):
+    """Adds -i C (:func:`_hamiltonian_entry`) of row k, l = 0 ... k, to (bre, bim). For
+    2 <= l <= k - 3 every neighbour lies strictly below the diagonal and in range, so that part is
+    a contiguous loop over the rows k, k +- 1, k +- 2 (a missing row k + p gets coefficient 0)."""
+    lo_in, hi_in = 2, k - 3  # interior l range
+    if k >= 5:
+        rk = o + k * (k + 1) // 2
+        ik = o + nre + k * (k - 1) // 2
+        # rows k - 2, k - 1, k + 1, k + 2 (a row past the block: row k, with coefficient 0)
+        r_m2, i_m2 = o + (k - 2) * (k - 1) // 2, o + nre + (k - 2) * (k - 3) // 2
+        r_m1, i_m1 = o + (k - 1) * k // 2, o + nre + (k - 1) * (k - 2) // 2
+        h1 = k + 1 < d
+        h2 = k + 2 < d
+        r_p1 = o + (k + 1) * (k + 2) // 2 if h1 else rk
+        i_p1 = o + nre + (k + 1) * k // 2 if h1 else ik
+        r_p2 = o + (k + 2) * (k + 3) // 2 if h2 else rk
+        i_p2 = o + nre + (k + 2) * (k + 1) // 2 if h2 else ik
+        a1r, a1i = (ur[0, k], ui[0, k]) if h1 else (0.0, 0.0)
+        a2r, a2i = (ur[1, k], ui[1, k]) if h2 else (0.0, 0.0)
+        b1r, b1i = ur[0, k - 1], -ui[0, k - 1]
+        b2r, b2i = ur[1, k - 2], -ui[1, k - 2]
+        u1r, u1i, u2r, u2i = ur[0], ui[0], ur[1], ui[1]
+        n_in = hi_in - lo_in + 1
+        xr, xi = x[rk:rk + k], x[ik:ik + k]
+        xrp1, xip1 = x[r_p1:r_p1 + k], x[i_p1:i_p1 + k]
+        xrp2, xip2 = x[r_p2:r_p2 + k], x[i_p2:i_p2 + k]
+        xrm1, xim1 = x[r_m1:r_m1 + k - 1], x[i_m1:i_m1 + k - 1]
+        xrm2, xim2 = x[r_m2:r_m2 + k - 2], x[i_m2:i_m2 + k - 2]
+        for i in range(n_in):  # l = i + 2
+            l = i + 2
+            cre = (a1r * xrp1[l] - a1i * xip1[l] + a2r * xrp2[l] - a2i * xip2[l]
+                   + b1r * xrm1[l] - b1i * xim1[l] + b2r * xrm2[l] - b2i * xim2[l]
+                   - (u1r[l] * xr[l + 1] + u1i[l] * xi[l + 1]) - (u2r[l] * xr[l + 2] + u2i[l] * xi[l + 2])
+                   - (u1r[l - 1] * xr[l - 1] - u1i[l - 1] * xi[l - 1])
+                   - (u2r[l - 2] * xr[l - 2] - u2i[l - 2] * xi[l - 2]))
+            cim = (a1r * xip1[l] + a1i * xrp1[l] + a2r * xip2[l] + a2i * xrp2[l]
+                   + b1r * xim1[l] + b1i * xrm1[l] + b2r * xim2[l] + b2i * xrm2[l]
+                   - (u1r[l] * xi[l + 1] - u1i[l] * xr[l + 1]) - (u2r[l] * xi[l + 2] - u2i[l] * xr[l + 2])
+                   - (u1r[l - 1] * xi[l - 1] + u1i[l - 1] * xr[l - 1])
+                   - (u2r[l - 2] * xi[l - 2] + u2i[l - 2] * xr[l - 2]))
+            bre[l] += cim
+            bim[l] -= cre
+    for l in range(k + 1):
+        if k >= 5 and lo_in <= l <= hi_in:
+            continue
+        cre, cim = _hamiltonian_entry(x, o, nre, d, k, l, ur, ui)
+        bre[l] += cim
+        bim[l] -= cre
+
+
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, trate, aoff, amp, rb, rk, cuts,
-           dots, shift, scale, tiny):
+def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, trate, aoff, amp, hre, him, rb, rk,
+           cuts, dots, shift, scale, tiny):
     w, gam, cpump, cdeph = scal[0], scal[1], scal[2], scal[3]
     dmax = bd.max()
     dots[:, :] = 0.0
@@ -163,6 +250,8 @@ def _apply(x, y, boff, bd, coff, a_re, a_im, mv, cp, scal, tptr, tsrc, tshift, t
                         bi[i] += gks * ampv[i] * si[i]
                 if k >= l0:  # l = k: the source diagonal (real)
                     bre[k] += gks * amp[ao + ks] * x[rs + k]
+            if hre.shape[1] > 0:  # a general Hamiltonian
+                _hamiltonian_row(x, o, nre, d, k, hre[:, co:co + d], him[:, co:co + d], bre, bim)
             xy = 0.0
             yy = 0.0
             for l in range(k + 1):
@@ -189,13 +278,18 @@ class PackedGenerator:
         self.dtype = np.dtype(float)
         dims = np.asarray(layout.dims, np.int64)
         coff = np.concatenate([[0], np.cumsum(dims)]).astype(np.int64)
-        a_re, a_im, mv, cp = [], [], [], []
-        for j in layout.j:
-            m, c, a = block_coefficients(model, j)
+        a_re, a_im, mv, cp, hb = [], [], [], [], []
+        for j, d in zip(layout.j, dims):
+            bands = hamiltonian_bands(model, j)
+            m, c, a = block_coefficients(model, j, bands)
             a_re.append(a.real)
             a_im.append(a.imag)
             mv.append(m)
             cp.append(np.concatenate([[0.0], c, [0.0]]))
+            if bands is not None:  # u^p_i = H[i, i+p], padded to d entries
+                hb.append(np.array([np.concatenate([bands.get(p, np.zeros(0)), np.zeros(min(p, d))])[:d]
+                                    for p in (1, 2)]))
+        h = np.concatenate(hb, axis=1) if hb else np.zeros((2, 0), complex)
         terms = [[] for _ in dims]  # per target block: (source block, shift, rate, amplitudes)
         for proc, dm in dicke.LOCAL_PROCESSES.items():
             rate = float(getattr(model, proc))
@@ -210,13 +304,15 @@ class PackedGenerator:
         self._args = (
             np.asarray(layout.offsets, np.int64), dims, coff,
             np.concatenate(a_re), np.concatenate(a_im), np.concatenate(mv), np.concatenate(cp),
-            np.array([0.5 * model.omega, model.gamma, model.collective_pumping, model.collective_dephasing]),
+            np.array([0.5 * model.omega if not hb else 0.0, model.gamma, model.collective_pumping,
+                      model.collective_dephasing]),
             np.concatenate([[0], np.cumsum([len(ts) for ts in terms])]).astype(np.int64),
             np.array([t[0] for t in flat], np.int64), np.array([t[1] for t in flat], np.int64),
             np.array([t[2] for t in flat], float),
             np.concatenate([[0], np.cumsum([t[3].size for t in flat])]).astype(np.int64)[:-1] if flat
             else np.zeros(0, np.int64),
             np.concatenate([t[3] for t in flat]) if flat else np.zeros(1),
+            np.ascontiguousarray(h.real), np.ascontiguousarray(h.imag),
         )
         # rows (block, k) in contiguous chunks of equal work (~ k + 1 per row); neighbouring rows
         # share their reads, so a chunk keeps them together

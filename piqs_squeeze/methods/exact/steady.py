@@ -4,8 +4,8 @@ The generator ``L`` of :mod:`piqs_squeeze.methods.exact.generator` acts on the p
 processes couple block j only to j and j +- 1, so ``L`` is block tridiagonal, and every diagonal
 block ``L_jj`` (the collective terms plus the dj = 0 channels of the local ones) is a 2-D stencil
 on the (2j+1)^2 packed entries of rho_j: its sparse LU is cheap (COLAMD, ~2j^3 fill at most),
-while the LU of the whole 3-D problem (``exact.steady_state`` before) fills in like n^(4/3) and
-took 34 s at N = 60 and > 9 min at N = 80.
+while the LU of the whole 3-D problem (``exact.steady_state(solver="lu")``) fills in like n^(4/3)
+(its cost: benchmarks/results/exact_steady.md, notes.md).
 
 All solves here are with
 
@@ -430,7 +430,8 @@ def steady_state(model: Model, *, tol: float = 1e-12, check_unique: bool = True,
     ``residual_rel`` = ||L rho||_2 / || |L| |rho| ||_2 (how well the terms of L rho = 0 cancel),
     ``unique``, ``lambda2_estimate``, ``error_estimate`` (= residual_rel max|L_ii| / |lambda_2|,
     a pessimistic bound on the relative error of rho; nan without the uniqueness check; a
-    RuntimeWarning above 1e-6), ``iterations``, ``wall_time``, ``setup_time``, ``j_populations``.
+    RuntimeWarning above 1e-6), ``j_populations``; stats ``iterations``, ``steady_iterations``,
+    ``products``, ``lu_fill``, ``packed_size``, ``wall_time``, ``setup_time``.
     """
     from .solver import _Recorder
 
@@ -479,19 +480,20 @@ def steady_state(model: Model, *, tol: float = 1e-12, check_unique: bool = True,
     rec = _Recorder(S.layout, 1)
     rec(0, np.inf, x)
     mean, second, pops = rec.moments()
-    extras = {"j_populations": pops, "j_values": S.layout.j.copy(), "wall_time": _time.perf_counter() - t0,
-              "setup_time": S.setup_time, "residual": float(np.abs(r).max()), "residual_rel": res_rel,
-              "iterations": int(S.iterations), "steady_iterations": int(info["iterations"]),
-              "products": int(S.products), "lu_fill": S.fill, "unique": bool(unique) if check_unique else None,
-              "lambda2_estimate": lam2 if lam2 is not None else np.nan, "error_estimate": err,
-              "packed_size": S.n}
+    extras = {"j_populations": pops, "j_values": S.layout.j.copy(), "residual": float(np.abs(r).max()),
+              "residual_rel": res_rel, "unique": bool(unique) if check_unique else None,
+              "lambda2_estimate": lam2 if lam2 is not None else np.nan, "error_estimate": err}
+    stats = {"wall_time": _time.perf_counter() - t0, "setup_time": S.setup_time, "iterations": int(S.iterations),
+             "steady_iterations": int(info["iterations"]), "products": int(S.products), "lu_fill": S.fill,
+             "packed_size": S.n}
     if return_state:
         extras["final_state"] = ops.unpack(S.layout, x)
         extras["final_state_blocks"] = S.layout.nblocks
     from piqs_squeeze.result import Result
 
-    return Result([np.inf], mean, second, model, "exact", options={"solver": "block_gmres", "tol": tol,
-                                                                   "restart": restart}, extras=extras)
+    return Result([np.inf], mean, second, model, "exact", options={"solver": "gmres", "tol": tol,
+                                                                   "check_unique": check_unique,
+                                                                   "restart": restart}, extras=extras, stats=stats)
 
 
 # --------------------------------------------------------------------------- spectrum

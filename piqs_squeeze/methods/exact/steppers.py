@@ -24,12 +24,9 @@ import numpy as np
 import scipy.linalg as sla
 from numba import njit, prange
 
-__all__ = ["krylov_propagate", "ivp_propagate"]
+from .numerics import FASTMATH
 
-#: LLVM flags of the threaded kernels: reassociation (vectorised sums) and FMA contraction only;
-#: with numba's full ``fastmath=True`` a freshly compiled kernel and its cached copy differed in
-#: the last bit, which broke bit-identical sweeps across processes
-FASTMATH = {"reassoc", "contract"}
+__all__ = ["krylov_propagate", "ivp_propagate"]
 
 
 def _arnoldi(apply, v, m):
@@ -216,8 +213,8 @@ def _dots14(x, y0, y1, y2, y3):
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _gram(Z):
     """Z Z^T, threaded over column chunks that stay in L2 while 4 x 4 blocks of row pairs are
-    summed (numba, not BLAS: BLAS threads spinning next to numba's made the whole run 4x slower
-    on 2 cores). Memory-bound at N = 300 (17 rows of 35 MB: 42 ms; one pair at a time: 78 ms)."""
+    summed (numba, not BLAS: BLAS threads spinning next to numba's slow the whole run down;
+    benchmarks/results/notes.md). Memory-bound at large N."""
     p, n = Z.shape
     step = 4096
     nch = (n + step - 1) // step
@@ -282,8 +279,8 @@ def _combine(Z, c, out, tiny=0.0):
 #: entries of the propagated vector and of the Krylov vectors below this fraction of their norm
 #: are set to zero. The far tails of a state (the j blocks many spontaneous emissions away at early
 #: times, the extremes of a coherent state) hold entries of 1e-200 and less, whose products in the
-#: Gram matrix underflow; arithmetic with subnormal results is ~100x slower (the Gram matrix took
-#: 4x longer at N = 300). Entries of 1e-150 |x| or more keep every product above 1e-300, and a
+#: Gram matrix underflow; arithmetic with subnormal results is ~100x slower (benchmarks/results/exact.md).
+#: Entries of 1e-150 |x| or more keep every product above 1e-300, and a
 #: change of 1e-150 of the norm is far below any tolerance.
 FLUSH = 1e-150
 

@@ -20,7 +20,6 @@ import numbers
 import os
 import sys
 import time
-from concurrent.futures import Executor
 
 import numpy as np
 
@@ -34,6 +33,7 @@ from piqs_squeeze.result import Result
 from piqs_squeeze.states import CoherentSpinState, css
 from . import sector as mcwf_sector
 from piqs_squeeze.runtime import threads
+from .options import McwfEvolveOptions
 from .sector import jump_kind_names, resolve_beta, run_trajectory, small_beta
 
 __all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2", "memory_needed", "estimate_run_time"]
@@ -74,11 +74,11 @@ def initial_state(N: int, initial):
 
 
 @threads.single_blas()  # the LAPACK eigendecompositions of the small-sector tables: same bits for any BLAS threads
-def _run_chunk(model, times, j0, psi0, beta, seeds, keep, tol=None, propagator="rational", ramp_tol=None):
+def _run_chunk(model, times, j0, psi0, beta, seeds, keep, tol, scheme, ramp_tol):
     """Worker task: trajectories for a list of SeedSequences (module-level so it pickles)."""
     out = []
     for ss in seeds:
-        rec = run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(ss), tol=tol, propagator=propagator,
+        rec = run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(ss), tol=tol, scheme=scheme,
                              ramp_tol=ramp_tol)
         if not keep:
             rec = {"mean": rec["mean"], "second": rec["second"], "j": rec["j"],
@@ -117,24 +117,15 @@ def jackknife_xi2(mean_i, second_i, N, nblocks=64):
         return np.sqrt((B - 1) / B * ((x - x.mean(0)) ** 2).sum(0))
 
 
-def _check_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def evolve(model: Model | Protocol, times, initial=None, *, ntraj: int = 100, seed=None, workers=None,
-           executor: Executor | None = None, progress=None, keep_trajectories: bool = False,
-           target_xi2_err: float | None = None, batch: int | None = None,
-           displacement="adaptive", chunk: int | None = None, step_tol: float | None = None,
-           propagator: str = "rational", checkpoint=None, max_memory=None, ramp_tol: float | None = None) -> Result:
+def evolve(model: Model | Protocol, times, initial=None, options: McwfEvolveOptions | None = None,
+           **kw) -> Result:
     """Ensemble of MCWF trajectories, reduced to a Result.
 
     Solves d rho/dt = -i[H(t), rho] + sum_k D[L_k] rho (the Model's master equation, any quadratic
     collective H) as the average of ``|psi><psi|`` over trajectories psi(t) in single sectors
     (see :mod:`piqs_squeeze.methods.mcwf.sector`); H_eff = H - (i/2) sum_k L_k^+ L_k is
     tridiagonal in ``|j, m>`` for the paper's H = chi J+J- + Omega Jx and pentadiagonal once H has
-    Jx^2, Jy^2 or JxJy parts (banded solves, same propagators).
+    Jx^2, Jy^2 or JxJy parts (banded solves, same schemes).
 
     Parameters
     ----------
@@ -145,200 +136,194 @@ def evolve(model: Model | Protocol, times, initial=None, *, ntraj: int = 100, se
         the segment). The Result has ``protocol`` set and ``model`` the first model.
     times : (T,) output times; the initial state is taken at ``times[0]``
     initial : None | CoherentSpinState | (N+1,) amplitudes | (j, amplitudes)
-    ntraj : int
-        Number of trajectories (the maximum when ``target_xi2_err`` is set).
-    seed : int | SeedSequence | None
-        Trajectory i uses ``np.random.SeedSequence(seed).spawn(ntraj)[i]``: the same seed gives
-        bit-identical results whatever ``workers``/``executor``. None draws fresh entropy (recorded
-        in ``options["seed_entropy"]``).
-    workers : int | None
-        Local processes (default: all cores, serial when 1 or for small ensembles).
-    executor : concurrent.futures.Executor, optional
-        Used instead of local processes (e.g. a Dask client's executor).
-    progress : bool | None
-        tqdm progress bar; None shows it only on a terminal.
-    keep_trajectories : bool
-        Store per-trajectory records in ``extras``: ``traj_j``, ``traj_xi2``, ``traj_n_eff`` (ntraj, T),
-        ``traj_mean`` (ntraj, T, 3), ``traj_second`` (ntraj, T, 3, 3), ``jump_times``/``jump_kinds``
-        (flat, trajectory i in ``jump_offsets[i]:jump_offsets[i+1]``), ``jump_kind_names``.
-    target_xi2_err : float, optional
-        Run batches of ``batch`` trajectories until max_t xi2_err(t) (over finite values after
-        times[0]) is below it, or ``ntraj`` are done.
-    displacement : "adaptive" | "fixed_point" | "none" | "drive" | complex
-        Unravelling of collective emission, J- -> J- + beta (see mcwf_sector.resolve_beta); the
-        default follows the state, beta = -<J->, for any H, which keeps the jump count O(N) per
-        unit time (for N + 1 <= mcwf_sector.SMALL_DIM, where propagation is exact with cached
-        eigendecompositions, it means the fixed point beta for the paper's H and beta = 0 for
-        any other). "fixed_point" and "drive" are built from the paper's H and are refused
-        (ValueError) for any other or time-dependent H; in a Protocol beta is resolved per model.
-    chunk : int, optional
-        Trajectories per worker task.
-    step_tol : float, optional
-        Error bound on ||psi|| per step of the no-jump propagation in sectors larger than
-        ``mcwf_sector.SMALL_DIM`` (default ``mcwf_sector.STEP_TOL`` = 1e-8; the state's tails below
-        about 1e-2 ``step_tol`` are cut). Looser bounds trade an error far below the statistical
-        one for speed. The rational propagator treats bounds below 1.4e-11 as 1.4e-11 (the
-        rounding of its partial fractions); "krylov" goes tighter.
-    propagator : "rational" | "krylov"
-        No-jump propagation in sectors larger than ``mcwf_sector.SMALL_DIM``: Pade steps of the
-        shifted generator with tridiagonal solves (default; 22x faster than Krylov at N = 2000,
-        see :mod:`piqs_squeeze.methods.mcwf.rational`) or Arnoldi steps. Both obey ``step_tol``; with a
-        fixed displacement they give the same trajectory for the same seed (to ~step_tol).
-    checkpoint : path or None
-        File (a Result in the ``keep_trajectories`` layout) holding the finished trajectories:
-        written at most once a minute during the run, when it is interrupted and at the end. If it
-        exists, its trajectories are reused and the run goes on with the next seeds; it must come
-        from the same model or protocol, times, initial state, seed (None: the file's), displacement,
-        step_tol, propagator and ramp_tol (else ValueError). Interrupting a run (KeyboardInterrupt) returns the
-        Result of the trajectories finished so far, with ``extras["interrupted"] = True``.
-        Saved at most every :data:`CHECKPOINT_PERIOD` seconds (and never taking more than ~5 %
-        of the run), so a killed run loses at most the last few seconds' trajectories.
-    ramp_tol : float, optional
-        Models with time-dependent coefficients (Ramps, callables) run in piecewise-constant
-        steps with H_eff at each step's midpoint; each step is chosen so that the estimate of its
-        leading local error on the state (mcwf_sector.midpoint_error: the second Magnus term
-        (h^2/12) ||[H(t+h) - H(t), H_eff] psi|| plus the midpoint-quadrature term) is below
-        ``ramp_tol`` times its length (default mcwf_sector.RAMP_TOL = 1e-3: an error on ||psi||
-        of about 1e-3 per unit time), so the error accumulated over a run of duration T is about
-        ``ramp_tol * T``. Steps end on every output time. Ignored for constant models. The
-        scheme is second order (steps ~ sqrt(ramp_tol)): fast ramps at large N need many steps
-        (benchmarks/results/mcwf_general_h.md).
-    max_memory : bytes or None
-        Memory allowed (default: what the machine has available); a run whose estimate
-        (:func:`memory_needed`) is larger is refused before anything is allocated.
+    options : McwfEvolveOptions, optional
+        The options (``piqs_squeeze.method_options("mcwf")`` lists them); ``kw`` sets single ones.
+        ``seed``: trajectory i uses ``np.random.SeedSequence(seed).spawn(ntraj)[i]``: the same
+        seed gives bit-identical results whatever ``workers``/``executor``. ``keep_trajectories``
+        stores ``traj_j``, ``traj_xi2``, ``traj_n_eff`` (ntraj, T), ``traj_mean`` (ntraj, T, 3),
+        ``traj_second`` (ntraj, T, 3, 3), ``jump_times``/``jump_kinds`` (flat, trajectory i in
+        ``jump_offsets[i]:jump_offsets[i+1]``) and ``jump_kind_names`` in ``extras``.
+        ``displacement``: unravelling of collective emission, J- -> J- + beta (see
+        mcwf_sector.resolve_beta); the default follows the state, beta = -<J->, for any H, which
+        keeps the jump count O(N) per unit time (for N + 1 <= mcwf_sector.SMALL_DIM, where
+        propagation is exact with cached eigendecompositions, it means the fixed point beta for
+        the paper's H and beta = 0 for any other). "fixed_point" and "drive" are built from the
+        paper's H and are refused (ValueError) for any other or time-dependent H; in a Protocol
+        beta is resolved per model. ``scheme``: no-jump propagation in sectors larger than
+        ``mcwf_sector.SMALL_DIM``, Pade steps of the shifted generator with banded solves
+        ("rational", faster than Krylov at large N, benchmarks/results/mcwf.md; see
+        :mod:`piqs_squeeze.methods.mcwf.rational`) or Arnoldi steps ("krylov"); both obey
+        ``step_tol`` and with a fixed displacement give the same trajectory for the same seed (to
+        ~step_tol). ``ramp_tol``: models with time-dependent coefficients (Ramps, callables) run
+        in piecewise-constant steps with H_eff at each step's midpoint; each step is chosen so
+        that the estimate of its leading local error on the state (mcwf_sector.midpoint_error:
+        the second Magnus term (h^2/12) ||[H(t+h) - H(t), H_eff] psi|| plus the midpoint-quadrature
+        term) is below ``ramp_tol`` times its length, so the error accumulated over a run of
+        duration T is about ``ramp_tol * T``; steps end on every output time; ignored for constant
+        models. The scheme is second order (steps ~ sqrt(ramp_tol)): fast ramps at large N need
+        many steps (benchmarks/results/mcwf_general_h.md). ``checkpoint``: a file (a Result in
+        the ``keep_trajectories`` layout) holding the finished trajectories, written at most
+        every :data:`CHECKPOINT_PERIOD` seconds (and never taking more than ~5 % of the run),
+        when the run is interrupted and at the end. If it exists, its trajectories are reused
+        and the run goes on with the next seeds; it must come from the same model or protocol,
+        times, initial state, seed (None: the file's), displacement, step_tol, scheme and (for a
+        time-dependent run) ramp_tol (else ValueError). Interrupting a run (KeyboardInterrupt)
+        returns the Result of the trajectories finished so far, with
+        ``extras["interrupted"] = True``.
 
     Returns
     -------
     Result with method "mcwf", mean/second and their standard errors; extras ``xi2_err`` (T,),
-    ``n_eff`` (T,) ensemble N_eff, ``ntraj``, ``njumps`` (ntraj,), ``beta`` ([re, im]; NaN when
-    adaptive) and the optional records.
+    ``n_eff`` (T,) ensemble N_eff, ``ntraj``, ``njumps`` (ntraj,), ``beta`` ([re, im] of the
+    first model; NaN when adaptive) and the optional records; ``stats["wall_time"]``.
     """
-    protocol = model if isinstance(model, Protocol) else None
-    if protocol is None and not isinstance(model, Model):
+    opts = McwfEvolveOptions.coerce(options, kw)
+    if not isinstance(model, (Model, Protocol)):
         raise TypeError(f"model must be a piqs_squeeze.Model or Protocol, got {type(model).__name__}")
-    run_model = model
-    model = protocol.models[0] if protocol is not None else model
     times = check_times(times)
-    ntraj = _check_int(ntraj, "ntraj")
-    if workers is not None:
-        workers = _check_int(workers, "workers")
-    if executor is not None and not isinstance(executor, Executor):
-        raise TypeError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
-    if target_xi2_err is not None:
-        if isinstance(target_xi2_err, bool) or not isinstance(target_xi2_err, numbers.Real) \
-                or not (target_xi2_err > 0 and math.isfinite(target_xi2_err)):
-            raise ValueError(f"target_xi2_err must be a positive number, got {target_xi2_err!r}")
-    batch = _check_int(batch, "batch") if batch is not None else (min(ntraj, 100) if target_xi2_err else ntraj)
-    if chunk is not None:
-        chunk = _check_int(chunk, "chunk")
-    if step_tol is not None:
-        if isinstance(step_tol, bool) or not isinstance(step_tol, numbers.Real) \
-                or not (0 < step_tol < 1e-2):
-            raise ValueError(f"step_tol must be a number in (0, 1e-2), got {step_tol!r}")
-        step_tol = float(step_tol)
-    if propagator not in mcwf_sector.PROPAGATORS:
-        raise ValueError(f"propagator must be one of {mcwf_sector.PROPAGATORS}, got {propagator!r}")
-    if ramp_tol is not None:
-        if isinstance(ramp_tol, bool) or not isinstance(ramp_tol, numbers.Real) or not (0 < ramp_tol < 1):
-            raise ValueError(f"ramp_tol must be a number in (0, 1), got {ramp_tol!r}")
-        ramp_tol = float(ramp_tol)
-    betas = []
-    for m in (protocol.models if protocol is not None else [model]):
-        b = resolve_beta(m, displacement)
-        if b is None and m.N + 1 <= mcwf_sector.SMALL_DIM:
-            b = small_beta(m)  # small models: exact cached propagation needs a fixed beta
-        betas.append(b)
-    beta = betas[0]
-    run_beta = tuple(betas) if protocol is not None else beta
-    nw = workers or (os.cpu_count() or 1)
-    say_if_long(f"mcwf N = {model.N}", estimate_run_time(model, times[-1] - times[0], ntraj, nw),
-                f"{ntraj} trajectories on {nw} worker(s); rough: scaled from the Fig. S2 model",
-                "Interrupt it with Ctrl-C (finished trajectories are kept, with checkpoint= across runs), or use "
-                "target_xi2_err, fewer trajectories or the cumulant method")
-    check_memory(memory_needed(model.N, len(times), 1 if (executor is None and nw == 1) else nw), max_memory,
-                 f"mcwf at N = {model.N} with {len(times)} output times",
-                 "use fewer output times, fewer workers, or the cumulant method for this N")
-    j0, psi0 = initial_state(model.N, initial)
-    old = Result.load(checkpoint) if checkpoint is not None and os.path.exists(checkpoint) else None
-    if isinstance(seed, np.random.SeedSequence):
-        root = seed
-    else:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-            raise ValueError(f"seed must be a non-negative integer, a SeedSequence or None, got {seed!r}")
-        if seed is None and old is not None:
-            seed = int(old.options["seed_entropy"])
-        root = np.random.SeedSequence(seed)
-    run_key = _run_key(run_model, times, j0, psi0, root, displacement, step_tol, propagator, ramp_tol)
-    records = []
-    if old is not None:
-        if old.options.get("run_key") != run_key:
-            raise ValueError(f"checkpoint {checkpoint} was written by a different run (model or protocol, times, "
-                             "initial state, seed, displacement, step_tol, propagator, ramp_tol or the code's "
-                             "version differ); "
-                             "delete it or choose another checkpoint path to start over")
-        records = _records_from(old)[:ntraj]
-        root.spawn(len(records))  # their seeds are used: go on with the next ones
-    keep_run = keep_trajectories or checkpoint is not None
-    options = dict(
-        ntraj=ntraj, seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
-        target_xi2_err=target_xi2_err, batch=batch, displacement=str(displacement), beta=_beta_pair(beta),
-        step_tol=mcwf_sector.STEP_TOL if step_tol is None else step_tol, propagator=propagator, run_key=run_key)
-    if run_model.time_dependent:
-        options["ramp_tol"] = mcwf_sector.RAMP_TOL if ramp_tol is None else ramp_tol
-
-    from tqdm.auto import tqdm
-    show = sys.stderr.isatty() if progress is None else bool(progress)
-    pool = None
-    interrupted = False
-    saved = [time.perf_counter(), 0.0]  # time of the last save, its duration
-
-    def save(force=False):
-        wait = max(CHECKPOINT_PERIOD, 20.0 * saved[1])
-        if checkpoint is not None and records and (force or time.perf_counter() - saved[0] > wait):
-            t0 = time.perf_counter()
-            _reduce(model, times, records, beta, True, options, protocol).save(checkpoint)
-            saved[:] = [time.perf_counter(), time.perf_counter() - t0]
-
-    try:
-        with tqdm(total=ntraj, initial=len(records), desc=f"mcwf N={model.N}", disable=not show, leave=False) as bar:
-            while len(records) < ntraj:
-                n_new = min(batch, ntraj - len(records))
-                seeds = root.spawn(n_new)
-                if executor is None and nw > 1 and n_new > 1 and pool is None:
-                    pool = process_pool(nw, ["piqs_squeeze.methods.mcwf.ensemble"])
-                ex = executor or pool
-                size = chunk or max(1, math.ceil(n_new / (4 * (nw if ex is not None else 1))))
-                parts = [seeds[i:i + size] for i in range(0, n_new, size)]
-                if ex is None or n_new == 1:
-                    for p in parts:
-                        records += _run_chunk(run_model, times, j0, psi0, run_beta, p, keep_run, step_tol, propagator,
-                                              ramp_tol)
-                        bar.update(len(p))
-                        save()
-                else:
-                    futs = [ex.submit(_run_chunk, run_model, times, j0, psi0, run_beta, p, keep_run, step_tol,
-                                      propagator, ramp_tol) for p in parts]
-                    for f in futs:  # trajectory order, whatever order they finish in
-                        records += f.result()
-                        bar.update(len(f.result()))
-                        save()
-                if target_xi2_err is not None:
-                    err = _xi2_err(records, model.N)
-                    fin = err[1:][np.isfinite(err[1:])] if err.size > 1 else err[np.isfinite(err)]
-                    if fin.size and fin.max() < target_xi2_err:
-                        break
-    except KeyboardInterrupt:
-        if not records:
-            raise
-        interrupted = True
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    save(force=True)
-    res = _reduce(model, times, records, beta, keep_trajectories, options, protocol)
+    t0 = time.perf_counter()
+    run = _Ensemble(model, times, initial, opts)
+    interrupted = run.run()
+    run.save(force=True)
+    res = run.reduce(opts.keep_trajectories)
+    res.stats["wall_time"] = time.perf_counter() - t0
     if interrupted:
         res.extras["interrupted"] = True
     return res
+
+
+class _Ensemble:
+    """One ensemble run: its plan (displacement, workers, seeds, checkpoint) and its trajectories.
+
+    ``run_model`` is what the trajectories run (a Model or a Protocol), ``model`` the Model that
+    sizes the run and heads the Result (the first one of a Protocol), ``protocol`` the Protocol
+    or None."""
+
+    def __init__(self, model, times, initial, opts: McwfEvolveOptions):
+        self.protocol = model if isinstance(model, Protocol) else None
+        self.run_model = model
+        self.model = self.protocol.models[0] if self.protocol is not None else model
+        self.times, self.opts = times, opts
+        self._displacements()
+        self.batch = opts.batch if opts.batch is not None else (
+            min(opts.ntraj, 100) if opts.target_xi2_err else opts.ntraj)
+        self.nw = opts.workers or (os.cpu_count() or 1)
+        self._check_size()
+        self.j0, self.psi0 = initial_state(self.model.N, initial)
+        self.records = []
+        self._seeds_and_checkpoint()
+        self.keep = opts.keep_trajectories or opts.checkpoint is not None
+        self.saved = [time.perf_counter(), 0.0]  # time of the last save, its duration
+
+    def _displacements(self):
+        """beta of each model (None: state-following); ``run_beta`` is what the trajectories get
+        (one per model of a Protocol), ``beta`` the first model's (recorded in extras)."""
+        betas = []
+        for m in (self.protocol.models if self.protocol is not None else [self.model]):
+            b = resolve_beta(m, self.opts.displacement)
+            if b is None and m.N + 1 <= mcwf_sector.SMALL_DIM:
+                b = small_beta(m)  # small models: exact cached propagation needs a fixed beta
+            betas.append(b)
+        self.beta = betas[0]
+        self.run_beta = tuple(betas) if self.protocol is not None else self.beta
+
+    def _check_size(self):
+        model, times, opts, nw = self.model, self.times, self.opts, self.nw
+        say_if_long(f"mcwf N = {model.N}", estimate_run_time(model, times[-1] - times[0], opts.ntraj, nw),
+                    f"{opts.ntraj} trajectories on {nw} worker(s); rough: scaled from the Fig. S2 model",
+                    "Interrupt it with Ctrl-C (finished trajectories are kept, with checkpoint= across runs), or "
+                    "use target_xi2_err, fewer trajectories or the cumulant method")
+        check_memory(memory_needed(model.N, len(times), 1 if (opts.executor is None and nw == 1) else nw),
+                     opts.max_memory, f"mcwf at N = {model.N} with {len(times)} output times",
+                     "use fewer output times, fewer workers, or the cumulant method for this N")
+
+    def _seeds_and_checkpoint(self):
+        """The root SeedSequence, the run key, and the trajectories of an existing checkpoint."""
+        opts, checkpoint = self.opts, self.opts.checkpoint
+        old = Result.load(checkpoint) if checkpoint is not None and os.path.exists(checkpoint) else None
+        seed = opts.seed
+        if seed is None and old is not None:
+            seed = int(old.options["seed_entropy"])
+        root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.root = root
+        ramp_tol = opts.ramp_tol if self.run_model.time_dependent else None  # (it changes nothing else)
+        self.run_key = _run_key(self.run_model, self.times, self.j0, self.psi0, root, opts.displacement,
+                                opts.step_tol, opts.scheme, ramp_tol)
+        if old is not None:
+            if old.provenance.get("run_key") != self.run_key:
+                raise ValueError(f"checkpoint {checkpoint} was written by a different run (model or protocol, "
+                                 "times, initial state, seed, displacement, step_tol, scheme, ramp_tol or the "
+                                 "code's version differ); delete it or choose another checkpoint path to start "
+                                 "over")
+            self.records = _records_from(old)[:opts.ntraj]
+            root.spawn(len(self.records))  # their seeds are used: go on with the next ones
+        self.options = dict(opts.to_dict(), batch=self.batch, seed_entropy=str(root.entropy),
+                            seed_spawn_key=list(root.spawn_key))
+
+    def reduce(self, keep) -> Result:
+        """The Result of the trajectories finished so far (``keep``: with the per-trajectory records)."""
+        return _reduce(self.model, self.times, self.records, self.beta, keep, self.options, self.run_key,
+                       self.protocol)
+
+    def save(self, force=False):
+        """Write the checkpoint (at most every CHECKPOINT_PERIOD s, and 20x its own duration)."""
+        wait = max(CHECKPOINT_PERIOD, 20.0 * self.saved[1])
+        checkpoint = self.opts.checkpoint
+        if checkpoint is not None and self.records and (force or time.perf_counter() - self.saved[0] > wait):
+            t0 = time.perf_counter()
+            self.reduce(True).save(checkpoint)
+            self.saved[:] = [time.perf_counter(), time.perf_counter() - t0]
+
+    def run(self) -> bool:
+        """Run batches until ntraj (or the target error); True when interrupted by Ctrl-C."""
+        from tqdm.auto import tqdm
+
+        opts, ntraj = self.opts, self.opts.ntraj
+        show = sys.stderr.isatty() if opts.progress is None else bool(opts.progress)
+        self.pool = None
+        try:
+            with tqdm(total=ntraj, initial=len(self.records), desc=f"mcwf N={self.model.N}", disable=not show,
+                      leave=False) as bar:
+                while len(self.records) < ntraj:
+                    self._batch(min(self.batch, ntraj - len(self.records)), bar)
+                    if opts.target_xi2_err is not None and self._target_met():
+                        break
+        except KeyboardInterrupt:
+            if not self.records:
+                raise
+            return True
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
+        return False
+
+    def _batch(self, n_new, bar):
+        """Run the next ``n_new`` seeds (on the executor, the local pool or here), in trajectory order."""
+        opts, nw = self.opts, self.nw
+        seeds = self.root.spawn(n_new)
+        if opts.executor is None and nw > 1 and n_new > 1 and self.pool is None:
+            self.pool = process_pool(nw, ["piqs_squeeze.methods.mcwf.ensemble"])
+        ex = opts.executor or self.pool
+        size = opts.chunk or max(1, math.ceil(n_new / (4 * (nw if ex is not None else 1))))
+        parts = [seeds[i:i + size] for i in range(0, n_new, size)]
+        args = (self.run_model, self.times, self.j0, self.psi0, self.run_beta)
+        if ex is None or n_new == 1:
+            for p in parts:
+                self.records += _run_chunk(*args, p, self.keep, opts.step_tol, opts.scheme, opts.ramp_tol)
+                bar.update(len(p))
+                self.save()
+            return
+        futs = [ex.submit(_run_chunk, *args, p, self.keep, opts.step_tol, opts.scheme, opts.ramp_tol)
+                for p in parts]
+        for f in futs:  # trajectory order, whatever order they finish in
+            self.records += f.result()
+            bar.update(len(f.result()))
+            self.save()
+
+    def _target_met(self) -> bool:
+        err = _xi2_err(self.records, self.model.N)
+        fin = err[1:][np.isfinite(err[1:])] if err.size > 1 else err[np.isfinite(err)]
+        return bool(fin.size and fin.max() < self.opts.target_xi2_err)
 
 
 #: seconds between checkpoint writes (at least; longer when a write takes more than 5 % of that)
@@ -370,11 +355,12 @@ def memory_needed(N: int, n_times: int, processes: int = 1) -> int:
     return int(1.3 * per * max(1, processes))
 
 
-def _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator, ramp_tol=None) -> str:
+def _run_key(model, times, j0, psi0, root, displacement, step_tol, scheme, ramp_tol=None) -> str:
     """Hash of everything that fixes the trajectories, the code included (checkpoints are reused only
     for the same run of the same code). ``model`` is a Model or a Protocol; a function of time
     that is not a Ramp enters through its repr (it cannot be saved, so no checkpoint matches it
-    across processes)."""
+    across processes). ``ramp_tol`` is None for a run without time-dependent coefficients (it
+    does not change its trajectories)."""
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(times, dtype=float).tobytes())
     h.update(np.ascontiguousarray(psi0, dtype=complex).tobytes())
@@ -382,9 +368,9 @@ def _run_key(model, times, j0, psi0, root, displacement, step_tol, propagator, r
         desc = model.to_dict()
     except TypeError:
         desc = repr(model)
-    extra = () if ramp_tol is None else (ramp_tol,)  # (keys of runs without ramp_tol are unchanged)
+    extra = () if ramp_tol is None else (float(ramp_tol),)
     h.update(repr((desc, float(j0), str(root.entropy), tuple(root.spawn_key), str(displacement),
-                   step_tol, propagator, sorted(code_fingerprint().items())) + extra).encode())
+                   step_tol, scheme, sorted(code_fingerprint().items())) + extra).encode())
     return h.hexdigest()
 
 
@@ -407,7 +393,7 @@ def _xi2_err(records, N):
     return jackknife_xi2(m, s, N)
 
 
-def _reduce(model, times, records, beta, keep, options, protocol=None):
+def _reduce(model, times, records, beta, keep, options, run_key, protocol=None):
     n = len(records)
     m = np.stack([r["mean"] for r in records])
     s = np.stack([r["second"] for r in records])
@@ -434,6 +420,7 @@ def _reduce(model, times, records, beta, keep, options, protocol=None):
         extras["jump_times"] = np.concatenate([r["jump_times"] for r in records]) if n else np.zeros(0)
         extras["jump_kinds"] = np.concatenate([r["jump_kinds"] for r in records]).astype(np.int16)
         extras["jump_kind_names"] = jump_kind_names()
-    options = dict(options, ntraj_done=n)
-    return Result(times, mean, second, model, "mcwf", options=options, mean_err=mean_err,
-                  second_err=second_err, extras=extras, protocol=protocol)
+    res = Result(times, mean, second, model, "mcwf", options=dict(options), mean_err=mean_err,
+                 second_err=second_err, extras=extras, protocol=protocol)
+    res.provenance["run_key"] = run_key  # identifies the run: a checkpoint is reused only by the same one
+    return res

@@ -8,7 +8,8 @@ time inside its step where ||psi||^2 reaches the drawn uniform r:
 * rational (default, :mod:`piqs_squeeze.methods.mcwf.rational`): Pade steps exp(h mu) r_8(h (A - mu)),
   banded solves; the step follows the state's own energy spread;
 * Krylov (:mod:`piqs_squeeze.methods.mcwf.krylov`): Arnoldi steps with the residual bound; the step
-  follows the spectral radius of A on the window (~N^2), ~20x slower at N = 2000.
+  follows the spectral radius of A on the window (~N^2), much slower at large N
+  (benchmarks/results/mcwf.md).
 
 Only a window of m indices where psi is non-negligible is touched (:mod:`piqs_squeeze.methods.mcwf.window`);
 after each step the tails holding less than (1e-2 tol)^2 of ||psi||^2 are cut off and the state is

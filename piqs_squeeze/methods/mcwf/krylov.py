@@ -1,4 +1,4 @@
-"""Krylov (Arnoldi) steps of one trajectory's no-jump equation (``propagator="krylov"``).
+"""Krylov (Arnoldi) steps of one trajectory's no-jump equation (``scheme="krylov"``).
 
 Each step builds the Arnoldi space of A = -i H_eff from the current state on its window (widened
 by m on each side, 2m when A is pentadiagonal: each product with A widens the support by its

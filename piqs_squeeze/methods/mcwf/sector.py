@@ -65,10 +65,10 @@ from .rational import HIGH_ORDER, LOW_ORDER, PAD_MIN, pade_fractions
 
 __all__ = ["default_beta", "small_beta", "resolve_beta", "decay_diagonal", "h_eff_bands", "h_eff_outer_bands",
            "SectorTables", "RampSector", "midpoint_error", "sector", "jump_kind_names", "run_trajectory",
-           "clear_cache", "PROPAGATORS", "KRYLOV_DIM", "STEP_TOL", "RAMP_TOL"]
+           "clear_cache", "SCHEMES", "KRYLOV_DIM", "STEP_TOL", "RAMP_TOL"]
 
-#: no-jump propagators: Pade steps (default) or Krylov (Arnoldi) steps of dimension KRYLOV_DIM
-PROPAGATORS = ("rational", "krylov")
+#: no-jump propagation schemes: Pade steps (default) or Krylov (Arnoldi) steps of dimension KRYLOV_DIM
+SCHEMES = ("rational", "krylov")
 KRYLOV_DIM = 16
 #: per-step error bound on ||psi|| (= 1 at the start of a step)
 STEP_TOL = 1e-8
@@ -493,7 +493,7 @@ def _ramped(traj, seg, beta, ramp_tol):
 
 
 def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_dim=None, tol=None,
-                   propagator="rational", ramp_tol=None):
+                   scheme="rational", ramp_tol=None):
     """Simulate one trajectory; return a dict of per-output records.
 
     Parameters
@@ -510,7 +510,7 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
     rng : numpy Generator (one per trajectory); uniforms are drawn in blocks of 512, used in
         order (one per waiting time, one per channel choice), so results depend only on the seed
     krylov_dim, tol : Krylov dimension and per-step error bound (default KRYLOV_DIM, STEP_TOL)
-    propagator : "rational" or "krylov" (see :mod:`piqs_squeeze.methods.mcwf.kernels`)
+    scheme : "rational" or "krylov" (see :mod:`piqs_squeeze.methods.mcwf.kernels`)
     ramp_tol : bound per unit time on :func:`midpoint_error` of the steps of a time-dependent
         model (default RAMP_TOL)
 
@@ -520,9 +520,9 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
     ``jump_times`` (J,), ``jump_kinds`` (J,) int (index into :func:`jump_kind_names`).
     """
     times = np.ascontiguousarray(times, dtype=float)
-    if propagator not in PROPAGATORS:
-        raise ValueError(f"propagator must be one of {PROPAGATORS}, got {propagator!r}")
-    traj = _Trajectory(model.N, times, j0, psi0, rng, krylov_dim, tol, propagator == "rational")
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    traj = _Trajectory(model.N, times, j0, psi0, rng, krylov_dim, tol, scheme == "rational")
     if isinstance(model, Protocol):
         segments = model.segments(times)
         betas = list(beta) if isinstance(beta, (list, tuple)) else [beta] * len(model.models)

@@ -15,6 +15,12 @@ by setting the joint cumulant of that many distinct particles to zero:
 
       <a b c d> = sum_4 <a b c><d> + sum_3 <a b><c d> - 2 sum_6 <a b><c><d> + 6 <a><b><c><d>.
 
+The Hamiltonian may be any quadratic collective one (``Model(hamiltonian=...)``: every term has its
+own derived coefficient tensor) and its coefficients functions of time (integrated directly, one
+model at a time).  :func:`evolve` also runs a :class:`~piqs_squeeze.protocol.Protocol`, segment
+by segment, the variables carried exactly across each boundary
+(:func:`~piqs_squeeze.methods.moments.driver.evolve_protocol`).
+
 Collective moments: <J_p> = N s_p / 2 and <(J_p J_q + J_q J_p)/2> = (N delta_pq + N (N - 1) C_pq)/4,
 assembled through :func:`piqs_squeeze.observables.moments_from_collective`.
 """
@@ -22,31 +28,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import integrator as moment_ode
+from piqs_squeeze.model import Model
 from piqs_squeeze.observables import moments_from_collective
-from piqs_squeeze.result import Result
+from piqs_squeeze.protocol import Protocol
+from .driver import LABELS, LABELS3, evolve_batch, evolve_protocol, unphysical_from, variables_from_moments
+from .options import ORDERS, CumulantOptions, check_order
 
-__all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_order", "unphysical_from", "variables_from_moments",
-           "LABELS", "LABELS3",
-           "ORDERS"]
+__all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_order", "unphysical_from",
+           "variables_from_moments", "LABELS", "LABELS3", "ORDERS", "OPTIONS", "CumulantOptions"]
 
-LABELS = ("s_x", "s_y", "s_z", "C_xx", "C_xy", "C_xz", "C_yy", "C_yz", "C_zz")
-LABELS3 = LABELS + ("T_xxx", "T_xxy", "T_xxz", "T_xyy", "T_xyz", "T_xzz", "T_yyy", "T_yyz", "T_yzz", "T_zzz")
-ORDERS = (2, 3)
-_LABELS_BY_SIZE = {3: LABELS[:3], 9: LABELS, 19: LABELS3}
-
-
-def check_order(order):
-    """The cumulant order as an int; a clear error for anything but 2 or 3."""
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or int(order) not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS} (the supported cumulant orders), got {order!r}")
-    return int(order)
+#: kind -> options class
+OPTIONS = {"evolve": CumulantOptions}
+#: evolve takes a Protocol (segment by segment, see driver.evolve_protocol)
+PROTOCOLS = True
 
 
 def unsupported(model):
-    """The cumulant equations cover every rate of the Model and any N."""
-    if not model.is_paper_model:
-        return "this version of the cumulant method runs only H = chi J+J- + omega Jx with constant coefficients"
+    """The cumulant equations cover every rate of the Model, any quadratic collective Hamiltonian,
+    coefficients that depend on time, and any N."""
     return None
 
 
@@ -73,182 +72,61 @@ def collective_moments(y, N):
     )
 
 
-def unphysical_from(mean, second, N, rtol=1e-9):
-    """Index of the first time whose collective moments no state can have (``len(mean)`` if none).
-
-    Necessary conditions checked: |<J>| <= j = N/2 and the covariance Cov_ab = <(J_a J_b + J_b
-    J_a)/2> - <J_a><J_b> positive semidefinite (no negative variance Var(J.n) for any n), each to
-    ``rtol`` j^2 (rounding); NaN moments count as unphysical.
-    """
-    mean, second = np.asarray(mean, float), np.asarray(second, float)
-    j = N / 2
-    with np.errstate(invalid="ignore"):
-        cov = second - mean[:, :, None] * mean[:, None, :]
-        finite = np.all(np.isfinite(cov), axis=(1, 2)) & np.all(np.isfinite(mean), axis=1)
-        lam = np.full(len(mean), -np.inf)
-        lam[finite] = np.linalg.eigvalsh(cov[finite])[:, 0]
-        ok = finite & (lam >= -rtol * j * j) & (np.sum(mean**2, axis=1) <= (j * (1 + rtol)) ** 2)
-    bad = np.flatnonzero(~ok)
-    return int(bad[0]) if bad.size else len(mean)
-
-
-def _results(models, times_list, ys, stats, options, method, to_moments, result_method=None, on_failure="raise"):
-    out = []
-    for m, t, y, st in zip(models, times_list, ys, stats):
-        failure = None
-        if st[0] != 0:
-            failure = (f"{method} integration failed for {m}: {moment_ode._STATUS.get(int(st[0]))} after "
-                       f"t = {t[max(int(st[3]) - 1, 0)]:.6g}")
-            if on_failure == "raise":
-                raise RuntimeError(f"{failure}: {moment_ode.ADVICE.get(int(st[0]), '')}")
-        with np.errstate(invalid="ignore"):
-            mean, second = to_moments(y, m.N)
-        if on_failure == "nan":
-            k = unphysical_from(mean, second, m.N)
-            if k < len(t) and (failure is None or k < int(st[3])):
-                failure = (f"{method}: moments unphysical (negative variance or |<J>| > N/2) from t = {t[k]:.6g} "
-                           "on (diverging closure)")
-                st = st.copy()
-                st[3] = k
-            if failure is not None:
-                y = y.copy()
-                y[int(st[3]):] = np.nan
-                mean, second = mean.copy(), second.copy()
-                mean[int(st[3]):] = np.nan
-                second[int(st[3]):] = np.nan
-        out.append(Result(t, mean, second, m, result_method or method, options=dict(options),
-                          extras={"variables": y, "labels": list(_LABELS_BY_SIZE[y.shape[1]]),
-                                  "steps": int(st[1]), "rhs_evaluations": int(st[2]),
-                                  **({} if failure is None else {"failure": failure,
-                                                                 "t_reached": float(t[max(int(st[3]) - 1, 0)])})}))
-    return out
-
-
-def evolve_many(models, times, initial=None, *, order=2, rtol=1e-8, atol=1e-10, integrator="auto",
-                scheme="DOP853", max_steps=10**8, on_failure="raise", progress=None):
+def evolve_many(models, times, initial=None, options: CumulantOptions | None = None, **kw):
     """Integrate the cumulant equations of many models in one compiled batch.
 
     ``order=2``: d(s, C)/dt = K_model m(s, C, T(s, C)) with the third-order cumulant closure;
     ``order=3``: d(s, C, T)/dt = K_model m(s, C, T, Q(s, C, T)) with the fourth-order one (see
     the module docstring; K_model derived in :mod:`piqs_squeeze.methods.moments.derivation`).
 
+    With a general Hamiltonian (``Model(hamiltonian=...)``) K_model also sums h_key (A_key + N B_key)
+    over its terms (derived like the rates' tensors).
+
     Parameters
     ----------
-    models : sequence of Model
-        Any mix of N, drives and rates.
+    models : sequence of Model, or of Protocol
+        Any mix of N, drives, rates and Hamiltonians; or protocols with the same end times, run
+        segment by segment by :func:`~piqs_squeeze.methods.moments.driver.evolve_protocol`, one
+        batch per segment.  Models whose coefficients depend on time (a Ramp or another function
+        of t) are integrated one by one by ``solve_ivp``, the right-hand side evaluating them at
+        t, whatever the scheme: with ``scheme`` when it is a solve_ivp method, with ``"RK45"``
+        (the same Dormand-Prince 5(4) pair, uncompiled) for ``"dopri5"``; the constant models of
+        the batch still run compiled.
     times : array_like or list of array_like
         One output grid for all models, or one per model (e.g. t_end = 5 / gamma_s).
     initial : None, CoherentSpinState, the cumulant variables (9 at order 2, 19 at order 3), or a
         list with one per model.  Default: coherent spin state along -x.
-    order : {2, 3}
-        Cumulant order: 2 (default, the paper's closure) or 3 (three-particle moments T evolved,
-        four-particle moments closed; about 3x the cost per point, see benchmarks/).
-    rtol, atol : float
-        Local error tolerances of the adaptive Dormand-Prince 5(4) steps (per model).
-    integrator : {"auto", "numba", "scipy"}
-        ``"numba"``: compiled batch (default when numba is installed); ``"scipy"``: a loop of
-        ``solve_ivp`` calls with ``scheme`` (slower; useful as a reference).
-    on_failure : {"raise", "nan"}
-        What a failed integration (diverging equations, step-size underflow) does: raise a
-        RuntimeError (default), or return its Result with NaN at the output times not reached
-        and ``extras["failure"]`` (message) and ``extras["t_reached"]`` (last good time) set.
-        With ``"nan"`` a run whose moments become unphysical (see :func:`unphysical_from`) is
-        treated the same way, NaN from that time on.  The order-3 equations diverge at large N
-        on part of the Fig. 3(a) map (see the README); use ``"nan"`` for maps.
-    progress : bool or None
-        tqdm bar; None shows it only on a terminal.
+    options : CumulantOptions, optional
+        The options (``piqs_squeeze.method_options("cumulant")`` lists them); ``kw`` sets single
+        ones. ``order`` 3 costs about 3x per point (see benchmarks/). ``scheme="dopri5"``
+        (default) integrates the batch compiled, a ``solve_ivp`` method (e.g. "DOP853") one
+        model at a time (slower; a reference). ``on_failure``: what a failed integration
+        (diverging equations, step-size underflow) does: raise a RuntimeError ("raise"), or
+        return its Result with NaN at the output times not reached and ``extras["failure"]``
+        (message) and ``extras["t_reached"]`` (last good time) set ("nan"); with "nan" a run
+        whose moments become unphysical (see :func:`unphysical_from`) is treated the same way,
+        NaN from that time on.  The order-3 equations diverge at large N on part of the
+        Fig. 3(a) map (see the README); use "nan" for maps.
 
     Returns
     -------
     list of Result (method ``"cumulant"``, ``options["order"]``); ``extras["variables"]`` holds the
-    (T, 9) or (T, 19) cumulant variables, named in ``extras["labels"]``.
+    (T, 9) or (T, 19) cumulant variables, named in ``extras["labels"]``; ``stats`` the
+    integrator's ``steps`` and ``rhs_evaluations``.
     """
-    order = check_order(order)
-    if on_failure not in ("raise", "nan"):
-        raise ValueError(f"on_failure must be 'raise' or 'nan', got {on_failure!r}")
-    extra = {"order": order} if on_failure == "raise" else {"order": order, "on_failure": on_failure}
-    return _evolve_many("cumulant" if order == 2 else "cumulant3", collective_moments, models, times, initial,
-                        result_method="cumulant", extra_options=extra, on_failure=on_failure, rtol=rtol,
-                        atol=atol, integrator=integrator, scheme=scheme, max_steps=max_steps, progress=progress)
+    opts = CumulantOptions.coerce(options, kw)
+    if isinstance(models, (list, tuple)) and models and all(isinstance(m, Protocol) for m in models):
+        return evolve_protocol(evolve_many, models, times, initial, opts)
+    return evolve_batch("cumulant" if opts.order == 2 else "cumulant3", collective_moments, models, times, initial,
+                        opts, result_method="cumulant")
 
 
-def variables_from_moments(mean, second, N: int, method: str = "cumulant") -> np.ndarray:
-    """Moment-method variables of a permutation-invariant state from its collective moments.
-
-    With J_a = sum_i sigma_i^a / 2 and identical particles,
-
-        s_a = <sigma_a> = 2 <J_a> / N,
-        C_ab = <sigma_a^i sigma_b^j> (i != j) = (4 <(J_a J_b + J_b J_a)/2> - N delta_ab) / (N (N - 1)),
-
-    (the i = j terms of the double sum give delta_ab). Returns s (``"meanfield"``) or
-    (s, C_xx, C_xy, C_xz, C_yy, C_yz, C_zz) (``"cumulant"``, order 2). Needs N >= 2 for C.
-    """
-    mean = np.asarray(mean, dtype=float).reshape(3)
-    second = np.asarray(second, dtype=float).reshape(3, 3)
-    s = 2.0 * mean / N
-    if method == "meanfield":
-        return s
-    if N < 2:
-        raise ValueError("two-particle moments need N >= 2")
-    C = (4.0 * second - N * np.eye(3)) / (N * (N - 1.0))
-    return np.concatenate([s, [C[a, b] for a, b in moment_ode._PAIRS]])
-
-
-def _from_quantum_state(initial, models, method):
-    """A qutip.Qobj initial state -> the method's variables (one- and two-particle moments)."""
-    if type(initial).__name__ != "Qobj":
-        return initial
-    if method == "cumulant3":
-        raise ValueError("initial: order-3 cumulants need three-particle moments, which are not taken from a "
-                         "Qobj; pass a CoherentSpinState or the 19 order-3 variables")
-    from piqs_squeeze import dicke
-
-    Ns = {m.N for m in models}
-    if len(Ns) != 1:
-        raise ValueError("initial: one Qobj state needs models with one N")
-    N = Ns.pop()
-    mat = initial.full()
-    if initial.isket or mat.shape == (N + 1, 1):
-        if mat.shape[0] != N + 1:
-            raise ValueError(f"initial: a ket must live in the j = N/2 block (dimension {N + 1}), got {mat.shape[0]}")
-        mean, second = dicke.moments_from_state(N / 2, mat[:, 0])
-    elif mat.shape == (N + 1, N + 1) and dicke.num_dicke_states(N) != N + 1:
-        mean, second = dicke.moments_from_density(N / 2, mat)
-    elif mat.shape == (dicke.num_dicke_states(N),) * 2:
-        blocks = dicke.blocks_from_piqs(mat, N)
-        mean, second = np.zeros(3), np.zeros((3, 3))
-        for j, B in zip(dicke.j_values(N), blocks):
-            mu, s2 = dicke.moments_from_density(j, B)
-            mean, second = mean + mu, second + s2
-    else:
-        raise ValueError(f"initial: a Qobj of shape {mat.shape} is neither a state of the j = N/2 block "
-                         f"({N + 1}) nor a density matrix in qutip.piqs' Dicke basis "
-                         f"({dicke.num_dicke_states(N)} x {dicke.num_dicke_states(N)}) for N = {N}")
-    mean, second = np.real_if_close(mean).real, np.real_if_close(second).real
-    norm = initial.tr() if not initial.isket else initial.norm() ** 2
-    if abs(norm - 1.0) > 1e-8:
-        raise ValueError(f"initial: the state must be normalized (trace 1), got {norm:.12g}")
-    return variables_from_moments(np.asarray(mean).reshape(3), np.asarray(second).reshape(3, 3), N,
-                                  "meanfield" if method == "meanfield" else "cumulant")
-
-
-def _evolve_many(method, to_moments, models, times, initial, result_method=None, extra_options=None,
-                 on_failure="raise", **opts):
-    models, times_list = moment_ode.check_models_and_times(models, times)
-    initial = _from_quantum_state(initial, models, method)
-    y0s = moment_ode.check_initials(initial, len(models), method)
-    ys, stats = moment_ode.integrate(models, times_list, y0s, method, **opts)
-    options = dict(extra_options or {})
-    options.update((k, v) for k, v in opts.items() if k != "progress")
-    options["integrator"] = opts["integrator"] if opts["integrator"] != "auto" else (
-        "numba" if moment_ode.HAVE_NUMBA else "scipy")
-    return _results(models, times_list, ys, stats, options, method, to_moments, result_method, on_failure)
-
-
-def evolve(model, times, initial=None, **options):
-    """Cumulant dynamics of one model (see :func:`evolve_many` for the options)."""
-    from piqs_squeeze.model import Model
-
+def evolve(model, times, initial=None, options: CumulantOptions | None = None, **kw):
+    """Cumulant dynamics of one model or a :class:`~piqs_squeeze.protocol.Protocol` (see
+    :func:`evolve_many` for the options and
+    :func:`~piqs_squeeze.methods.moments.driver.evolve_protocol` for protocols)."""
+    if isinstance(model, Protocol):
+        return evolve_protocol(evolve_many, model, times, initial, CumulantOptions.coerce(options, kw))
     if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    return evolve_many([model], times, initial=initial, **options)[0]
+        raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")
+    return evolve_many([model], times, initial=initial, options=options, **kw)[0]

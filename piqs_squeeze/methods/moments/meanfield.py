@@ -7,6 +7,11 @@ products are reduced by Pauli algebra (paper S2-S4, written for every Model rate
     du/dt = [-(Gamma + gamma_s)/2 + i chi + (N-1) z (Gamma - 2 i chi)/2] u - i Omega z / 2,
     dz/dt = -(Gamma + gamma_s)(1 + z) - 2 Gamma (N-1)|u|^2 + 2 Omega Im u.
 
+Any quadratic collective Hamiltonian (``Model(hamiltonian=...)``) enters through its derived
+terms, e.g. h Jz Jz adds ds_x/dt = -h (N-1) s_y s_z, ds_y/dt = h (N-1) s_x s_z; with only
+linear terms and local processes the particles stay uncorrelated and the mean field is exact.
+Functions of time and :class:`~piqs_squeeze.protocol.Protocol` runs as in the cumulant method.
+
 Collective moments are those of the product state: <J_p> = N s_p / 2,
 <(J_p J_q + J_q J_p)/2> = N(N-1) s_p s_q / 4 + N delta_pq / 4.
 
@@ -22,22 +27,29 @@ import numpy as np
 from numpy.polynomial import Polynomial as P
 
 from . import integrator as moment_ode
-from .cumulant import _evolve_many, collective_moments as _cumulant_moments
+from .cumulant import collective_moments as _cumulant_moments
+from .driver import evolve_batch, evolve_protocol
+from .options import MeanfieldOptions, MeanfieldSteadyStateOptions
 from piqs_squeeze.model import Model
+from piqs_squeeze.protocol import Protocol
 from piqs_squeeze.result import Result
 from piqs_squeeze.states import CoherentSpinState, css_along
 
 __all__ = ["evolve", "evolve_many", "steady_state", "fixed_points", "collective_moments",
            "upsilon_c", "upsilon_c_prime", "omega_c_prime", "css_collective_steady_state",
-           "unsupported"]
+           "unsupported", "OPTIONS", "MeanfieldOptions", "MeanfieldSteadyStateOptions"]
+
+#: kind -> options class
+OPTIONS = {"evolve": MeanfieldOptions, "steady_state": MeanfieldSteadyStateOptions}
+#: evolve takes a Protocol (segment by segment, see driver.evolve_protocol)
+PROTOCOLS = True
 
 _PI = moment_ode.PIDX
 
 
 def unsupported(model):
-    """Mean field covers every rate of the Model and any N."""
-    if not model.is_paper_model:
-        return "this version of the meanfield method runs only H = chi J+J- + omega Jx with constant coefficients"
+    """Mean field covers every rate of the Model, any quadratic collective Hamiltonian, coefficients
+    that depend on time, and any N."""
     return None
 
 
@@ -48,19 +60,25 @@ def collective_moments(s, N):
     return _cumulant_moments(np.concatenate([s, C], -1), N)
 
 
-def evolve_many(models, times, initial=None, *, rtol=1e-9, atol=1e-11, integrator="auto",
-                scheme="DOP853", max_steps=10**8, progress=None):
-    """Mean-field dynamics of many models in one compiled batch (options as in
-    :func:`piqs_squeeze.methods.moments.cumulant.evolve_many`; ``initial`` may also be a 3-vector s)."""
-    return _evolve_many("meanfield", collective_moments, models, times, initial, rtol=rtol, atol=atol,
-                        integrator=integrator, scheme=scheme, max_steps=max_steps, progress=progress)
+def evolve_many(models, times, initial=None, options: MeanfieldOptions | None = None, **kw):
+    """Mean-field dynamics of many models in one compiled batch (options: :class:`MeanfieldOptions`,
+    as in :func:`piqs_squeeze.methods.moments.cumulant.evolve_many` without order and on_failure;
+    ``initial`` may also be a 3-vector s; ``models`` may be protocols with the same end times)."""
+    opts = MeanfieldOptions.coerce(options, kw)
+    if isinstance(models, (list, tuple)) and models and all(isinstance(m, Protocol) for m in models):
+        return evolve_protocol(evolve_many, models, times, initial, opts)
+    return evolve_batch("meanfield", collective_moments, models, times, initial, opts)
 
 
-def evolve(model, times, initial=None, **options):
-    """Mean-field dynamics of one model."""
+def evolve(model, times, initial=None, options: MeanfieldOptions | None = None, **kw):
+    """Mean-field dynamics of one model or a :class:`~piqs_squeeze.protocol.Protocol` (run segment
+    by segment, s carried across each boundary: see
+    :func:`piqs_squeeze.methods.moments.driver.evolve_protocol`)."""
+    if isinstance(model, Protocol):
+        return evolve_protocol(evolve_many, model, times, initial, MeanfieldOptions.coerce(options, kw))
     if not isinstance(model, Model):
-        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    return evolve_many([model], times, initial=initial, **options)[0]
+        raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")
+    return evolve_many([model], times, initial=initial, options=options, **kw)[0]
 
 
 # ----------------------------------------------------------------------------- fixed points
@@ -81,9 +99,13 @@ def fixed_points(model: Model, *, tol=1e-9):
     Returns a list of dicts, sorted by s_z: ``s`` (Bloch vector), ``z``, ``r`` = |<sigma^+>|,
     ``phi`` = arg <sigma^+>, ``eigenvalues`` of the Jacobian, ``stable`` (all Re < 0).
     """
+    if model.time_dependent:
+        raise ValueError("fixed_points: the model's coefficients depend on time; pass model.at(t)")
     K = moment_ode.coefficient_matrices([model], "meanfield")[0]
     if np.any(K[:2, [0, 4 + _PI[0, 0], 4 + _PI[0, 1], 4 + _PI[1, 1]]]):
-        raise AssertionError("unexpected structure of the transverse mean-field equations")
+        # (a "Jy Jz" or "Jx Jz" term couples s_x, s_y quadratically: no longer linear at fixed z)
+        raise ValueError("fixed_points: the transverse mean-field equations are not linear in (s_x, s_y) at fixed "
+                         f"s_z for this Hamiltonian ({dict(model.hamiltonian)}); integrate with evolve instead")
     z = P([0.0, 1.0])
     M = [[K[i, 1 + j] + K[i, 4 + _PI[j, 2]] * z for j in range(2)] for i in range(2)]
     b = [K[i, 3] * z + K[i, 4 + _PI[2, 2]] * z * z for i in range(2)]
@@ -134,23 +156,24 @@ def _relax_time(model):
     return 40.0 / min(pos) if pos else 40.0
 
 
-def steady_state(model: Model, *, initial=None, t_relax=None, **options) -> Result:
+def steady_state(model: Model, options: MeanfieldSteadyStateOptions | None = None, **kw) -> Result:
     """Mean-field steady state reached from ``initial`` (default CSS along -x).
 
-    The equations are integrated to ``t_relax`` (default 40 / smallest non-zero rate) and the
-    final Bloch vector is matched to the nearest fixed point of :func:`fixed_points`.
+    The equations are integrated to ``t_relax`` (default 40 / smallest non-zero rate; the other
+    options are those of :func:`evolve`) and the final Bloch vector is matched to the nearest
+    fixed point of :func:`fixed_points`.
 
     Returns a Result at time ``inf``. ``extras``: ``fixed_points`` (s, z, r, phi, eigenvalues,
     stable), ``branch`` (index of the fixed point reached, -1 if none within 1e-4), ``final_s``
     (integrated state), ``upsilon_c``, ``upsilon_c_prime`` (N -> infinity) and
     ``upsilon_c_prime_N`` (finite-N boundary).
     """
+    opts = MeanfieldSteadyStateOptions.coerce(options, kw)
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
-    t_relax = _relax_time(model) if t_relax is None else float(t_relax)
-    if not (math.isfinite(t_relax) and t_relax > 0):
-        raise ValueError(f"t_relax must be a positive finite time, got {t_relax!r}")
-    run = evolve(model, [0.0, t_relax], initial=initial, **options)
+    t_relax = _relax_time(model) if opts.t_relax is None else float(opts.t_relax)
+    evolve_opts = {name: getattr(opts, name) for name in MeanfieldOptions.names()}
+    run = evolve(model, [0.0, t_relax], initial=opts.initial, **evolve_opts)
     s_end = run.extras["variables"][-1]
     fps = fixed_points(model)
     dist = [np.max(np.abs(q["s"] - s_end)) for q in fps]
@@ -170,7 +193,7 @@ def steady_state(model: Model, *, initial=None, t_relax=None, **options) -> Resu
         "upsilon_c_prime_N": upsilon_c_prime(model, finite_n=True),
     }
     return Result([np.inf], mean[None], second[None], model, "meanfield",
-                  options={"t_relax": t_relax, **options}, extras=extras)
+                  options={**opts.to_dict(), "t_relax": t_relax}, extras=extras, stats=dict(run.stats))
 
 
 # ----------------------------------------------------------------------------- phase boundaries

@@ -21,6 +21,16 @@ leading (9, 20) block of the order-3 one: the rows of s and C never involve Q.
 Rates and operators (qutip.piqs conventions): omega -> H = omega Jx, chi -> H = chi J+ J-,
 gamma -> D[J-], gamma_s -> sum_i D[sigma_i^-], dephasing -> sum_i D[sigma_i^z / 2],
 pumping -> sum_i D[sigma_i^+], collective_dephasing -> D[Jz], collective_pumping -> D[J+].
+
+Every term of a general quadratic collective Hamiltonian (:data:`HAMILTONIAN_TERMS`, the keys of
+:data:`piqs_squeeze.hamiltonian.KEYS`) has its own tensor in the same form, per unit coefficient
+h_key, from d<O>/dt = < i[H_key, O] >, J_a = sum_i sigma_i^a / 2:
+
+    "Ja":    i[J_a, O];
+    "Ja Jb": i[(J_a J_b + J_b J_a)/2, O] = (i/2) sum_{(c,d) = (a,b), (b,a)} (J_c [J_d, O] + [J_c, O] J_d);
+    "J+ J-": i[J+ J-, O] = i (J+ [J-, O] + [J+, O] J-),
+
+so "Jx" equals the omega tensor and "J+ J-" the chi tensor (:func:`hamiltonian_tensors`).
 """
 from __future__ import annotations
 
@@ -29,10 +39,12 @@ from itertools import combinations_with_replacement
 
 import numpy as np
 
+from piqs_squeeze.hamiltonian import KEYS as HAMILTONIAN_TERMS, LINEAR_KEYS
 from .pauli import Op, coll_left, coll_right, comm, comm_coll, site
 
-__all__ = ["RATES", "STATE_LABELS", "MOMENT_LABELS", "STATE_LABELS_3", "MOMENT_LABELS_3", "ORDERS",
-           "adjoint_generator", "coefficient_tensors", "state_labels", "moment_labels", "describe"]
+__all__ = ["RATES", "HAMILTONIAN_TERMS", "STATE_LABELS", "MOMENT_LABELS", "STATE_LABELS_3", "MOMENT_LABELS_3", "ORDERS",
+           "adjoint_generator", "hamiltonian_generator", "coefficient_tensors", "hamiltonian_tensors", "state_labels",
+           "moment_labels", "describe"]
 
 RATES = ("omega", "chi", "gamma", "gamma_s", "dephasing", "pumping", "collective_dephasing",
          "collective_pumping")
@@ -83,13 +95,31 @@ def _collective_dissipator(O, name, S):
             + coll_right(comm_coll(O, dag, S).scale(-1.0), name, S)).scale(0.5)
 
 
+def _product_commutator(O, a, b, S):
+    """[J_a J_b, O] = J_a [J_b, O] + [J_a, O] J_b for O supported on S."""
+    return (coll_left(a, comm_coll(O, b, S).scale(-1.0), S)
+            + coll_right(comm_coll(O, a, S).scale(-1.0), b, S))
+
+
+#: single-site operator of each collective spin component J_a = sum_i op_i
+_COLLECTIVE = {"Jx": "x/2", "Jy": "y/2", "Jz": "z/2", "J+": "+", "J-": "-"}
+
+
+def hamiltonian_generator(O, key, S):
+    """i[H_key, O] for one term of :data:`HAMILTONIAN_TERMS` (unit coefficient), O on the slots S."""
+    if key in LINEAR_KEYS:
+        return comm_coll(O, _COLLECTIVE[key], S).scale(-1j)  # i [J_a, O]
+    a, b = (_COLLECTIVE[k] for k in key.split())
+    if key == "J+ J-" or a == b:
+        return _product_commutator(O, a, b, S).scale(1j)
+    return (_product_commutator(O, a, b, S) + _product_commutator(O, b, a, S)).scale(0.5j)
+
+
 def adjoint_generator(O, S):
     """{rate: L_rate^+(O)} per unit rate, for O supported on the observed slots S."""
     return {
-        "omega": comm_coll(O, "x/2", S).scale(-1j),  # i [Jx, O]
-        # i [J+ J-, O] = i (J+ [J-, O] + [J+, O] J-)
-        "chi": (coll_left("+", comm_coll(O, "-", S).scale(-1.0), S)
-                + coll_right(comm_coll(O, "+", S).scale(-1.0), "-", S)).scale(1j),
+        "omega": hamiltonian_generator(O, "Jx", S),
+        "chi": hamiltonian_generator(O, "J+ J-", S),
         "gamma": _collective_dissipator(O, "-", S),
         "gamma_s": _local_dissipator(O, "-", S),
         "dephasing": _local_dissipator(O, "z/2", S),
@@ -133,26 +163,45 @@ def coefficient_tensors(order=2):
     return _tensors(_check_order(order))
 
 
-@lru_cache(maxsize=2)
-def _tensors(order):
+def hamiltonian_tensors(order=2):
+    """Coefficient tensors ``KH[h, i, k, d]`` of the Hamiltonian terms: a term h_key H_key adds
+    ``h_key sum_k (KH[key, i, k, 0] + N KH[key, i, k, 1]) m_k`` to d y_i/dt.
+
+    Parameters
+    ----------
+    order : {2, 3}
+        As in :func:`coefficient_tensors`; shape (10, 9, 20, 2) or (10, 19, 35, 2), terms in
+        :data:`HAMILTONIAN_TERMS` order.  Read-only, computed once per order.
+    """
+    return _tensors(_check_order(order), True)
+
+
+@lru_cache(maxsize=4)
+def _tensors(order, hamiltonian=False):
     targets = _targets(order)
     n_m = len(moment_labels(order))
-    K = np.zeros((len(RATES), len(targets), n_m, 2))
+    names = HAMILTONIAN_TERMS if hamiltonian else RATES
+    K = np.zeros((len(names), len(targets), n_m, 2))
     for i, (O, S) in enumerate(targets):
-        gen = adjoint_generator(O, S)
-        for r, name in enumerate(RATES):
+        if hamiltonian:
+            gen = {key: hamiltonian_generator(O, key, S) for key in names}
+        else:
+            gen = adjoint_generator(O, S)
+        for r, name in enumerate(names):
             K[r, i] = _expectation_row(gen[name].clean(), n_m)
     K.setflags(write=False)
     return K
 
 
 def describe(order=2) -> str:
-    """The derived (un-closed) equations at ``order``, one line per state variable and rate."""
-    K = coefficient_tensors(order)
+    """The derived (un-closed) equations at ``order``, one line per state variable and rate or
+    Hamiltonian term (``h[key]``: the coefficient of that term of H)."""
+    K = np.concatenate([coefficient_tensors(order), hamiltonian_tensors(order)])
+    channels = list(RATES) + [f"h[{key}]" for key in HAMILTONIAN_TERMS]
     lines = []
     for i, y in enumerate(state_labels(order)):
         lines.append(f"d{y}/dt =")
-        for r, name in enumerate(RATES):
+        for r, name in enumerate(channels):
             terms = []
             for k, m in enumerate(moment_labels(order)):
                 a, b = K[r, i, k]

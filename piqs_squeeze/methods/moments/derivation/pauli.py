@@ -31,6 +31,7 @@ PAULI = {
     "-": np.array([0, 0.5, -0.5j, 0], dtype=complex),
     "z/2": np.array([0, 0, 0, 0.5], dtype=complex),
     "x/2": np.array([0, 0.5, 0, 0], dtype=complex),
+    "y/2": np.array([0, 0, 0.5, 0], dtype=complex),
 }
 
 
