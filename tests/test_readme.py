@@ -2,6 +2,9 @@
 import re
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -13,6 +16,15 @@ def test_readme_example_runs(tmp_path, monkeypatch):
     assert (tmp_path / "n40.npz").is_file()
     assert ns["res"].xi2_db.min() < 0  # squeezed below Upsilon_c
     assert ns["ss"].times.tolist() == [float("inf")]
+
+
+def test_readme_general_hamiltonian_example_runs():
+    code = re.search(r"## General Hamiltonians, ramps and protocols\n.*?```python\n(.*?)```", README.read_text(),
+                     re.S).group(1)
+    ns = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert ns["res"].model.time_dependent and np.all(np.isfinite(ns["res"].xi2[1:]))
+    assert dict(ns["tact"].hamiltonian) == pytest.approx(dict(ns["same"].hamiltonian), abs=1e-12)
 
 
 def test_ci_runs_the_readme_test_command():
