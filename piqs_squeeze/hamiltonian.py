@@ -113,20 +113,25 @@ def is_time_dependent(value) -> bool:
     return callable(value)
 
 
-def check_coefficient(value, name: str, *, nonnegative: bool = False):
-    """A real finite number (returned as float) or a callable of time (returned as is)."""
-    if callable(value):
-        if isinstance(value, type):
-            raise TypeError(f"{name} must be a real number or a function of time, got the class {value.__name__}")
-        return value
+def check_real(value, name: str, *, nonnegative: bool = False, what: str = "a real number") -> float:
+    """``value`` as a float, or raise naming ``name`` if it is not a finite real (>= 0 if asked)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number or a function of time (e.g. ps.Ramp), got {value!r}")
+        raise TypeError(f"{name} must be {what}, got {value!r}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if nonnegative and value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
     return value
+
+
+def check_coefficient(value, name: str, *, nonnegative: bool = False):
+    """A real finite number (returned as float) or a callable of time (returned as is)."""
+    if callable(value):
+        if isinstance(value, type):
+            raise TypeError(f"{name} must be a real number or a function of time, got the class {value.__name__}")
+        return value
+    return check_real(value, name, nonnegative=nonnegative, what="a real number or a function of time (e.g. ps.Ramp)")
 
 
 class HamiltonianTerms(Mapping):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from .hamiltonian import HamiltonianTerms, Ramp, check_coefficient, collective_terms, parse_hamiltonian
+from .hamiltonian import HamiltonianTerms, Ramp, check_coefficient, check_real, collective_terms, parse_hamiltonian
 
 __all__ = ["Model", "LOCAL_RATES", "COLLECTIVE_RATES", "check_times", "check_N"]
 
@@ -48,17 +48,6 @@ def check_N(N, name="N") -> int:
     if N < 1:
         raise ValueError(f"{name} must be an integer >= 1 (number of atoms), got {N}")
     return N
-
-
-def _check_real(value, name, *, nonnegative):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if nonnegative and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
 
 
 def check_times(times, name="times") -> np.ndarray:
@@ -129,7 +118,7 @@ class Model:
             if f.name in TIME_DEPENDENT:
                 value = check_coefficient(getattr(self, f.name), f.name, nonnegative=f.name == "omega")
             else:
-                value = _check_real(getattr(self, f.name), f.name, nonnegative=True)
+                value = check_real(getattr(self, f.name), f.name, nonnegative=True)
             object.__setattr__(self, f.name, value)
         object.__setattr__(self, "hamiltonian", parse_hamiltonian(self.hamiltonian, self.N))
 
@@ -138,9 +127,9 @@ class Model:
     def from_upsilon_ratio(cls, N, ratio, *, chi, gamma=1.0, gamma_s=0.0, **rates) -> "Model":
         """Model with drive ``Omega = N * ratio * Upsilon_c / 2``, Upsilon_c = sqrt(Gamma^2 + 4 chi^2)."""
         N = check_N(N)
-        ratio = _check_real(ratio, "ratio", nonnegative=True)
-        chi = _check_real(chi, "chi", nonnegative=False)
-        gamma = _check_real(gamma, "gamma", nonnegative=True)
+        ratio = check_real(ratio, "ratio", nonnegative=True)
+        chi = check_real(chi, "chi", nonnegative=False)
+        gamma = check_real(gamma, "gamma", nonnegative=True)
         omega = N * ratio * math.sqrt(gamma**2 + 4 * chi**2) / 2
         return cls(N=N, omega=omega, chi=chi, gamma=gamma, gamma_s=gamma_s, **rates)
 
