@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["CheckResult", "Context", "Entry", "REGISTRY", "check", "compare", "claim_verdict",
-           "max_rel_dev", "CLAIM_VERDICTS"]
+           "max_rel_dev", "moments_dev", "CLAIM_VERDICTS"]
 
 #: Verdicts of a paper-claim check (group 7): the claim recomputed, never PASSED/FAILED. They
 #: report physics, not the code's correctness, so they do not change the exit status.
@@ -183,3 +183,8 @@ def max_rel_dev(a, b, scale=None) -> float:
     if scale is None:
         scale = max(float(np.max(np.abs(b))), 1.0)
     return float(np.max(np.abs(a - b)) / scale)
+
+
+def moments_dev(res, ref) -> float:
+    """:func:`max_rel_dev` of the first and of the second moments of two Results, the larger."""
+    return max(max_rel_dev(res.mean, ref.mean), max_rel_dev(res.second, ref.second))

@@ -13,7 +13,7 @@ import piqs_squeeze as ps
 from piqs_squeeze.methods.exact.generator import Layout, generator_full
 
 from ..cases import ALL_RATES, EXACT_OPTS, GENERAL_H, INITIALS, general_cases, make_model, reference_run
-from ..registry import CheckResult, check, compare, max_rel_dev
+from ..registry import CheckResult, check, compare, max_rel_dev, moments_dev
 from ..report import new_figure, save_plot
 
 @check("exact_vs_bruteforce", group=1, needs=("exact",),
@@ -46,7 +46,7 @@ def exact_vs_bruteforce(ctx):
         model = make_model(N, ALL_RATES[0])
         a = ps.steady_state(model, method="exact")
         b = bruteforce.steady_state(ctx.reference_model(model))
-        ss[f"N{N}"] = max(max_rel_dev(a.mean, b.mean), max_rel_dev(a.second, b.second))
+        ss[f"N{N}"] = moments_dev(a, b)
     value = max(value, max(ss.values()))
     (ex, bf), _ = worst
     fig, ax = new_figure(2)
@@ -96,7 +96,7 @@ def exact_general_vs_bruteforce(ctx):
         for label, run in general_cases(N, ctx.quick):
             ex = ps.evolve(run, times, method="exact", initial=INITIALS[1], progress=False, **EXACT_OPTS)
             bf = bruteforce.evolve(reference_run(ctx, run), times, INITIALS[1])
-            devs[f"N{N}_{label}"] = max(max_rel_dev(ex.mean, bf.mean), max_rel_dev(ex.second, bf.second))
+            devs[f"N{N}_{label}"] = moments_dev(ex, bf)
     value = max(devs.values())
     return CheckResult(
         "exact_general_vs_bruteforce", status=compare(value, tol), tolerance=tol, value=value,
