@@ -143,6 +143,14 @@ def _ramp(N, T):
     return out
 
 
+def _commit():
+    """The measured checkout's short commit (``+dirty`` if it has uncommitted changes to piqs_squeeze/)."""
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "piqs_squeeze"], cwd=ROOT, capture_output=True,
+                           text=True).stdout.strip()
+    return rev + ("+dirty" if dirty else "")
+
+
 def _ratio(a, b):
     """Paired ratios a_i / b_i: (median, min, max)."""
     r = sorted(x / y for x, y in zip(a, b))
@@ -174,7 +182,7 @@ def main():
            "old_over_new_product": r_prod, "old_over_new_run": r_run, "bit_identical": identical,
            "general_terms": GENERAL, "general_over_paper_product": g_prod, "general_over_paper_run": g_run,
            "ramp_N": args.ramp_N, "ramp": ramp, "load": [load0, load1], "machine": platform.platform(),
-           "cores": os.cpu_count()}
+           "cores": os.cpu_count(), "commit": _commit()}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "general_h.json").write_text(json.dumps(out, indent=1))
 
@@ -185,6 +193,8 @@ def main():
         return sorted(v)[len(v) // 2]
 
     md = f"""# General Hamiltonians in the exact solver (issue 17)
+
+Measured on commit {out['commit']} (this code) against {args.old}.
 
 N = {args.N}; reference run of benchmarks/bench_exact.py (chi = Gamma = 1, Upsilon/Upsilon_c = 0.9,
 gamma_s = 1, CSS along -x, rtol 1e-8), t in [0, {args.T:g}], 13 outputs. "old" is the package of commit

@@ -96,6 +96,14 @@ def _run(pythonpath, case, ntraj, seed, t_end, repeats=1):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _commit():
+    """The measured checkout's short commit (``+dirty`` if it has uncommitted changes to piqs_squeeze/)."""
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "piqs_squeeze"], capture_output=True,
+                           text=True).stdout.strip()
+    return rev + ("+dirty" if dirty else "")
+
+
 def main(rounds, ntraj, ramp_t, general_rounds, repeats, sections):
     with tempfile.TemporaryDirectory(prefix="piqs_old_") as tmp:
         return _main(Path(tmp), rounds, ntraj, ramp_t, general_rounds, repeats, sections)
@@ -137,7 +145,7 @@ def _main(old, rounds, ntraj, ramp_t, general_rounds, repeats, sections):
            "median_speed_ratio": statistics.median(p["speed_ratio_new_over_old"] for p in pairs),
            "general": general, "ntraj_general": ntraj if "general" in sections else prev.get("ntraj_general", ntraj),
            "load_average_start": load0, "load_average_end": os.getloadavg()[0],
-           "cpus": os.cpu_count()}
+           "cpus": os.cpu_count(), "commit": _commit()}
     OUT.mkdir(exist_ok=True)
     (OUT / "mcwf_general_h.json").write_text(json.dumps(res, indent=1))
     write_md(res)
@@ -147,6 +155,7 @@ def _main(old, rounds, ntraj, ramp_t, general_rounds, repeats, sections):
 def write_md(res):
     p = res["pairs"]
     lines = ["# MCWF with a general quadratic H (issue 17)", "",
+             f"Measured on commit {res.get('commit', '?')} (this code) against {res['old_commit']}.", "",
              f"Machine: {res['cpus']} cores shared with other jobs (load average {res['load_average_start']:.1f} at the "
              f"start, {res['load_average_end']:.1f} at the end), so absolute times are noisy; ratios are per "
              "old/new pair of back-to-back runs under the same load.", "",

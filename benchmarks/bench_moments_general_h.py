@@ -155,7 +155,7 @@ def write(res, name):
     (OUT / f"{name}.json").write_text(json.dumps(res, indent=1))
     ov, gh, td = res["old_vs_new"], res["general_h"], res["time_dependent"]
     lines = [f"# General-H moment equations: cost on the Fig. 3(a) cumulant map (N = {res['N']}, rtol = {res['rtol']})",
-             "", res["note"], "",
+             "", f"Measured on commit {res.get('commit', '?')} (this code) against {BASE_COMMIT}.", "", res["note"], "",
              f"## Paper map, commit {BASE_COMMIT} vs this code ({res['map_points']} points, separate processes, "
              "order old, new, new, old)", "",
              "| run | version | seconds | steps | load avg before (1, 5, 15 min) |", "|---|---|---|---|---|"]
@@ -183,6 +183,14 @@ def write(res, name):
     print("\n".join(lines))
 
 
+def _commit():
+    """The measured checkout's short commit (``+dirty`` if it has uncommitted changes to piqs_squeeze/)."""
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "piqs_squeeze"], capture_output=True,
+                           text=True).stdout.strip()
+    return rev + ("+dirty" if dirty else "")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="12 x 8 map, 6 x 4 sub-map (smoke run)")
@@ -190,7 +198,7 @@ def main(argv=None):
     from bench_cumulant import N, RTOL
 
     (n_ratio, n_gs), (s_ratio, s_gs) = ((12, 8), (6, 4)) if args.quick else ((60, 40), (30, 20))
-    res = {"N": N, "rtol": RTOL, "cpus": os.cpu_count(), "map_points": n_ratio * n_gs,
+    res = {"N": N, "rtol": RTOL, "cpus": os.cpu_count(), "map_points": n_ratio * n_gs, "commit": _commit(),
            "note": "2-core machine shared with four other sessions running tests and benchmarks: timings are "
                    "noisy; load averages are recorded next to them."}
     res["old_vs_new"] = old_vs_new(n_ratio, n_gs)

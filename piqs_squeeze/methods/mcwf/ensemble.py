@@ -1,4 +1,4 @@
-"""Monte Carlo wave-function trajectories in single total-spin sectors (method ``"mcwf"``).
+"""The MCWF ensemble: reproducible, parallel runs of trajectories reduced to a Result (method ``"mcwf"``).
 
 Each trajectory is a pure state in one (2j+1)-dimensional Dicke sector; the physics of one
 trajectory (state-following unravelling, rational or Krylov propagation, waiting-time jumps) is in
