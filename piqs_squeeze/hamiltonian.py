@@ -29,7 +29,7 @@ import numpy as np
 from . import dicke
 
 __all__ = ["KEYS", "LINEAR_KEYS", "QUADRATIC_KEYS", "HamiltonianTerms", "Ramp", "parse_hamiltonian",
-           "collective_terms", "decompose_qobj", "dicke_bands", "operator_bands", "band_matrix"]
+           "collective_terms", "decompose_qobj", "dicke_bands", "band_matrix"]
 
 LINEAR_KEYS = ("Jx", "Jy", "Jz")
 QUADRATIC_KEYS = ("Jx Jx", "Jy Jy", "Jz Jz", "Jx Jy", "Jx Jz", "Jy Jz", "J+ J-")
@@ -106,11 +106,6 @@ class Ramp:
 
     def __reduce__(self):
         return (Ramp, (self.times, self.values, self.kind))
-
-
-def is_time_dependent(value) -> bool:
-    """Whether a coefficient is a function of time (a Ramp or another callable)."""
-    return callable(value)
 
 
 def check_real(value, name: str, *, nonnegative: bool = False, what: str = "a real number") -> float:
@@ -314,7 +309,7 @@ class _Sum:
         return (self.f(t) if callable(self.f) else self.f) + (self.g(t) if callable(self.g) else self.g)
 
 
-def operator_bands(j: float) -> dict:
+def _ladder_bands(j: float) -> dict:
     """Diagonals of J+, J-, Jz in the block |j, m>, m = j ... -j: {name: {offset: array}} with
     ``band[o] == np.diag(op, o)``."""
     c = np.asarray(dicke.jplus_elements(j), dtype=float)
@@ -352,7 +347,7 @@ def _add(A: dict, B: dict, s=1.0) -> dict:
 
 def _spin_ops(j: float) -> dict:
     """Diagonals of Jx, Jy, Jz, J+, J- in block j."""
-    ops = operator_bands(j)
+    ops = _ladder_bands(j)
     jp, jm = ops["J+"], ops["J-"]
     return {"Jx": {1: jp[1] / 2, -1: jm[-1] / 2}, "Jy": {1: jp[1] / 2j, -1: -jm[-1] / 2j}, "Jz": ops["Jz"],
             "J+": jp, "J-": jm}
