@@ -4,9 +4,9 @@ Subcommands live in the modules that own them; each provides ``add_arguments(par
 ``run_cli(args) -> int``:
 
 * ``run``      piqs_squeeze.cli.run      one model, one or more methods, saves results and a plot
-* ``validate`` piqs_squeeze.validation.cli            cross-method validation report
-* ``figure``   piqs_squeeze.figures.cli               the paper's figures
-* ``sweep``    piqs_squeeze.sweep        parameter sweeps on local processes or Dask
+* ``validate`` piqs_squeeze.validation.cli  cross-method validation report
+* ``figure``   piqs_squeeze.figures.cli     the paper's figures
+* ``sweep``    piqs_squeeze.sweep.cli    parameter sweeps on local processes or Dask
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ SUBCOMMANDS = {
     "run": ("piqs_squeeze.cli.run", "evolve one model with one or more methods; save results and a plot"),
     "validate": ("piqs_squeeze.validation.cli", "cross-check all methods and write a validation report"),
     "figure": ("piqs_squeeze.figures.cli", "regenerate a figure of the paper (or all of them)"),
-    "sweep": ("piqs_squeeze.sweep", "run a parameter sweep described in a TOML/JSON file"),
+    "sweep": ("piqs_squeeze.sweep.cli", "run a parameter sweep described in a TOML/JSON file"),
 }
 
 
