@@ -199,8 +199,9 @@ def main(argv=None):
 
     (n_ratio, n_gs), (s_ratio, s_gs) = ((12, 8), (6, 4)) if args.quick else ((60, 40), (30, 20))
     res = {"N": N, "rtol": RTOL, "cpus": os.cpu_count(), "map_points": n_ratio * n_gs, "commit": _commit(),
-           "note": "2-core machine shared with four other sessions running tests and benchmarks: timings are "
-                   "noisy; load averages are recorded next to them."}
+           "note": f"{os.cpu_count()}-core machine shared with other sessions (load average "
+                   f"{os.getloadavg()[0]:.2f} at the start): timings are noisy; load averages are recorded next "
+                   "to them."}
     res["old_vs_new"] = old_vs_new(n_ratio, n_gs)
     res["general_h"] = general_h_cost(s_ratio, s_gs)
     res["time_dependent"] = time_dependent_cost()
