@@ -100,6 +100,15 @@ def _quad_tables():
 
 QT, QCC, QCS = _quad_tables()
 _NM = 35  # moment-vector buffer (order 2 uses its first 20 entries)
+# sparsity patterns of the rates' coefficient matrices, row-major (order 2: 62 of 9 x 20 entries;
+# order 3: 165 of 19 x 35). A batch whose entries all lie in them (the paper's Hamiltonian and
+# every rate) runs the kernel with these constants compiled in, measurably faster than the same
+# loop over index arrays passed at run time (benchmarks/results/moments_general_h.md)
+NZI, NZK = (np.ascontiguousarray(a, dtype=np.int64)
+            for a in np.nonzero(np.any(coefficient_tensors(2) != 0, axis=(0, 3))))
+NZI3, NZK3 = (np.ascontiguousarray(a, dtype=np.int64)
+              for a in np.nonzero(np.any(coefficient_tensors(3) != 0, axis=(0, 3))))
+_NO_INDEX = np.zeros(0, dtype=np.int64)
 
 
 def coefficient_matrices(models, method) -> np.ndarray:
@@ -232,8 +241,12 @@ def _rhs(mode, y, Kv, nzi, nzk, m, out):
             m[20 + q] = acc
         for i in range(n):
             out[i] = 0.0
-        for j in range(Kv.shape[0]):
-            out[nzi[j]] += Kv[j] * m[nzk[j]]
+        if nzi.shape[0] == 0:  # the rates' pattern, as compile-time constants
+            for j in range(Kv.shape[0]):
+                out[NZI3[j]] += Kv[j] * m[NZK3[j]]
+        else:
+            for j in range(Kv.shape[0]):
+                out[nzi[j]] += Kv[j] * m[nzk[j]]
         return
     if mode == 0:
         for i in range(6):
@@ -248,8 +261,12 @@ def _rhs(mode, y, Kv, nzi, nzk, m, out):
                 m[4 + PIDX[a, b]] = y[a] * y[b]
     for i in range(n):
         out[i] = 0.0
-    for j in range(Kv.shape[0]):
-        out[nzi[j]] += Kv[j] * m[nzk[j]]
+    if nzi.shape[0] == 0:
+        for j in range(Kv.shape[0]):
+            out[NZI[j]] += Kv[j] * m[NZK[j]]
+    else:
+        for j in range(Kv.shape[0]):
+            out[nzi[j]] += Kv[j] * m[nzk[j]]
 
 
 @njit(cache=True)
@@ -359,6 +376,26 @@ def _integrate_one(mode, y0, Kp, nzi, nzk, tout, rtol, atol, max_steps, Yout, st
     stats[1] = nsteps
     stats[2] = nfev
     stats[3] = iout
+
+
+def _kernel_entries(Kb, method):
+    """(nzi, nzk, Kv): the entries of the batch's matrices Kb (B, n, n_m) the kernel sums, row-major.
+
+    Within the rates' pattern (NZI, NZK; its rows are sorted, so the mean field's 3 rows are a
+    prefix): that pattern, passed as empty index arrays (the kernel uses the constants). Otherwise
+    the entries non-zero for some model (order 2: at most 111 of 9 x 20 with every Hamiltonian
+    term; order 3: 295 of 19 x 35), so the cost follows the terms present. Entries that are zero for
+    every model add exact zeros, so both give the same bits.
+    """
+    gi, gk = (NZI3, NZK3) if method == "cumulant3" else (NZI, NZK)
+    rows = gi < Kb.shape[1]
+    gi, gk = gi[rows], gk[rows]
+    nz = np.any(Kb != 0, axis=0)
+    nz[gi, gk] = False
+    if not nz.any():
+        return _NO_INDEX, _NO_INDEX, np.ascontiguousarray(Kb[:, gi, gk])
+    nzi, nzk = (np.ascontiguousarray(a, dtype=np.int64) for a in np.nonzero(np.any(Kb != 0, axis=0)))
+    return nzi, nzk, np.ascontiguousarray(Kb[:, nzi, nzk])
 
 
 @njit(parallel=True, cache=True)
@@ -512,11 +549,7 @@ def _integrate_constant(models, times_list, Y0, method, rtol, atol, scheme, max_
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     tflat = np.ascontiguousarray(np.concatenate(times_list))
     Yout = np.zeros((tflat.size, NVAR[method]))
-    # the kernel sums only the entries that are non-zero for some model of the batch, row-major
-    # (order 2: at most 62 of 9 x 20 for the rates, 111 with every Hamiltonian term; order 3: 165
-    # and 295 of 19 x 35): the cost follows the terms present, the order of the sums stays fixed
-    nzi, nzk = (np.ascontiguousarray(a, dtype=np.int64) for a in np.nonzero(np.any(Kb != 0, axis=0)))
-    Kv = np.ascontiguousarray(Kb[:, nzi, nzk])
+    nzi, nzk, Kv = _kernel_entries(Kb, method)
     chunk = max(32, -(-B // 20))
     bar = tqdm(total=B, disable=None if progress is None else not progress, desc=method, leave=False)
     # one model per prange iteration: the thread count changes who integrates a model, not how;
