@@ -34,7 +34,7 @@ def _operator(N, key):
 
 
 def _coefficient(value):
-    return (lambda t, args=None: float(value(t))) if callable(value) else None
+    return (lambda t: float(value(t))) if callable(value) else None
 
 
 def reference(model_or_protocol, times, initial=None):
@@ -366,8 +366,8 @@ def test_ramp_step_kernel_matches_mesolve():
     times = np.linspace(0.0, 0.3, 4)
     res = mcwf.evolve(model, times, ntraj=100, seed=8, workers=1, progress=False, displacement="none")
     J = {a: qutip.jmat(N / 2, a) for a in "xyz+-"}
-    H = [0.1 * J["+"] * J["-"], [J["x"], lambda t, args=None: ramp(t)],
-         [J["y"] * J["y"], lambda t, args=None: 0.05 * t / 0.3]]
+    H = [0.1 * J["+"] * J["-"], [J["x"], lambda t: ramp(t)],
+         [J["y"] * J["y"], lambda t: 0.05 * t / 0.3]]
     _, amp = mcwf.initial_state(N, None)
     ref = qutip.mesolve(H, qutip.ket2dm(qutip.Qobj(amp)), times, [J["-"]],
                         e_ops=[J["x"], J["y"], J["z"]], options={"atol": 1e-10, "rtol": 1e-8})
