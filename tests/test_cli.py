@@ -44,3 +44,17 @@ def test_run_saves_results_and_plot(tmp_path, capsys):
 def test_run_bad_input_exit_code(tmp_path, capsys):
     assert main(["run", "--N", "0", "--out", str(tmp_path)]) == 2
     assert "N must be" in capsys.readouterr().err
+
+
+def test_run_with_hamiltonian_terms(tmp_path, capsys):
+    argv = ["run", "--N", "4", "--t-max", "0.5", "--n-times", "6", "--out", str(tmp_path), "--method", "exact",
+            "--method", "cumulant", "--term", "Jz Jz=1.0", "--term", "Jy=0.5"]
+    assert main(argv) == 0
+    ex = ps.Result.load(tmp_path / "exact.npz")
+    assert dict(ex.model.hamiltonian) == {"Jy": 0.5, "Jz Jz": 1.0}
+    direct = ps.evolve(ex.model, ex.times, method="exact", initial=ps.css())
+    assert ex.mean.tobytes() == direct.mean.tobytes()
+    assert main(["run", "--N", "4", "--out", str(tmp_path), "--term", "Jzz=1"]) == 2
+    assert "unknown term 'Jzz'" in capsys.readouterr().err
+    assert main(["run", "--N", "4", "--out", str(tmp_path), "--term", "Jz"]) == 2
+    assert "expected 'KEY=VALUE'" in capsys.readouterr().err

@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     for name in RATE_OPTIONS:
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=float, default=defaults.get(name, 0.0),
                        help=f"{RATE_HELP[name]} (default {defaults.get(name, 0.0):g})")
+    p.add_argument("--term", action="append", dest="terms", default=[], metavar="'KEY=VALUE'",
+                   help="an extra Hamiltonian term (repeat for several), KEY one of 'Jx', 'Jy', 'Jz', 'Jx Jx', "
+                        "'Jy Jy', 'Jz Jz', 'Jx Jy', 'Jx Jz', 'Jy Jz', 'J+ J-' (quote it), e.g. --term 'Jz Jz=1.0'")
     p.add_argument("--method", action="append", dest="methods", default=None,
                    help="method to run (repeat for several; default: every method that can run the model)")
     p.add_argument("--t-max", type=float, default=2.0, help="final time in 1/Gamma (default 2)")
@@ -102,6 +105,21 @@ def parse_options(items, methods) -> dict:
     return out
 
 
+def parse_terms(items) -> dict:
+    """Hamiltonian terms from ``--term 'KEY=VALUE'`` items (the Model checks the keys)."""
+    terms = {}
+    for item in items:
+        key, eq, text = item.rpartition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if not eq or not key.strip() or value is None:
+            raise ValueError(f"--term {item!r}: expected 'KEY=VALUE' with a number, e.g. 'Jz Jz=1.0'")
+        terms[key.strip()] = value
+    return terms
+
+
 def run_cli(args) -> int:
     if args.list_options:
         for kind in registry.KINDS:
@@ -110,6 +128,7 @@ def run_cli(args) -> int:
         return 0
     rates = {name: getattr(args, name) for name in RATE_OPTIONS}
     try:
+        rates["hamiltonian"] = parse_terms(args.terms)
         if args.omega is not None:
             model = Model(N=args.N, omega=args.omega, **rates)
         else:
