@@ -36,7 +36,7 @@ from numba import njit
 
 from .window import bands, extent, false_position, illinois_update, trim
 
-__all__ = ["pade_fractions", "apply_rational", "apply_banded", "rayleigh", "rayleigh_banded", "rational_step",
+__all__ = ["pade_fractions", "apply_rational", "apply_banded", "rayleigh", "rational_step",
            "HIGH_ORDER", "LOW_ORDER", "PAD_MIN", "PAD_MARGIN"]
 
 #: orders of the kept approximant and of the error-estimating one (even and odd: r_k(inf) = +-1,
@@ -150,8 +150,10 @@ def apply_rational(diag, up, low, a, b, mu, h, poles, coef, rinf, x, out, pv, tm
 
 
 @njit(cache=True)
-def rayleigh(diag, up, low, a, b, x):
-    """(x^H A x, ||A x - (x^H A x) x||^2, x^H x) over the window [a, b) (x need not be normalised)."""
+def rayleigh(diag, up, low, up2, low2, a, b, x):
+    """(x^H A x, ||A x - (x^H A x) x||^2, x^H x) over the window [a, b) (x need not be normalised),
+    A with the second bands of :func:`apply_banded` (empty ``up2``: tridiagonal)."""
+    two = up2.shape[0] > 0
     xax = 0j
     nx = 0.0
     aa = 0.0
@@ -161,6 +163,11 @@ def rayleigh(diag, up, low, a, b, x):
             v += (-1j * up[g]) * x[g + 1]
         if g > a:
             v += low[g - 1] * x[g - 1]
+        if two:
+            if g + 2 < b:
+                v += (-1j * up2[g]) * x[g + 2]
+            if g > a + 1:
+                v += (-1j * low2[g - 2]) * x[g - 2]
         xax += np.conj(x[g]) * v
         nx += x[g].real ** 2 + x[g].imag ** 2
         aa += v.real ** 2 + v.imag ** 2
@@ -241,31 +248,6 @@ def apply_banded(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x, ou
 
 
 @njit(cache=True)
-def rayleigh_banded(diag, up, low, up2, low2, a, b, x):
-    """:func:`rayleigh` with the second bands of :func:`apply_banded` (empty ``up2``: tridiagonal)."""
-    if up2.shape[0] == 0:
-        return rayleigh(diag, up, low, a, b, x)
-    xax = 0j
-    nx = 0.0
-    aa = 0.0
-    for g in range(a, b):
-        v = diag[g] * x[g]
-        if g + 1 < b:
-            v += (-1j * up[g]) * x[g + 1]
-        if g > a:
-            v += low[g - 1] * x[g - 1]
-        if g + 2 < b:
-            v += (-1j * up2[g]) * x[g + 2]
-        if g > a + 1:
-            v += (-1j * low2[g - 2]) * x[g - 2]
-        xax += np.conj(x[g]) * v
-        nx += x[g].real ** 2 + x[g].imag ** 2
-        aa += v.real ** 2 + v.imag ** 2
-    mu = xax / nx
-    return mu, max(aa - (mu.real ** 2 + mu.imag ** 2) * nx, 0.0), nx
-
-
-@njit(cache=True)
 def _hermite_root(f0, g0, f1, g1, h):
     """Root in (0, h) of the cubic Hermite interpolant of f with f(0) = f0 > 0 >= f(h) = f1 and
     slopes g0, g1 (a first guess for the jump time; Illinois iterations on the cubic)."""
@@ -306,7 +288,7 @@ def rational_step(psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, h
     pad = istate[10]
     a, b = max(0, lo - pad), min(d, hi + pad)
     bands(diag0, low0, c, gam, beta, a, b, diag, low)
-    mu, var, _ = rayleigh_banded(diag, up, low, up2, low2, a, b, psi)
+    mu, var, _ = rayleigh(diag, up, low, up2, low2, a, b, psi)
     h = min(hprop, t_next - t) if hprop > 0 else min(t_next - t, 1.0 / max(np.sqrt(var), 1e-300))
     clipped = h == t_next - t
     expo = 1.0 / (2 * (poles.shape[0] - nhigh) + 1)  # error of the low-order approximant ~ h^(2k + 1)
@@ -359,12 +341,12 @@ def rational_step(psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, h
         ph, ch, rh = poles[:nhigh], coef[:1, :nhigh], rinf[:1]
         la, lb = 0.0, h
         fa, fb = -np.log(r), np.log(max(n_h, 1e-300)) - np.log(r)
-        mu1, _, _ = rayleigh_banded(diag, up, low, up2, low2, a, b, yh)
+        mu1, _, _ = rayleigh(diag, up, low, up2, low2, a, b, yh)
         s = _hermite_root(fa, 2.0 * mu.real, fb, 2.0 * mu1.real, h)
         for _ in range(60):
             apply_banded(diag, up, low, up2, low2, a, b, _clamped(mu, s, poles), s, ph, ch, rh, psi, ys, pv, tm, ub)
             istate[12] += 1
-            mus, _, n_h = rayleigh_banded(diag, up, low, up2, low2, a, b, yh)
+            mus, _, n_h = rayleigh(diag, up, low, up2, low2, a, b, yh)
             fs = np.log(max(n_h, 1e-300)) - np.log(r)
             # |fs| <= tol: jumping at norm^2 r (1 + fs) instead of r shifts the uniform r by a
             # relative tol, far below any statistical resolution
