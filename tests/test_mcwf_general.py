@@ -123,7 +123,7 @@ def test_pentadiagonal_rational_solve_matches_expm():
     """The banded (bandwidth 2) Pade step against scipy's expm_multiply on a random dissipative A."""
     from scipy.sparse import diags
     from scipy.sparse.linalg import expm_multiply
-    from piqs_squeeze.methods.mcwf.rational import apply_banded, pade_fractions, rayleigh_banded
+    from piqs_squeeze.methods.mcwf.rational import apply_banded, pade_fractions, rayleigh
     rng = np.random.default_rng(3)
     n, scale = 120, 1e3
     hd = rng.standard_normal(n) * scale
@@ -139,7 +139,7 @@ def test_pentadiagonal_rational_solve_matches_expm():
     x = np.zeros(n, complex)
     x[a:b] = rng.standard_normal(b - a) + 1j * rng.standard_normal(b - a)
     x /= np.linalg.norm(x)
-    mu, var, nx = rayleigh_banded(diag, u1, low, u2, u2.conj(), a, b, x)
+    mu, var, nx = rayleigh(diag, u1, low, u2, u2.conj(), a, b, x)
     assert np.isclose(mu, np.vdot(x[a:b], A @ x[a:b]))
     assert np.isclose(var, np.linalg.norm(A @ x[a:b] - mu * x[a:b]) ** 2, rtol=1e-8)
     out = np.full((2, n), np.nan + 0j)
