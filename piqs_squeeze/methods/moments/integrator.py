@@ -391,10 +391,11 @@ def _kernel_entries(Kb, method):
     rows = gi < Kb.shape[1]
     gi, gk = gi[rows], gk[rows]
     nz = np.any(Kb != 0, axis=0)
-    nz[gi, gk] = False
-    if not nz.any():
+    outside = nz.copy()
+    outside[gi, gk] = False
+    if not outside.any():
         return _NO_INDEX, _NO_INDEX, np.ascontiguousarray(Kb[:, gi, gk])
-    nzi, nzk = (np.ascontiguousarray(a, dtype=np.int64) for a in np.nonzero(np.any(Kb != 0, axis=0)))
+    nzi, nzk = (np.ascontiguousarray(a, dtype=np.int64) for a in np.nonzero(nz))
     return nzi, nzk, np.ascontiguousarray(Kb[:, nzi, nzk])
 
 
