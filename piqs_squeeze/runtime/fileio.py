@@ -6,10 +6,71 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["atomic_write", "remove_stale_temporaries", "STALE_TMP_S"]
+__all__ = ["atomic_write", "ensure_writable", "NotWritableError", "remove_stale_temporaries", "STALE_TMP_S"]
 
 #: a temporary file not touched for this many seconds belongs to a writer that was killed
 STALE_TMP_S = 600.0
+
+
+class NotWritableError(OSError):
+    """An output location cannot be created or written (raised before any work starts)."""
+
+
+def ensure_writable(path, what: str = "output directory", *, is_dir: bool = True) -> Path:
+    """Check, before any work, that ``path`` can be written; create it if it is a directory.
+
+    For a directory (``is_dir=True``) it is created with its parents (``mkdir -p``) and a small
+    probe file is created and deleted in it; for a file, its parent directory gets the same test
+    and an existing file must itself be writable. So a read-only disk, a missing permission or a
+    path under a regular file fails here, in one sentence naming ``what`` and the path, instead of
+    after the computation when the first result is written.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The directory (or file) that will be written later.
+    what : str
+        What the location is for, as the user knows it (``"validate --out"``, ``"sweep
+        directory"``, ``"MCWF checkpoint"``); it starts the error message.
+    is_dir : bool
+        ``path`` is a directory (True) or a file whose parent directory must be writable.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` (the directory now exists).
+
+    Raises
+    ------
+    NotWritableError
+        (a subclass of ``OSError``) when the location cannot be created or written.
+    """
+    path = Path(path)
+    directory = path if is_dir else (path.parent if str(path.parent) else Path("."))
+
+    def refuse(why):
+        raise NotWritableError(f"{what} {str(path)!r} is not writable: {why}; "
+                               "choose another location (nothing was computed)")
+
+    if not is_dir and path.is_dir():
+        refuse("it is a directory, a file name is needed")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        refuse(f"{str(directory)!r} exists and is not a directory")
+    except OSError as exc:
+        refuse(f"cannot create {str(directory)!r} ({exc.strerror or exc})")
+    if not directory.is_dir():
+        refuse(f"{str(directory)!r} is not a directory")
+    try:  # a real write: os.access ignores read-only mounts on some systems and ACLs on others
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".piqs-squeeze-write-test.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        refuse(f"cannot create files in {str(directory)!r} ({exc.strerror or exc})")
+    if not is_dir and path.exists() and not os.access(path, os.W_OK):
+        refuse("the file exists and is read-only")
+    return path
 
 
 def _umask() -> int:
