@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from piqs_squeeze.runtime.fileio import NotWritableError, ensure_writable
+
 __all__ = ["FIGURES", "add_arguments", "run_cli", "make_figure"]
 
 #: Figure name -> (module, one-line description)
@@ -71,6 +73,11 @@ def run_cli(args) -> int:
               file=sys.stderr)
         return 2
     out = Path(args.out)
+    try:  # before any figure is computed
+        ensure_writable(out, "figure --out")
+    except NotWritableError as exc:
+        print(f"piqs-squeeze figure: {exc}", file=sys.stderr)
+        return 2
     timings_path = out / "timings.json"
     try:
         timings = json.loads(timings_path.read_text())

@@ -120,7 +120,7 @@ def _check_times_per_model(times, n_models):
     if isinstance(times, (list, tuple)) and times and all(np.ndim(t) == 1 for t in times):
         grids = [check_times(t, name=f"times[{i}]") for i, t in enumerate(times)]
     elif np.ndim(times) == 2:
-        grids = [check_times(t, name=f"times[{i}]") for i, t in enumerate(np.asarray(times, dtype=float))]
+        grids = [check_times(t, name=f"times[{i}]") for i, t in enumerate(np.asarray(times))]
     else:
         return check_times(times)
     if len(grids) != n_models:

@@ -38,7 +38,12 @@ TIME_DEPENDENT = ("omega", "chi")
 
 
 def check_N(N, name="N") -> int:
-    """Return ``N`` as a Python int, or raise if it is not an integer >= 1."""
+    """Return ``N`` as a Python int, or raise if it is not an integer >= 1.
+
+    A real number with an integral value (``20.0``, ``numpy.float64(20.0)``, ``1e4`` as a config
+    file or a physicist writes it) is converted deliberately to that int; anything else (``20.5``,
+    ``"20"``, ``True``, NaN) is refused with a ``TypeError`` naming ``name``.
+    """
     if isinstance(N, bool) or not isinstance(N, numbers.Integral):
         if isinstance(N, numbers.Real) and not isinstance(N, bool) and float(N).is_integer():
             N = int(N)
@@ -51,8 +56,26 @@ def check_N(N, name="N") -> int:
 
 
 def check_times(times, name="times") -> np.ndarray:
-    """Validate output times: a non-empty 1-D array of finite, strictly increasing floats >= 0."""
-    t = np.asarray(times, dtype=float)
+    """Validate output times: a non-empty 1-D array of finite, strictly increasing floats >= 0.
+
+    Times must be numbers: strings (``["0", "0.5"]``, ``"0 1"``), booleans and complex values are
+    refused with a ``TypeError`` naming ``name`` rather than parsed.
+    """
+    if isinstance(times, (str, bytes)):
+        raise TypeError(f"{name} must be numbers, got the string {times!r}; pass numbers, "
+                        "e.g. numpy.linspace(0.0, 5.0, 101)")
+    raw = np.asarray(times)
+    if raw.dtype.kind in "USO":
+        bad = next((x for x in raw.ravel() if isinstance(x, (str, bytes, np.str_, np.bytes_))), None)
+        if bad is not None:
+            raise TypeError(f"{name} must be numbers, got the string {str(bad)!r} among them; pass numbers "
+                            "(0.5, not '0.5')")
+    if raw.dtype.kind in "bc":
+        raise TypeError(f"{name} must be real numbers, got {raw.dtype} values")
+    try:
+        t = raw.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be real numbers: {exc}") from None
     if t.ndim == 0:
         t = t[None]
     if t.ndim != 1 or t.size == 0:
@@ -73,7 +96,8 @@ class Model:
     Parameters
     ----------
     N : int
-        Number of two-level atoms (>= 1).
+        Number of two-level atoms (>= 1). An integral float (``N=1e4``, ``N=20.0``) is taken as
+        that integer; a non-integral one or a string is refused.
     omega : float or callable
         Collective Rabi drive Omega in ``H = chi J+ J- + Omega Jx + H_extra`` (>= 0), or a function
         of time (:class:`~piqs_squeeze.hamiltonian.Ramp`).

@@ -61,6 +61,14 @@ def run_cli(args) -> int:
         for name, e in REGISTRY.items():
             print(f"{e.group}  {name:<28}  {e.title}")
         return 0
+    from piqs_squeeze.runtime.fileio import NotWritableError, ensure_writable
+
+    try:  # before any check runs: an unwritable report directory must not cost the whole run
+        ensure_writable(args.export_benchmarks or args.out,
+                        "validate --export-benchmarks" if args.export_benchmarks else "validate --out")
+    except NotWritableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.export_benchmarks:
         from .export import export_benchmarks
 

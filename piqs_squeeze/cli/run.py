@@ -19,6 +19,7 @@ import numpy as np
 from piqs_squeeze.api import METHODS, MethodError, available_methods, evolve
 from piqs_squeeze.methods import registry
 from piqs_squeeze.model import Model
+from piqs_squeeze.runtime.fileio import NotWritableError, ensure_writable
 from piqs_squeeze.states import css
 
 RATE_OPTIONS = ("chi", "gamma", "gamma_s", "dephasing", "pumping", "collective_dephasing", "collective_pumping")
@@ -154,6 +155,11 @@ def run_cli(args) -> int:
     try:
         given = parse_options(args.options, methods)
     except (MethodError, TypeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        ensure_writable(args.out, "run --out")
+    except NotWritableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     times = np.linspace(0.0, args.t_max, args.n_times)

@@ -18,7 +18,7 @@ The command line (:mod:`~piqs_squeeze.sweep.cli`): ``piqs-squeeze sweep CONFIG [
 """
 from __future__ import annotations
 
-from piqs_squeeze.sweep.execute import make_chunks, run_chunk, run_sweep, shutdown_pool
+from piqs_squeeze.sweep.execute import SweepFailedError, SweepWarning, make_chunks, run_chunk, run_sweep, shutdown_pool
 from piqs_squeeze.sweep.plot import plot_curve, plot_map
 from piqs_squeeze.sweep.spec import Point, SweepSpec, load_config
 from piqs_squeeze.sweep.store import SweepMismatchError
@@ -26,6 +26,6 @@ from piqs_squeeze.sweep.summaries import SUMMARIES, register_summary
 from piqs_squeeze.sweep.table import SweepTable, load_sweep
 
 __all__ = [
-    "SweepSpec", "Point", "SweepTable", "SweepMismatchError", "run_sweep", "load_sweep", "load_config",
+    "SweepSpec", "Point", "SweepTable", "SweepMismatchError", "SweepFailedError", "SweepWarning", "run_sweep", "load_sweep", "load_config",
     "make_chunks", "run_chunk", "shutdown_pool", "SUMMARIES", "register_summary", "plot_curve", "plot_map",
 ]

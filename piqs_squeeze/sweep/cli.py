@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .execute import run_sweep
+from piqs_squeeze.runtime.fileio import NotWritableError
+
+from .execute import SweepFailedError, SweepWarning, run_sweep
 from .spec import SweepSpec
 from .store import SweepMismatchError
 
@@ -33,23 +36,32 @@ def add_arguments(parser) -> None:
 def run_cli(args) -> int:
     """Run the sweep of ``args.config``; print where the table went.
 
-    Exit status: 0 every point computed, 1 some points failed (listed; the table is written and
-    ``--resume --rerun-errors`` retries them), 2 a config or sweep-directory error (nothing
-    computed), 130 interrupted (finished chunks are kept).
+    Exit status: 0 every point computed, 1 some or all points failed (listed; the table is
+    written and ``--resume --rerun-errors`` retries them), 2 a config or sweep-directory error
+    (a syntax error, an unknown parameter or time unit, a parameter both fixed and gridded, an
+    unwritable ``--out``: refused before anything is computed), 130 interrupted (finished chunks
+    are kept).
     """
     try:
         spec = SweepSpec.from_file(args.config)
+        spec.expand()  # a point that cannot be built (e.g. omega and ratio both given) fails here, not mid-sweep
     except (OSError, ValueError, TypeError) as exc:
         print(f"piqs-squeeze sweep: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else Path(args.config).with_suffix(".sweep")
-    try:
-        table = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                          force=args.force, rerun_errors=args.rerun_errors,
-                          progress=False if args.no_progress else None)
-    except SweepMismatchError as exc:
-        print(f"piqs-squeeze sweep: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SweepWarning)
+        try:
+            table = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                              force=args.force, rerun_errors=args.rerun_errors,
+                              progress=False if args.no_progress else None)
+        except (SweepMismatchError, NotWritableError) as exc:
+            _replay(caught)
+            print(f"piqs-squeeze sweep: {exc}", file=sys.stderr)
+            return 2
+        except SweepFailedError as exc:
+            table = exc.table
+    _replay(caught)
     s = table.stats
     failed = np.flatnonzero(~table.ok)
     print(f"{s['points']} points: {s['points_computed']} computed in {s['chunks_computed']} chunks on "
@@ -61,7 +73,19 @@ def run_cli(args) -> int:
             print(f"  point {int(table['index'][i])}: {errors[i]}", file=sys.stderr)
         if failed.size > MAX_LISTED:
             print(f"  ... and {failed.size - MAX_LISTED} more (column 'error' of the table)", file=sys.stderr)
-        print(f"piqs-squeeze sweep: {failed.size} of {s['points']} points failed; retry them with "
+        every = "all " if failed.size == s["points"] else ""
+        print(f"piqs-squeeze sweep: {every}{failed.size} of {s['points']} points failed; retry them with "
               "--resume --rerun-errors", file=sys.stderr)
         return 1
     return 0
+
+
+def _replay(caught):
+    """Show the warnings caught during the sweep: the sweep's own as one plain line each (the
+    failed points are listed by the caller), any other as Python shows warnings."""
+    for w in caught:
+        if issubclass(w.category, SweepWarning):
+            if str(w.message).startswith("resuming"):  # the failures themselves are listed below
+                print(f"piqs-squeeze sweep: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)

@@ -18,13 +18,31 @@ import numpy as np
 
 from piqs_squeeze.methods import registry
 from piqs_squeeze.runtime import threads
+from piqs_squeeze.runtime.fileio import ensure_writable
 from piqs_squeeze.runtime.pool import process_pool
 from .spec import SweepSpec, code_fingerprints
 from .store import SweepMismatchError, SweepStore
 from .summaries import resolve, summarize
 from .table import SweepTable
 
-__all__ = ["run_sweep", "make_chunks", "run_chunk", "shutdown_pool"]
+__all__ = ["run_sweep", "make_chunks", "run_chunk", "shutdown_pool", "SweepFailedError", "SweepWarning"]
+
+#: how to recompute stored failures, said wherever they are reused or reported
+RERUN_HINT = ("rerun them with run_sweep(..., rerun_errors=True) (command line: piqs-squeeze sweep CONFIG "
+              "--resume --rerun-errors)")
+
+
+class SweepFailedError(RuntimeError):
+    """Every point of a sweep failed. ``table`` holds them (column ``error``); it is also saved in the
+    sweep directory when there is one."""
+
+    def __init__(self, message, table=None):
+        super().__init__(message)
+        self.table = table
+
+
+class SweepWarning(UserWarning):
+    """Some points of a sweep failed, or a resumed sweep reuses failures stored by an earlier run."""
 
 #: default chunk sizes: a batched method integrates up to this many points in one call ...
 BATCH_CHUNK_MAX = 200
@@ -287,7 +305,23 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
     progress : bool or None
         tqdm progress bar; None shows it only on a terminal.
     rerun_errors : bool
-        Recompute points whose stored record is an error.
+        Recompute points whose stored record is an error. Without it a resumed sweep reuses them
+        and says so (a :class:`SweepWarning` with their number).
+
+    Returns
+    -------
+    SweepTable
+        One row per point; a point that failed has NaN summaries and its message in ``error``.
+        When some points failed a :class:`SweepWarning` gives their number and the first message.
+
+    Raises
+    ------
+    SweepFailedError
+        When every point failed (computed now or reused from the sweep directory); the table is
+        on the exception (``exc.table``) and saved in ``out``.
+    ValueError, TypeError
+        A bad spec, before anything is computed; ``NotWritableError`` (an ``OSError``) when ``out``
+        cannot be created or written, also before anything is computed.
     """
     from tqdm.auto import tqdm
 
@@ -295,11 +329,19 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
         spec = SweepSpec.from_dict(spec) if isinstance(spec, dict) else SweepSpec.from_file(spec)
     points = spec.expand()
     store = SweepStore(out) if out is not None else None
+    if store is not None:
+        ensure_writable(store.root, "sweep directory")
     done = _stored_records(spec, points, store, resume, force, rerun_errors)
+    reused = sum(1 for r in done.values() if r["error"])
+    if reused:
+        warnings.warn(f"resuming {spec.name!r} from {store.root}: {reused} of {len(points)} points failed in "
+                      f"an earlier run and are reused as failures, not recomputed; {RERUN_HINT}",
+                      SweepWarning, stacklevel=2)
     chunks = make_chunks(points, spec)
     todo = [(k, c) for k, c in enumerate(chunks) if not all(p.index in done for p in c)]
     stats = {"points": len(points), "chunks": len(chunks), "points_loaded": len(done),
-             "chunks_loaded": len(chunks) - len(todo), "chunks_computed": 0, "points_computed": 0}
+             "chunks_loaded": len(chunks) - len(todo), "chunks_computed": 0, "points_computed": 0,
+             "errors_loaded": reused}
     records = dict(done)
     bar = tqdm(total=len(points), initial=len(done), unit="pt", desc=spec.name, smoothing=0.1,
                disable=(None if progress is None else not progress), dynamic_ncols=True)
@@ -313,7 +355,25 @@ def run_sweep(spec, out=None, *, executor=None, workers=None, scheduler=None, re
     table.stats = stats
     if store is not None:
         table.save(store.root / "table.npz")
+    _report_failures(spec, table, store, reused)
     return table
+
+
+def _report_failures(spec, table, store, reused):
+    """Raise :class:`SweepFailedError` when every point failed, warn when some did."""
+    failed = np.flatnonzero(~table.ok)
+    n = len(table)
+    table.stats["points_failed"] = int(failed.size)
+    if not failed.size:
+        return
+    first = int(failed[0])
+    where = f"; the table with every message (column 'error') is in {store.root}" if store is not None else ""
+    stored = f" ({reused} of them reused from an earlier run; {RERUN_HINT})" if reused else ""
+    first_msg = f"first error (point {int(table['index'][first])}): {table['error'][first]}"
+    if failed.size == n:
+        raise SweepFailedError(f"sweep {spec.name!r}: all {n} points failed{stored}; {first_msg}{where}", table)
+    warnings.warn(f"sweep {spec.name!r}: {failed.size} of {n} points failed{stored}; {first_msg}{where}",
+                  SweepWarning, stacklevel=3)
 
 
 def _stored_records(spec, points, store, resume, force, rerun_errors) -> dict:

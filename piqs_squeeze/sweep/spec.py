@@ -17,7 +17,7 @@ A sweep is described by a plain dict (or a TOML/JSON file with the same keys)::
 
     [times]                  # fixed array (a list) or a rule: t = linspace(t_start, t_end, num) / rate
     t_end = 5.0
-    unit = "gamma_s"         # any Model attribute (gamma, gamma_s, upsilon_c, ...) or omitted
+    unit = "gamma_s"         # one of TIME_UNITS (gamma, gamma_s, upsilon_c, ...) or omitted
     num = 401
 
     [[methods]]              # a name, or {method, options, option_grid}
@@ -40,6 +40,12 @@ coherent spin state, and ``hamiltonian.<term>`` for one coefficient of the extra
 
     [grid]
     "hamiltonian.Jz" = [0.0, 0.5, 1.0]
+
+A config is checked whole before any point is computed, and refused with a message naming the
+offending entry: a parameter set both in ``fixed`` and ``grid`` (or in ``grid`` and a ``points``
+entry; a ``points`` entry may override ``fixed``), a ``times.unit`` that is not one of
+:data:`TIME_UNITS`, and a file that is not valid TOML/JSON/YAML (the message names the file and
+the line). The command line exits with status 2 on these, having computed nothing.
 """
 from __future__ import annotations
 
@@ -47,6 +53,7 @@ import hashlib
 import itertools
 import json
 import math
+import numbers
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -60,7 +67,7 @@ from piqs_squeeze.runtime.provenance import code_fingerprint
 from piqs_squeeze.result import jsonable
 from piqs_squeeze.states import CoherentSpinState
 
-__all__ = ["SweepSpec", "Point", "load_config"]
+__all__ = ["SweepSpec", "Point", "load_config", "TIME_UNITS"]
 
 MODEL_FIELDS = tuple(f.name for f in fields(Model))
 DRIVE_ALIASES = ("omega", "ratio", "upsilon")
@@ -68,6 +75,9 @@ INITIAL_PARAMS = ("theta", "phi")
 PARAM_NAMES = MODEL_FIELDS + ("ratio", "upsilon") + INITIAL_PARAMS
 #: prefix of the parameters that set one term of the Model's ``hamiltonian``
 TERM_PREFIX = "hamiltonian."
+#: rates a times rule may be measured in (``unit``): t = linspace(t_start, t_end, num) / model.<unit>
+TIME_UNITS = ("gamma", "gamma_s", "dephasing", "pumping", "collective_dephasing", "collective_pumping",
+              "chi", "omega", "upsilon", "upsilon_c", "upsilon_c_prime")
 
 
 def _term_key(name: str):
@@ -131,6 +141,27 @@ def _values(name, spec):
     if not vals:
         raise ValueError(f"grid[{name!r}] is empty")
     return vals
+
+
+def _canonical_name(name: str) -> str:
+    """One spelling per parameter (``"hamiltonian.Jz  Jz"`` and its aliases name the same term)."""
+    key = _term_key(name)
+    return TERM_PREFIX + key if key is not None else name
+
+
+def _check_overlap(fixed, grid, points):
+    """Refuse a parameter set in two places whose precedence would be silent: ``fixed`` and
+    ``grid``, or ``grid`` and a ``points`` entry (a ``points`` entry may override ``fixed``)."""
+    gridded = {_canonical_name(k): k for k in grid}
+    both = [k for k in fixed if _canonical_name(k) in gridded]
+    if both:
+        raise ValueError(f"parameter(s) {both} are both in fixed and in grid; give each parameter in one "
+                         "place (remove it from fixed to sweep it, from grid to hold it fixed)")
+    for i, p in enumerate(points):
+        both = [k for k in p if _canonical_name(k) in gridded]
+        if both:
+            raise ValueError(f"parameter(s) {both} are both in points[{i}] and in grid; give each parameter "
+                             "in one place")
 
 
 def _check_names(names, where):
@@ -203,6 +234,16 @@ def _canonical_times(times):
             raise ValueError(f"times.spacing must be 'linear' or 'log', got {times['spacing']!r}")
         if times.get("spacing") == "log" and "t_first" not in times:
             raise ValueError("times.spacing = 'log' needs t_first > 0")
+        unit = times.get("unit")
+        if unit not in (None, "", 1, 1.0) and unit not in TIME_UNITS:
+            raise ValueError(f"times.unit = {unit!r} is not a rate of the Model; valid units: "
+                             f"{', '.join(TIME_UNITS)} (or no unit: times in 1/Gamma)")
+        for k in ("t_end", "t_start", "t_first"):
+            if k in times and (isinstance(times[k], bool) or not isinstance(times[k], numbers.Real)):
+                raise TypeError(f"times.{k} must be a number, got {times[k]!r}")
+        if "num" in times and (isinstance(times["num"], bool) or not isinstance(times["num"], numbers.Integral)
+                               or times["num"] < 1):
+            raise ValueError(f"times.num must be an integer >= 1, got {times['num']!r}")
         return dict(times)
     return check_times(times).tolist()
 
@@ -254,6 +295,7 @@ class SweepSpec:
         _check_names(self.fixed, "fixed")
         for i, p in enumerate(self.points):
             _check_names(p, f"points[{i}]")
+        _check_overlap(self.fixed, self.grid, self.points)
         self.grid = {k: _values(k, v) for k, v in self.grid.items()}
         self.points = [dict(p) for p in self.points]
         if isinstance(self.methods, (str, dict)):
@@ -302,7 +344,12 @@ class SweepSpec:
 
     @classmethod
     def from_file(cls, path) -> "SweepSpec":
-        return cls.from_dict(load_config(path))
+        """Spec of a config file; a config error names the file."""
+        d = load_config(path)
+        try:
+            return cls.from_dict(d)
+        except (TypeError, ValueError) as exc:
+            raise (TypeError if isinstance(exc, TypeError) else ValueError)(f"sweep config {path}: {exc}") from None
 
     def to_dict(self) -> dict:
         """Canonical JSON-able form (grid axes expanded to lists); its hash identifies the sweep."""
@@ -386,13 +433,31 @@ def load_config(path) -> dict:
         import tomllib
 
         with open(path, "rb") as f:
-            return tomllib.load(f)
-    if suffix == ".json":
-        return json.loads(path.read_text())
-    if suffix in (".yaml", ".yml"):
+            try:
+                d = tomllib.load(f)
+            except tomllib.TOMLDecodeError as exc:  # its message ends "(at line L, column C)"
+                raise ValueError(f"sweep config {path}: TOML syntax error: {exc}") from None
+    elif suffix == ".json":
+        try:
+            d = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"sweep config {path}: JSON syntax error at line {exc.lineno}, column {exc.colno}: "
+                             f"{exc.msg}") from None
+    elif suffix in (".yaml", ".yml"):
         try:
             import yaml
         except ModuleNotFoundError:
             raise ValueError("YAML configs need PyYAML; use TOML or JSON") from None
-        return yaml.safe_load(path.read_text())
-    raise ValueError(f"sweep config {path}: unknown format {suffix!r}; use .toml, .json or .yaml")
+        try:
+            d = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise ValueError(f"sweep config {path}: YAML syntax error{where}: "
+                             f"{getattr(exc, 'problem', None) or exc}") from None
+    else:
+        raise ValueError(f"sweep config {path}: unknown format {suffix!r}; use .toml, .json or .yaml")
+    if not isinstance(d, dict):
+        raise ValueError(f"sweep config {path}: the top level must be a table of keys (fixed, grid, times, "
+                         f"methods, ...), got {type(d).__name__}")
+    return d
