@@ -140,7 +140,7 @@ def test_explicit_points_times_product_with_grid():
 @pytest.mark.parametrize("bad, exc, word", [
     ({"grid": {"Omega": [1.0]}}, ValueError, "Omega"),
     ({"methods": ["no_such_method"]}, ValueError, "no_such_method"),
-    ({"fixed": {"N": 10, "gamma": 0.0, "omega": 1.0, "ratio": 0.5}}, ValueError, "one of omega"),
+    ({"fixed": {"N": 10, "gamma": 0.0, "ratio": 0.5}}, ValueError, "one of omega"),  # grid has omega
     ({"times": {"num": 5}}, ValueError, "t_end"),
     ({"grid": {"omega": []}}, ValueError, "omega"),
     ({"chunk_size": 0}, ValueError, "chunk_size"),

@@ -31,6 +31,8 @@ def add_arguments(parser) -> None:
                         "sweep, start over only if the sweep or code changed")
     parser.add_argument("--rerun-errors", action="store_true", help="with --resume: recompute points that failed")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--show", metavar="COLUMNS",
+                        help="print these columns of the table (comma-separated, e.g. method,ratio,final_xi2)")
 
 
 def run_cli(args) -> int:
@@ -42,6 +44,7 @@ def run_cli(args) -> int:
     unwritable ``--out``: refused before anything is computed), 130 interrupted (finished chunks
     are kept).
     """
+    show = [c.strip() for c in args.show.split(",") if c.strip()] if getattr(args, "show", None) else []
     try:
         spec = SweepSpec.from_file(args.config)
         spec.expand()  # a point that cannot be built (e.g. omega and ratio both given) fails here, not mid-sweep
@@ -67,6 +70,12 @@ def run_cli(args) -> int:
     print(f"{s['points']} points: {s['points_computed']} computed in {s['chunks_computed']} chunks on "
           f"{s['workers']} workers, {s['points_loaded']} loaded; {failed.size} failed")
     print(f"table: {out / 'table.npz'} and {out / 'table.csv'}")
+    if show:
+        try:
+            print(table.to_text(show))
+        except KeyError as exc:
+            print(f"piqs-squeeze sweep: --show: {exc.args[0]}", file=sys.stderr)
+            return 2
     if failed.size:
         errors = table["error"]
         for i in failed[:MAX_LISTED]:

@@ -21,18 +21,31 @@ def _db(v):
     return 10.0 * math.log10(v) if v > 0 else math.nan
 
 
+def _xi2_err_at(result, t, key):
+    """``{key: standard error of xi^2 at time t}`` for a statistical method (MCWF's jackknife
+    ``extras["xi2_err"]``); empty for a deterministic one, whose rows get NaN in that column."""
+    err = (result.extras or {}).get("xi2_err")
+    if err is None or not math.isfinite(t):
+        return {}
+    i = int(np.flatnonzero(np.asarray(result.times) == t)[0])
+    return {key: float(np.asarray(err)[i])}
+
+
 def final(result) -> dict:
-    """Last output time and xi^2, xi^2 in dB and N_eff there (the steady state for times=[inf])."""
+    """Last output time and xi^2, xi^2 in dB and N_eff there (the steady state for times=[inf]);
+    for MCWF also ``xi2_err``, the standard error of that xi^2 (``extras["xi2_err"]``)."""
     mean, second = result.mean[-1:], result.second[-1:]  # only the last time, not the whole curve
     x = float(observables.xi2(mean, second, result.N)[0])
-    return {"time": float(result.times[-1]), "xi2": x, "xi2_db": _db(x), "n_eff": float(observables.n_eff(second)[0])}
+    out = {"time": float(result.times[-1]), "xi2": x, "xi2_db": _db(x), "n_eff": float(observables.n_eff(second)[0])}
+    return {**out, **_xi2_err_at(result, float(result.times[-1]), "xi2_err")}
 
 
 def min_xi2(result, t_min: float = 0.0) -> dict:
     """min_{t >= t_min} xi^2(t), in dB, and the time it is reached
-    (:func:`piqs_squeeze.analysis.min_xi2`)."""
+    (:func:`piqs_squeeze.analysis.min_xi2`); for MCWF also ``err``, the standard error of xi^2 at
+    that time (the spread of the minimum over seeds is larger: the minimum is taken after the noise)."""
     v, t = analysis.min_xi2(result, t_min=t_min)
-    return {"": float(v), "db": _db(float(v)), "time": float(t)}
+    return {"": float(v), "db": _db(float(v)), "time": float(t), **_xi2_err_at(result, float(t), "err")}
 
 
 def min_transient_xi2(result) -> dict:

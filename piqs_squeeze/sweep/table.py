@@ -110,6 +110,21 @@ class SweepTable:
             out[k] = a
         return out
 
+    def to_text(self, columns=None, digits: int = 4) -> str:
+        """The table as aligned text, one row per point: ``columns`` (names, default all) with floats
+        to ``digits`` significant digits (``piqs-squeeze sweep CONFIG --show a,b,c`` prints this)."""
+        names = list(self.columns) if columns is None else list(columns)
+        cols = [self[n] for n in names]  # KeyError naming the column and listing the others
+
+        def cell(v):
+            if isinstance(v, (float, np.floating)):
+                return f"{float(v):.{digits}g}"
+            return str(v)
+
+        rows = [names] + [[cell(c[i]) for c in cols] for i in range(len(self))]
+        widths = [max(len(r[j]) for r in rows) for j in range(len(names))]
+        return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows)
+
     def select(self, **conditions) -> "SweepTable":
         """Rows where every ``column == value`` (floats compared with a relative 1e-12)."""
         mask = np.ones(len(self), bool)
