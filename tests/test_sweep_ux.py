@@ -137,7 +137,7 @@ def test_all_points_failed_raises_with_the_table(tmp_path):
     assert len(table) == 3 and not table.ok.any() and "final_xi2" not in table.names  # no summary at all
     assert (tmp_path / "s" / "table.npz").is_file()  # the failures are on disk too
     # resumed: the stored failures are reused (not recomputed), said with their number and the fix
-    with pytest.warns(SweepWarning, match=r"3 of 3 points failed in an earlier run .* rerun_errors=True "
+    with pytest.warns(SweepWarning, match=r"3 of 3 points failed in an earlier run .* rerun_errors=True"
                                           r".*--resume --rerun-errors"):
         with pytest.raises(SweepFailedError, match="3 of them reused"):
             run_sweep(spec, tmp_path / "s", workers=1, progress=False)
