@@ -17,6 +17,8 @@ def test_api_reference_builds_without_warnings(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     api = (out / "api.html").read_text()
-    for name in ("evolve", "min_transient_xi2", "TransientMinimum", "state", "run_sweep", "variables_from_moments"):
+    for name in ("evolve", "min_transient_xi2", "TransientMinimum", "state", "run_sweep", "variables_from_moments",
+                 "Ramp", "Protocol", "liouvillian_spectrum", "SweepSpec", "SweepTable", "SweepFailedError",
+                 "ensure_writable"):
         assert name in api
     assert "after the initial collective minimum" in api  # the definition, in the paper's words
