@@ -1,30 +1,92 @@
-"""The README's example and commands are what users copy: keep them working."""
+"""The README's examples and commands are what users copy: keep them working.
+
+Every ```python block of the README is run as a file (``python block.py`` in a fresh directory),
+the way a physicist pastes it into a script, with a few assertions appended. A block that starts
+worker processes (MCWF's default ``workers``, a sweep on 2 workers) is also run inside an
+``if __name__ == "__main__":`` guard.
+"""
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
+#: README section -> assertions appended to its block (they run in the block's namespace)
+CHECKS = {
+    "A short example": """
+from pathlib import Path
+assert Path("n40.npz").is_file()
+assert res.xi2_db.min() < 0  # squeezed below Upsilon_c
+assert ss.times.tolist() == [float("inf")]
+""",
+    "General Hamiltonians, ramps and protocols": """
+assert res.model.time_dependent and np.all(np.isfinite(res.xi2[1:]))
+for key, value in dict(tact.hamiltonian).items():  # the jmat and the jspin Qobj give the same terms
+    assert abs(value - dict(same.hamiltonian)[key]) <= 1e-12, (key, value)
+assert set(dict(tact.hamiltonian)) == set(dict(same.hamiltonian))
+""",
+    "Sweeps from Python and from the command line": """
+import numpy as np
+import piqs_squeeze as ps
+from piqs_squeeze import analysis
+from piqs_squeeze.sweep import SweepSpec
+assert table.ok.all() and len(table) == 7 and len(row) == 1
+# the sweep's number for ratio 0.9 is the one a direct cumulant run of that model gives (the
+# integrator steps each model on its own, so chunked batches and one call agree to round-off)
+point = [p for p in SweepSpec.from_dict(spec).expand() if abs(p.params["ratio"] - 0.9) < 1e-12][0]
+direct = ps.evolve(point.model, point.times, method="cumulant")
+assert abs(row["min_transient_xi2"][0] - analysis.min_transient_xi2(direct)[0]) <= 1e-12
+again = run_sweep(spec, out="ratio-scan.sweep", workers=2)
+assert again.stats["points_loaded"] == 7 and again.stats["points_computed"] == 0
+""",
+}
+#: blocks that start worker processes: a plain script without a main guard needs the worker pool
+#: of issue 24 part A (branch ``pool``); until it is merged they fail there with BrokenProcessPool
+WORKERS = {"General Hamiltonians, ramps and protocols", "Sweeps from Python and from the command line"}
+NEEDS_POOL = pytest.mark.xfail(
+    reason="worker processes from an unguarded script need the new worker pool (issue 24 part A, branch pool); "
+           "remove this mark once it is merged", strict=False)
 
-def test_readme_example_runs(tmp_path, monkeypatch):
-    code = re.search(r"## A short example\n\n```python\n(.*?)```", README.read_text(), re.S).group(1)
-    monkeypatch.chdir(tmp_path)
-    ns = {}
-    exec(compile(code, "README.md", "exec"), ns)
-    assert (tmp_path / "n40.npz").is_file()
-    assert ns["res"].xi2_db.min() < 0  # squeezed below Upsilon_c
-    assert ns["ss"].times.tolist() == [float("inf")]
+
+def python_blocks() -> dict:
+    """README section title -> the code of its ```python block (one per section)."""
+    blocks, section = {}, None
+    for part in re.split(r"(^## [^\n]*$|^```python\n.*?^```$)", README.read_text(), flags=re.M | re.S):
+        if part.startswith("## "):
+            section = part[3:].strip()
+        elif part.startswith("```python"):
+            assert section not in blocks, f"two python blocks in README section {section!r}"
+            blocks[section] = part[len("```python\n"):-3]
+    return blocks
 
 
-def test_readme_general_hamiltonian_example_runs():
-    code = re.search(r"## General Hamiltonians, ramps and protocols\n.*?```python\n(.*?)```", README.read_text(),
-                     re.S).group(1)
-    ns = {}
-    exec(compile(code, "README.md", "exec"), ns)
-    assert ns["res"].model.time_dependent and np.all(np.isfinite(ns["res"].xi2[1:]))
-    assert dict(ns["tact"].hamiltonian) == pytest.approx(dict(ns["same"].hamiltonian), abs=1e-12)
+def run_as_file(tmp_path, code, guard=False):
+    if guard:
+        code = 'if __name__ == "__main__":\n' + textwrap.indent(code, "    ")
+    path = tmp_path / "readme_block.py"
+    path.write_text(code)
+    return subprocess.run([sys.executable, str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+
+
+def test_every_python_block_is_run():
+    assert set(python_blocks()) == set(CHECKS)
+
+
+@pytest.mark.parametrize("section", [
+    pytest.param(s, marks=NEEDS_POOL) if s in WORKERS else s for s in CHECKS])
+def test_readme_block_runs_as_a_plain_script(section, tmp_path):
+    proc = run_as_file(tmp_path, python_blocks()[section] + CHECKS[section])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.mark.parametrize("section", sorted(WORKERS))
+def test_readme_block_runs_in_a_guarded_script(section, tmp_path):
+    proc = run_as_file(tmp_path, python_blocks()[section] + CHECKS[section], guard=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_ci_runs_the_readme_test_command():
