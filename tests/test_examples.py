@@ -1,5 +1,6 @@
 """examples/: every sweep config is valid and referenced, the MCWF trajectory-count study runs and
 agrees with the exact solver, and the tutorial notebook executes (nbclient) without an error."""
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +29,39 @@ def test_every_example_config_is_valid_and_referenced():
         assert f"examples/{name}" in sweep_help and f"examples/{name}" in readme
 
 
+def test_example_sweep_directories_are_git_ignored():
+    """``piqs-squeeze sweep examples/X.toml`` writes examples/X.sweep/: git must not see it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    for config in EXAMPLES.glob("*.toml"):
+        target = config.with_suffix(".sweep") / "table.npz"
+        proc = subprocess.run(["git", "check-ignore", "-q", str(target.relative_to(ROOT))], cwd=ROOT)
+        assert proc.returncode == 0, f"{target.relative_to(ROOT)} is not covered by .gitignore"
+
+
 def test_mcwf_trajectory_study_runs(tmp_path):
     import piqs_squeeze as ps
 
+    text = (EXAMPLES / "mcwf_ntraj_study.toml").read_text()
     spec = SweepSpec.from_file(EXAMPLES / "mcwf_ntraj_study.toml")
     table = run_sweep(spec, tmp_path / "study.sweep", workers=1, progress=False)
     assert table.ok.all() and len(table["method"]) == 2 * (1 + 3)
+    # the columns the comment tells users to print and compare are the table's
+    shown = re.search(r"--show (\S+)", text).group(1).split(",")
+    assert set(shown) <= set(table.names), set(shown) - set(table.names)
+    for col in re.findall(r"columns (\w+) and (\w+)", text)[0] + ("opt_ntraj",):
+        assert col in table.names and col in shown
+    is_mcwf = np.asarray(table["method"]) == "mcwf"
+    # standard errors: positive for MCWF rows, NaN for the exact ones
+    assert (table["final_xi2_err"][is_mcwf] > 0).all() and np.isnan(table["final_xi2_err"][~is_mcwf]).all()
+    assert (table["min_xi2_err"][is_mcwf] > 0).all() and np.isnan(table["min_xi2_err"][~is_mcwf]).all()
+    # and they are the Result's own jackknife errors: rerun one point outside the sweep
+    p = [q for q in spec.expand() if q.method == "mcwf"][0]
+    res = ps.evolve(p.model, p.times, method="mcwf", **dict(p.options, workers=1))
+    assert table["final_xi2_err"][p.index] == res.extras["xi2_err"][-1]
     method, ratio = np.asarray(table["method"]), np.asarray(table["ratio"])
     ntraj = np.asarray(table["opt_ntraj"]).astype(str)  # option columns hold JSON text ("null" for exact)
     for r in (0.8, 0.95):

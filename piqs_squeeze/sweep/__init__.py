@@ -14,7 +14,12 @@ The pieces: :mod:`~piqs_squeeze.sweep.spec` (grid, points, config files),
 :mod:`~piqs_squeeze.sweep.execute` (chunks, executors, resume), :mod:`~piqs_squeeze.sweep.store`
 (the sweep directory), :mod:`~piqs_squeeze.sweep.summaries` (scalar summaries),
 :mod:`~piqs_squeeze.sweep.table` (the labelled table) and :mod:`~piqs_squeeze.sweep.plot`.
-The command line (:mod:`~piqs_squeeze.sweep.cli`): ``piqs-squeeze sweep CONFIG [--workers N] [--scheduler ADDRESS] [--resume]``.
+The command line (:mod:`~piqs_squeeze.sweep.cli`): ``piqs-squeeze sweep CONFIG [--workers N]
+[--scheduler ADDRESS] [--resume [--rerun-errors]] [--show COLUMNS]``.
+
+A sweep is never quietly empty: :func:`run_sweep` warns (:class:`SweepWarning`) with the number of
+failed points and the first message, raises :class:`SweepFailedError` when every point failed, and
+says how many stored failures a resume reuses (``rerun_errors=True`` recomputes them).
 """
 from __future__ import annotations
 
