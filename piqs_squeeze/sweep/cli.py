@@ -73,9 +73,8 @@ def run_cli(args) -> int:
     if show:
         try:
             print(table.to_text(show))
-        except KeyError as exc:
+        except KeyError as exc:  # e.g. a summary column of a sweep whose every point failed
             print(f"piqs-squeeze sweep: --show: {exc.args[0]}", file=sys.stderr)
-            return 2
     if failed.size:
         errors = table["error"]
         for i in failed[:MAX_LISTED]:
