@@ -114,8 +114,11 @@ def test_a_parameter_both_gridded_and_fixed_is_refused(where):
 @pytest.mark.parametrize("suffix, text, line", [
     (".toml", 'name = "x"\n[fixed]\nN = 4\nomega = = 1\n', 4),
     (".json", '{"fixed": {"N": 4},\n "grid": {"omega": [1, 2,]}}\n', 2),
+    (".yaml", 'fixed:\n  N: 4\ngrid:\n  omega: [1, 2\ntimes: [0, 1]\n', 5),
 ])
 def test_a_syntax_error_names_the_file_and_the_line(tmp_path, suffix, text, line):
+    if suffix == ".yaml":
+        pytest.importorskip("yaml")
     path = write(tmp_path / f"broken{suffix}", text)
     with pytest.raises(ValueError, match=rf"broken\{suffix}: .*syntax error.*line {line}"):
         SweepSpec.from_file(path)
@@ -124,6 +127,9 @@ def test_a_syntax_error_names_the_file_and_the_line(tmp_path, suffix, text, line
 def test_config_errors_name_the_file(tmp_path):
     path = write(tmp_path / "typo.json", json.dumps(toy(grid={"Omega": [1.0]})))
     with pytest.raises(ValueError, match=r"typo\.json: .*'Omega'"):
+        SweepSpec.from_file(path)
+    path = write(tmp_path / "list.json", "[1, 2]")
+    with pytest.raises(ValueError, match=r"list\.json: the top level must be a table"):
         SweepSpec.from_file(path)
 
 
