@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["atomic_write", "remove_stale_temporaries", "STALE_TMP_S"]
+__all__ = ["atomic_write", "check_writable", "remove_stale_temporaries", "STALE_TMP_S"]
 
 #: a temporary file not touched for this many seconds belongs to a writer that was killed
 STALE_TMP_S = 600.0
@@ -69,4 +69,34 @@ def atomic_write(path, data: bytes) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    return path
+
+
+def check_writable(path, name="path") -> Path:
+    """Refuse, before any work, a file path that cannot be written: its directory (or the
+    nearest existing parent, the missing ones being created by the writer) must be a writable
+    directory, and an existing file a writable file. Tested by creating and removing a temporary
+    file there (``os.access`` misreads read-only mounts and some network file systems).
+
+    Raises
+    ------
+    PermissionError / NotADirectoryError / IsADirectoryError naming ``name`` and the path.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{name}: {path} is a directory, not a file")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{name}: {path} cannot be created: {parent} is not a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".piqs-squeeze-write-test.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise PermissionError(f"{name}: cannot write {path}: the directory {parent} is not writable "
+                              f"({exc.strerror or exc}); choose another location") from exc
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PermissionError(f"{name}: the file {path} exists and is not writable; choose another location")
     return path
