@@ -20,6 +20,7 @@ import numbers
 import os
 import sys
 import time
+import warnings
 from concurrent.futures import BrokenExecutor
 
 import numpy as np
@@ -38,7 +39,7 @@ from piqs_squeeze.runtime import threads
 from .options import McwfEvolveOptions
 from .sector import jump_kind_names, resolve_beta, run_trajectory, small_beta
 
-__all__ = ["evolve", "McwfInterrupted", "Mixture", "initial_ensemble", "unsupported", "initial_state", "jackknife_xi2", "memory_needed", "estimate_run_time"]
+__all__ = ["evolve", "interrupted", "Mixture", "initial_ensemble", "unsupported", "initial_state", "jackknife_xi2", "memory_needed", "estimate_run_time"]
 
 
 def unsupported(model) -> str | None:
@@ -252,7 +253,11 @@ def evolve(model: Model | Protocol, times, initial=None, options: McwfEvolveOpti
         stream; output times may lie anywhere, on boundaries too (the state reached at the end of
         the segment). The Result has ``protocol`` set and ``model`` the first model.
     times : (T,) output times; the initial state is taken at ``times[0]``
-    initial : None | CoherentSpinState | (N+1,) amplitudes | (j, amplitudes)
+    initial : None | CoherentSpinState | (N+1,) amplitudes | (j, amplitudes) | qutip.Qobj
+        A Qobj ket of the j = N/2 sector (``qutip.spin_coherent(N/2, theta, phi)``,
+        ``qutip.spin_state``), or a ket or density matrix in qutip.piqs' Dicke basis; a mixed
+        state is sampled per trajectory from its eigendecomposition, reproducibly from the seed
+        (:func:`initial_ensemble`).
     options : McwfEvolveOptions, optional
         The options (``piqs_squeeze.method_options("mcwf")`` lists them); ``kw`` sets single ones.
         ``seed``: trajectory i uses ``np.random.SeedSequence(seed).spawn(ntraj)[i]``: the same
@@ -279,14 +284,30 @@ def evolve(model: Model | Protocol, times, initial=None, options: McwfEvolveOpti
         duration T is about ``ramp_tol * T``; steps end on every output time; ignored for constant
         models. The scheme is second order (steps ~ sqrt(ramp_tol)): fast ramps at large N need
         many steps (benchmarks/results/mcwf_general_h.md). ``checkpoint``: a file (a Result in
-        the ``keep_trajectories`` layout) holding the finished trajectories, written at most
-        every :data:`CHECKPOINT_PERIOD` seconds (and never taking more than ~5 % of the run),
-        when the run is interrupted and at the end. If it exists, its trajectories are reused
-        and the run goes on with the next seeds; it must come from the same model or protocol,
-        times, initial state, seed (None: the file's), displacement, step_tol, scheme and (for a
-        time-dependent run) ramp_tol (else ValueError). Interrupting a run (KeyboardInterrupt)
-        returns the Result of the trajectories finished so far, with
-        ``extras["interrupted"] = True``.
+        the ``keep_trajectories`` layout) holding the finished trajectories, checked for
+        writability before anything runs, first written as soon as a trajectory has finished
+        (the first chunks on workers hold one trajectory each), then at most every
+        :data:`CHECKPOINT_PERIOD` seconds (and never taking more than ~5 % of the run), when the
+        run is interrupted and at the end. If it exists, its trajectories are reused and the
+        run goes on with the next seeds; it must come from the same model or protocol, times,
+        initial state, seed (None: the file's), displacement, step_tol, scheme and (for a
+        time-dependent run) ramp_tol (else ValueError); ``ntraj`` may differ. ``executor``: any
+        ``concurrent.futures.Executor`` (a Dask ``client.get_executor()``), or a
+        ``distributed.Client``; ``scheduler``: a Dask scheduler's address to connect to (the
+        client is closed at the end). Functions of time defined in a script, a notebook or as a
+        lambda reach local and Dask workers through cloudpickle; what cannot be pickled is
+        refused before anything runs (TypeError naming it).
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, once the finished trajectories are in the checkpoint (and the workers are
+        stopped): a plain KeyboardInterrupt whose message says how many trajectories are kept
+        and how to resume, with ``.result`` (the Result of the finished trajectories, with
+        ``extras["interrupted"] = True``, or None), ``.ntraj`` and ``.checkpoint``
+        (see :func:`interrupted`).
+    RuntimeError
+        When a worker process died (killed, out of memory, crashed), naming what was kept.
 
     Returns
     -------
@@ -309,26 +330,19 @@ def evolve(model: Model | Protocol, times, initial=None, options: McwfEvolveOpti
     return res
 
 
-class McwfInterrupted(KeyboardInterrupt):
-    """Ctrl-C during an MCWF ensemble, raised once the finished trajectories are safe.
+def interrupted(message, result=None, ntraj=0, checkpoint=None) -> KeyboardInterrupt:
+    """The KeyboardInterrupt an MCWF ensemble raises on Ctrl-C, once the finished trajectories
+    are safe: a plain KeyboardInterrupt (so that a script still ends the way Ctrl-C ends it, exit
+    status 130), its message saying how many trajectories are kept and how to resume, with
 
-    Attributes
-    ----------
-    result : Result or None
-        The Result of the trajectories finished so far (``extras["interrupted"] = True``), None
-        when none had finished.
-    ntraj : int
-        Their number.
-    checkpoint : str or None
-        The checkpoint file holding them (rerunning the same call resumes from it), if any.
+    * ``.result``: the Result of the trajectories finished so far (``extras["interrupted"] = True``),
+      None when none had finished;
+    * ``.ntraj``: their number;
+    * ``.checkpoint``: the checkpoint file holding them (rerunning the same call resumes), or None.
     """
-
-    def __init__(self, message, result=None, ntraj=0, checkpoint=None):
-        super().__init__(message)
-        self.result, self.ntraj, self.checkpoint = result, ntraj, checkpoint
-
-    def __str__(self):
-        return str(self.args[0]) if self.args else "interrupted"
+    exc = KeyboardInterrupt(message)
+    exc.result, exc.ntraj, exc.checkpoint = result, ntraj, checkpoint
+    return exc
 
 
 class _Ensemble:
@@ -383,7 +397,11 @@ class _Ensemble:
     def _seeds_and_checkpoint(self):
         """The root SeedSequence, the run key, and the trajectories of an existing checkpoint."""
         opts, checkpoint = self.opts, self.opts.checkpoint
-        old = Result.load(checkpoint) if checkpoint is not None and os.path.exists(checkpoint) else None
+        old = None
+        if checkpoint is not None and os.path.exists(checkpoint):
+            with warnings.catch_warnings():  # a plain function saved as samples: only the run key matters here
+                warnings.simplefilter("ignore", UserWarning)
+                old = Result.load(checkpoint)
         seed = opts.seed
         if seed is None and old is not None:
             seed = int(old.options["seed_entropy"])
@@ -419,7 +437,7 @@ class _Ensemble:
 
     def run(self):
         """Run batches until ntraj (or the target error). On Ctrl-C, keep the finished
-        trajectories (checkpoint written), stop the workers and raise :class:`McwfInterrupted`."""
+        trajectories (checkpoint written), stop the workers and raise :func:`interrupted`."""
         from tqdm.auto import tqdm
 
         opts, ntraj = self.opts, self.opts.ntraj
@@ -471,7 +489,7 @@ class _Ensemble:
 
     def _interrupted(self, exc):
         """Ctrl-C: add the finished chunks that continue the trajectory order, stop what runs,
-        save, and raise McwfInterrupted with the partial Result."""
+        save, and raise a KeyboardInterrupt carrying the partial Result (:func:`interrupted`)."""
         for start, f in self.futures:  # (first trajectory index, future) in trajectory order
             if start < len(self.records):
                 continue  # collected before the interrupt
@@ -492,16 +510,18 @@ class _Ensemble:
         where = (f"kept in {checkpoint}; rerun the same call (same checkpoint=) to resume" if checkpoint and n else
                  "not saved (no checkpoint=); the partial Result is the exception's .result" if n else
                  "nothing to keep")
-        raise McwfInterrupted(f"mcwf interrupted: {n} of {self.opts.ntraj} trajectories finished, {where}", res, n,
-                              checkpoint if n else None) from None
+        raise interrupted(f"mcwf interrupted: {n} of {self.opts.ntraj} trajectories finished, {where}", res, n,
+                          checkpoint if n else None) from None
 
     def _stop(self):
-        """Cancel what is queued and end the local workers (what they run is abandoned)."""
-        for _, f in self.futures:
-            f.cancel()
-        self.futures = []
+        """Cancel what is queued and end the local workers (what they run is abandoned; loky fails
+        their futures itself)."""
         if self.ex is None and self.local:
             shutdown_shared(kill=True)
+        else:
+            for _, f in self.futures:
+                f.cancel()
+        self.futures = []
 
     def _chunks(self, seeds, parallel):
         """Trajectory chunks: serially one per task; in parallel ``chunk`` or about a quarter of a
