@@ -336,3 +336,14 @@ def test_ctrl_c_on_dask_keeps_the_finished_trajectories(dask_cluster, tmp_path):
     resumed = mcwf.evolve(model, times, ntraj=kept + 2, seed=8, workers=1, checkpoint=str(path))
     direct = mcwf.evolve(model, times, ntraj=kept + 2, seed=8, workers=1)
     assert np.array_equal(resumed.mean, direct.mean) and np.array_equal(resumed.second, direct.second)
+
+
+def test_cli_run_refuses_an_unwritable_out_before_computing(tmp_path, capsys, monkeypatch):
+    from piqs_squeeze import cli
+    from piqs_squeeze.cli import run as cli_run
+
+    monkeypatch.setattr(cli_run, "evolve", lambda *a, **k: pytest.fail("something was computed"))
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert cli.main(["run", "--N", "4", "--method", "cumulant", "--out", str(blocker / "out")]) == 2
+    assert "--out" in capsys.readouterr().err

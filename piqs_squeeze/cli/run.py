@@ -19,6 +19,7 @@ import numpy as np
 from piqs_squeeze.api import METHODS, MethodError, available_methods, evolve
 from piqs_squeeze.methods import registry
 from piqs_squeeze.model import Model
+from piqs_squeeze.runtime.fileio import check_writable
 from piqs_squeeze.states import css
 
 RATE_OPTIONS = ("chi", "gamma", "gamma_s", "dephasing", "pumping", "collective_dephasing", "collective_pumping")
@@ -154,6 +155,11 @@ def run_cli(args) -> int:
     try:
         given = parse_options(args.options, methods)
     except (MethodError, TypeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:  # the results are saved there: refused before anything is computed
+        check_writable(Path(args.out) / f"{methods[0] if methods else 'result'}.npz", "--out")
+    except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     times = np.linspace(0.0, args.t_max, args.n_times)
