@@ -40,16 +40,16 @@ def digest(*arrays):
     return hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)).hexdigest()
 
 def omega_of_t(t):
-    return 20.0 * (1.0 + 0.5 * t)
+    return 10.0 * (1.0 + 0.5 * t)
 
-model = ps.Model(N=20, omega=20.0, chi=1.0, gamma=1.0, gamma_s=2.0)
-times = np.linspace(0.0, 0.2, 5)
+model = ps.Model(N=10, omega=10.0, chi=1.0, gamma=1.0, gamma_s=2.0)
+times = np.linspace(0.0, 0.2, 3)
 out = {}
-res = ps.evolve(model, times, method="mcwf", ntraj=6, seed=11, workers=2, chunk=2)
+res = ps.evolve(model, times, method="mcwf", ntraj=4, seed=11, workers=2, chunk=2)
 out["const"] = digest(res.mean, res.second)
-res = ps.evolve(model.replace(omega=omega_of_t), times, method="mcwf", ntraj=6, seed=12, workers=2, chunk=2)
+res = ps.evolve(model.replace(omega=omega_of_t), times, method="mcwf", ntraj=4, seed=12, workers=2, chunk=2)
 out["def"] = digest(res.mean, res.second)
-res = ps.evolve(model.replace(chi=lambda t: 1.0 + t), times, method="mcwf", ntraj=6, seed=13, workers=2, chunk=2)
+res = ps.evolve(model.replace(chi=lambda t: 1.0 + t), times, method="mcwf", ntraj=4, seed=13, workers=2, chunk=2)
 out["lambda"] = digest(res.mean, res.second)
 spec = {"fixed": {"N": 10, "chi": 1.0, "gamma": 1.0}, "grid": {"ratio": [0.7, 1.1], "gamma_s": [0.0, 0.5]},
         "times": {"t_end": 0.5, "num": 6}, "methods": ["cumulant"], "summaries": ["final"], "chunk_size": 1}
@@ -68,11 +68,11 @@ def _digest(*arrays):
 @pytest.fixture(scope="module")
 def reference_digests():
     """The same computations serially in this process (the guarded-script reference)."""
-    model = ps.Model(N=20, omega=20.0, chi=1.0, gamma=1.0, gamma_s=2.0)
-    times = np.linspace(0.0, 0.2, 5)
-    kw = dict(method="mcwf", ntraj=6, workers=1)
+    model = ps.Model(N=10, omega=10.0, chi=1.0, gamma=1.0, gamma_s=2.0)
+    times = np.linspace(0.0, 0.2, 3)
+    kw = dict(method="mcwf", ntraj=4, workers=1)
     out = {"const": ps.evolve(model, times, seed=11, **kw),
-           "def": ps.evolve(model.replace(omega=lambda t: 20.0 * (1.0 + 0.5 * t)), times, seed=12, **kw),
+           "def": ps.evolve(model.replace(omega=lambda t: 10.0 * (1.0 + 0.5 * t)), times, seed=12, **kw),
            "lambda": ps.evolve(model.replace(chi=lambda t: 1.0 + t), times, seed=13, **kw)}
     out = {k: _digest(r.mean, r.second) for k, r in out.items()}
     spec = {"fixed": {"N": 10, "chi": 1.0, "gamma": 1.0}, "grid": {"ratio": [0.7, 1.1], "gamma_s": [0.0, 0.5]},

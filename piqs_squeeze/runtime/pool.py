@@ -171,11 +171,13 @@ _SHARED: dict = {}
 
 
 def shared_pool(n: int, preload=()):
-    """The warm pool of this session (imports and JIT caches paid once): the same one while it has
-    ``n`` workers, is not broken and already imports ``preload``; else a new one."""
+    """The warm pool of this session (imports and JIT caches paid once), shared by sweeps and MCWF
+    runs: the same one while it has ``n`` workers and is not broken; else a new one. ``preload``
+    only saves time (a task imports what it needs when it is unpickled), so a pool started with
+    other modules is kept."""
     preload = tuple(sorted(set(preload)))
     ex = _SHARED.get("pool")
-    if ex is not None and (_SHARED["n"] != n or ex._broken or not set(preload) <= set(_SHARED["preload"])):
+    if ex is not None and (_SHARED["n"] != n or ex._broken):
         preload = tuple(sorted(set(preload) | set(_SHARED["preload"])))
         shutdown_shared()
         ex = None
