@@ -112,7 +112,7 @@ def main():
         "2 workers x 1 thread, through `client.get_executor(pure=False)` (with `pure=True`, the default, Dask",
         "returns a repeated ensemble from memory); local: `workers=2` (loky processes).",
         f"Machine: {meta['cores']} cores, shared (load average at the end {load[0]:.1f} / {load[1]:.1f} / "
-        f"{load[2]:.1f}: other jobs ran; the ratios are what to read, the absolute times are noisy).",
+        f"{load[2]:.1f}: other jobs ran).",
         "",
         "| N | ntraj | t_end | local median (best) s | Dask median (best) s | Dask / local | overhead per traj ms "
         "| local traj/s | Dask traj/s | serial s/traj |",
@@ -123,6 +123,11 @@ def main():
                      f"{r['dask_median']:.2f} ({r['dask_best']:.2f}) | {r['ratio_median']:.2f} | "
                      f"{r['overhead_per_traj_ms']:.1f} | {r['local_traj_per_s']:.1f} | {r['dask_traj_per_s']:.1f} | "
                      f"{r['serial_per_traj_s']:.3f} |")
+    lines += ["", "Reading: the per-trajectory overhead of the cluster is what this measures (scheduling, pickling",
+              "the model and the seeds, returning the moments); a negative value means Dask was faster in that run.",
+              "On a saturated shared machine each worker process gets a fraction of a core, so wall-time ratios of",
+              "+-25 % between two pools of 2 processes are the machine's noise, not the executor's; rerun on an idle",
+              "machine for absolute throughputs."]
     (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
