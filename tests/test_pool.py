@@ -202,6 +202,9 @@ def test_unwritable_checkpoint_is_refused_before_any_trajectory(tmp_path, monkey
     blocker.write_text("x")
     with pytest.raises(NotADirectoryError, match="checkpoint"):
         mcwf.evolve(model, [0.0, 0.1], ntraj=4, workers=1, checkpoint=str(blocker / "ck.npz"))
+    if Path("/proc/self").is_dir():  # nobody, root included, can create a file there
+        with pytest.raises(PermissionError, match=r"checkpoint: cannot write .*not writable"):
+            mcwf.evolve(model, [0.0, 0.1], ntraj=4, workers=1, checkpoint="/proc/self/ck.npz")
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o555)
