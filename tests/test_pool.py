@@ -350,3 +350,17 @@ def test_cli_run_refuses_an_unwritable_out_before_computing(tmp_path, capsys, mo
     blocker.write_text("x")
     assert cli.main(["run", "--N", "4", "--method", "cumulant", "--out", str(blocker / "out")]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_a_worker_that_dies_ends_the_run_with_a_clear_error(tmp_path):
+    driver = os.getpid()
+    # a lambda travels by value (with driver's pid); in a worker it exits as a segfault or the
+    # OOM killer would end it
+    model = ps.Model(N=10, omega=lambda t: os._exit(3) if os.getpid() != driver else 10.0, chi=1.0, gamma=1.0)
+    with pytest.raises(RuntimeError, match=r"mcwf: a worker process died .*workers=1") as info:
+        mcwf.evolve(model, [0.0, 0.1], ntraj=4, workers=2, seed=1)
+    from concurrent.futures.process import BrokenProcessPool
+
+    assert isinstance(info.value.__cause__, BrokenProcessPool)  # the cause, not the only message
+    ok = mcwf.evolve(ps.Model(N=10, omega=10.0, chi=1.0, gamma=1.0), [0.0, 0.1], ntraj=4, workers=2, seed=1)
+    assert ok.extras["ntraj"] == 4  # a fresh pool afterwards

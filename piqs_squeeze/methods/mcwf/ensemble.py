@@ -573,7 +573,8 @@ class _Ensemble:
             self.save(force=True)
             kept = (f"the {len(self.records)} finished trajectories are in {opts.checkpoint}; rerun to resume"
                     if opts.checkpoint and self.records else "pass checkpoint= to keep finished trajectories")
-            raise RuntimeError(f"mcwf: a worker process died ({type(exc).__name__}: {exc}); it was killed "
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise RuntimeError(f"mcwf: a worker process died ({type(exc).__name__}: {first}); it was killed "
                                f"(out of memory? see max_memory) or crashed; {kept}, or run with workers=1 to see "
                                "the error in this process") from exc
         except Exception:
