@@ -73,7 +73,8 @@ def evolve(model, times, method: str = "exact", initial=None, options: MethodOpt
         or a representation the method accepts (see its docstring). A ``qutip.Qobj`` in
         qutip.piqs' Dicke basis (or a ket / density matrix of the j = N/2 block) is taken by
         ``exact`` as it is and by ``cumulant`` (order 2) and ``meanfield`` through its one- and
-        two-particle moments; ``mcwf`` takes pure states (see its docstring).
+        two-particle moments; ``mcwf`` takes kets and density matrices, a mixed state sampled per
+        trajectory from its eigendecomposition (see its docstring).
     options : MethodOptions, optional
         The method's options object (:func:`method_options` gives the defaults to change).
     **kw

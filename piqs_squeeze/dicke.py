@@ -67,6 +67,7 @@ __all__ = [
     "moments_from_state",
     "blocks_from_piqs",
     "blocks_to_piqs",
+    "blocks_from_flat",
 ]
 
 #: Local processes: model attribute -> (dm, single-atom operator name)
@@ -298,6 +299,19 @@ def blocks_from_piqs(rho, N: int | None = None) -> list:
     if outside > 1e-12 * max(np.abs(mat).max(), 1e-300):
         raise ValueError(f"rho has weight {outside:.3g} outside the Dicke blocks: not a permutation-invariant state")
     return blocks
+
+
+def blocks_from_flat(N: int, flat, nblocks=None) -> list:
+    """Blocks rho_j (j = N/2, N/2 - 1, ...; the first ``nblocks``, None: all) from their
+    row-major entries laid end to end (the exact solver's ``extras["final_state"]``)."""
+    dims = block_dims(N)[:None if nblocks is None else int(nblocks)]
+    flat = np.asarray(flat)
+    ends = np.cumsum(dims.astype(np.int64) ** 2)
+    if flat.ndim != 1 or flat.size != (ends[-1] if ends.size else 0):
+        raise ValueError(f"a flat state of {len(dims)} Dicke blocks for N = {N} has {int(ends[-1])} entries, "
+                         f"got shape {flat.shape}")
+    starts = np.concatenate([[0], ends[:-1]])
+    return [flat[a:b].reshape(d, d) for a, b, d in zip(starts, ends, dims)]
 
 
 def blocks_to_piqs(blocks):

@@ -108,6 +108,60 @@ class Ramp:
         return (Ramp, (self.times, self.values, self.kind))
 
 
+class SampledFunction:
+    """What a plain function of time (not a :class:`Ramp`) becomes in a saved Result: its name and
+    its values ``f(t_i)`` on the Result's output times. It cannot be evaluated: the model of a
+    loaded Result that had one cannot be rerun without the function itself."""
+
+    def __init__(self, name, times, values):
+        self.name = str(name)
+        self.times = np.asarray(times, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+
+    @classmethod
+    def of(cls, f, times) -> "SampledFunction":
+        """Samples of ``f`` at ``times`` (its ``__qualname__`` as the name, else its repr)."""
+        if isinstance(f, SampledFunction):
+            return f
+        name = getattr(f, "__qualname__", None) or repr(f)
+        return cls(name, times, [float(f(float(t))) for t in np.asarray(times, dtype=float)])
+
+    def __call__(self, t):
+        raise RuntimeError(f"the coefficient was the function {self.name!r}, saved only as its samples on the output "
+                           "times (.times, .values); it cannot be rerun without the function: rebuild the Model "
+                           "with it, or with ps.Ramp(times, values) of the samples")
+
+    def to_dict(self) -> dict:
+        return {"sampled": self.name, "times": self.times.tolist(), "values": self.values.tolist()}
+
+    @classmethod
+    def from_dict(cls, d) -> "SampledFunction":
+        return cls(d["sampled"], d["times"], d["values"])
+
+    def __eq__(self, other):
+        return (isinstance(other, SampledFunction) and self.name == other.name
+                and np.array_equal(self.times, other.times) and np.array_equal(self.values, other.values))
+
+    def __hash__(self):
+        return hash((self.name, self.times.tobytes(), self.values.tobytes()))
+
+    def __repr__(self):
+        return f"SampledFunction({self.name!r}, {self.times.size} samples)"
+
+
+def saved_coefficient(value, name, sample_times=None):
+    """The JSON form of a coefficient: a number, a Ramp's dict, or (with ``sample_times``) a plain
+    function's :class:`SampledFunction` dict; a function without sample times raises TypeError."""
+    if isinstance(value, (Ramp, SampledFunction)):
+        return value.to_dict()
+    if callable(value):
+        if sample_times is None:
+            raise TypeError(f"{name} is a function ({value!r}) that cannot be saved; use ps.Ramp for "
+                            "a time profile that results can store")
+        return SampledFunction.of(value, sample_times).to_dict()
+    return value
+
+
 def check_real(value, name: str, *, nonnegative: bool = False, what: str = "a real number") -> float:
     """``value`` as a float, or raise naming ``name`` if it is not a finite real (>= 0 if asked)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -170,21 +224,15 @@ class HamiltonianTerms(Mapping):
         """The terms with every function of time evaluated at ``t``."""
         return HamiltonianTerms((k, float(v(t)) if callable(v) else v) for k, v in self._items)
 
-    def to_dict(self) -> dict:
-        """JSON-able form (Ramps as dicts); raises for a callable that is not a Ramp."""
-        out = {}
-        for k, v in self._items:
-            if isinstance(v, Ramp):
-                out[k] = v.to_dict()
-            elif callable(v):
-                raise TypeError(f"hamiltonian[{k!r}] is a function ({v!r}) that cannot be saved; "
-                                "use ps.Ramp for a time profile that results can store")
-            else:
-                out[k] = v
-        return out
+    def to_dict(self, sample_times=None) -> dict:
+        """JSON-able form (Ramps as dicts); a callable that is not a Ramp raises, or with
+        ``sample_times`` is stored as its samples (:class:`SampledFunction`)."""
+        return {k: saved_coefficient(v, f"hamiltonian[{k!r}]", sample_times) for k, v in self._items}
 
 
 def _from_saved(value):
+    if isinstance(value, Mapping) and "sampled" in value:
+        return SampledFunction.from_dict(value)
     return Ramp.from_dict(value) if isinstance(value, Mapping) and "ramp" in value else value
 
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from .hamiltonian import HamiltonianTerms, Ramp, check_coefficient, check_real, collective_terms, parse_hamiltonian
+from .hamiltonian import (HamiltonianTerms, Ramp, _from_saved, check_coefficient, check_real, collective_terms,
+                          parse_hamiltonian, saved_coefficient)
 
 __all__ = ["Model", "LOCAL_RATES", "COLLECTIVE_RATES", "check_times", "check_N"]
 
@@ -161,27 +162,33 @@ class Model:
         """A copy with some parameters changed (validated again)."""
         return replace(self, **changes)
 
-    def to_dict(self) -> dict:
-        """JSON-able parameters (Ramps as dicts; ``hamiltonian`` only when it has terms)."""
+    def to_dict(self, sample_times=None) -> dict:
+        """JSON-able parameters (Ramps as dicts; ``hamiltonian`` only when it has terms). A plain
+        function of time raises TypeError, or with ``sample_times`` is stored as its samples
+        (:class:`~piqs_squeeze.hamiltonian.SampledFunction`: loads, cannot be rerun)."""
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "hamiltonian":
                 if value:
-                    out[f.name] = value.to_dict()
-            elif isinstance(value, Ramp):
-                out[f.name] = value.to_dict()
-            elif callable(value):
-                raise TypeError(f"{f.name} is a function ({value!r}) that cannot be saved; use ps.Ramp for "
-                                "a time profile that results can store")
+                    out[f.name] = value.to_dict(sample_times)
             else:
-                out[f.name] = value
+                out[f.name] = saved_coefficient(value, f.name, sample_times)
         return out
 
     @classmethod
     def from_dict(cls, d) -> "Model":
-        d = {k: (Ramp.from_dict(v) if isinstance(v, dict) and "ramp" in v else v) for k, v in d.items()}
+        d = {k: (_from_saved(v) if isinstance(v, dict) and ("ramp" in v or "sampled" in v) else v)
+             for k, v in d.items()}
         return cls(**d)
+
+    @property
+    def sampled_functions(self) -> list:
+        """Names of the coefficients that are saved samples of a function (not rerunnable)."""
+        from .hamiltonian import SampledFunction
+
+        out = [f.name for f in fields(self) if isinstance(getattr(self, f.name), SampledFunction)]
+        return out + [f"hamiltonian[{k!r}]" for k, v in self.hamiltonian.items() if isinstance(v, SampledFunction)]
 
     # ----------------------------------------------------------------- general Hamiltonians
     @property

@@ -20,6 +20,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
+from piqs_squeeze.runtime.jsonable import jsonable
+
 __all__ = ["MethodError", "UnknownOptionError", "MethodOptions", "option", "choice", "real", "integer", "flag",
            "memory", "anything"]
 
@@ -190,7 +192,6 @@ class MethodOptions:
 
     def to_dict(self) -> dict[str, Any]:
         """Every option as a plain JSON-able value (objects such as an executor by their type name)."""
-        from .result import jsonable
 
         out = {}
         for name in self.names():

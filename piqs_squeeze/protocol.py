@@ -116,8 +116,8 @@ class Protocol:
                 break
         return out
 
-    def to_dict(self) -> dict:
-        return {"protocol": [[t, m.to_dict()] for t, m in self]}
+    def to_dict(self, sample_times=None) -> dict:
+        return {"protocol": [[t, m.to_dict(sample_times)] for t, m in self]}
 
     @classmethod
     def from_dict(cls, d) -> "Protocol":

@@ -19,6 +19,8 @@ import numpy as np
 from . import observables
 from ._version import __version__
 from piqs_squeeze.runtime.fileio import atomic_write
+from piqs_squeeze.runtime.jsonable import jsonable
+from . import dicke
 from .model import Model
 from .protocol import Protocol
 
@@ -51,27 +53,6 @@ def provenance() -> dict:
         "python": platform.python_version(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def jsonable(obj):
-    """Turn options, extras and parameters (numpy scalars and arrays, tuples, Models, states) into JSON types."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if hasattr(obj, "to_dict"):
-        return jsonable(obj.to_dict())
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    return repr(obj)
 
 
 class ResultFileError(ValueError):
@@ -233,16 +214,13 @@ class Result:
         """
         import qutip
 
-        from . import dicke
-
         if basis not in ("dicke", "symmetric"):
             raise ValueError(f"basis must be 'dicke' or 'symmetric', got {basis!r}")
         if self.method == "exact":
             if "final_state" not in self.extras:
                 raise ValueError("this exact Result kept no state: run it with return_state=True")
-            from piqs_squeeze.methods.exact.solver import final_blocks
-
-            blocks = final_blocks(self)
+            blocks = dicke.blocks_from_flat(self.N, self.extras["final_state"],
+                                            self.extras.get("final_state_blocks"))
         elif self.method == "carmichael":
             if "state" not in self.extras:
                 raise ValueError("this carmichael Result kept no state: run steady_state(..., "
@@ -273,7 +251,13 @@ class Result:
 
     # ------------------------------------------------------------------ save / load
     def save(self, path) -> Path:
-        """Save to a ``.npz`` file (written atomically): arrays exactly, metadata as JSON."""
+        """Save to a ``.npz`` file (written atomically): arrays exactly, metadata as JSON.
+
+        Never refuses a computed Result: a coefficient given as a plain function (not a
+        :class:`~piqs_squeeze.hamiltonian.Ramp`) is stored as its name and its values on the
+        output times (:class:`~piqs_squeeze.hamiltonian.SampledFunction`); :meth:`load` then
+        warns that the model cannot be rerun without the function.
+        """
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
@@ -290,7 +274,7 @@ class Result:
                 json_extras[k] = jsonable(v)
         meta = {
             "format": "piqs_squeeze.Result/1",
-            "model": self.model.to_dict(),
+            "model": self.model.to_dict(sample_times=self.times),  # a plain function: its samples
             "method": self.method,
             "options": jsonable(self.options),
             "provenance": jsonable(self.provenance),
@@ -298,7 +282,7 @@ class Result:
             "stats": jsonable(self.stats),
         }
         if self.protocol is not None:
-            meta["protocol"] = self.protocol.to_dict()["protocol"]
+            meta["protocol"] = self.protocol.to_dict(sample_times=self.times)["protocol"]
         arrays["meta"] = np.array(json.dumps(meta))
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
@@ -325,7 +309,7 @@ class Result:
             for k in list(data):
                 if k.startswith("extra__"):
                     extras[k[len("extra__"):]] = data.pop(k)
-            return cls(
+            res = cls(
                 times=data["times"],
                 mean=data["mean"],
                 second=data["second"],
@@ -345,3 +329,12 @@ class Result:
                 AttributeError) as exc:
             raise ResultFileError(f"{path}: not a readable piqs_squeeze result, damaged or truncated "
                                   f"({type(exc).__name__}: {exc})") from exc
+        models = res.protocol.models if res.protocol is not None else [res.model]
+        sampled = sorted({name for m in models for name in m.sampled_functions})
+        if sampled:
+            import warnings
+
+            warnings.warn(f"{path}: {', '.join(sampled)} was a Python function when this Result was computed, saved "
+                          "as its samples on the output times; the Result loads, but its model cannot be rerun "
+                          "without the function", UserWarning, stacklevel=2)
+        return res

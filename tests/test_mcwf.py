@@ -368,9 +368,10 @@ def test_checkpoint_resume_equals_one_run(tmp_path):
         mcwf.evolve(model, times[:-1], ntraj=10, seed=5, workers=1, checkpoint=path)
 
 
-def test_interrupt_returns_and_keeps_finished_trajectories(tmp_path, monkeypatch):
-    """Ctrl-C after 3 trajectories: the Result of those 3 comes back (flagged) and the checkpoint
-    holds them; the resumed run equals an uninterrupted one."""
+def test_interrupt_raises_and_keeps_finished_trajectories(tmp_path, monkeypatch):
+    """Ctrl-C after 3 trajectories: KeyboardInterrupt propagates (a plain one: a script ends as on Ctrl-C), carrying the
+    Result of those 3 (flagged); the checkpoint holds them; the resumed run equals an
+    uninterrupted one."""
     model = ps.Model(N=70, omega=70.0, chi=1.0, gamma=1.0, gamma_s=2.0)
     times = np.linspace(0.0, 0.2, 5)
     path = tmp_path / "run.npz"
@@ -384,7 +385,10 @@ def test_interrupt_returns_and_keeps_finished_trajectories(tmp_path, monkeypatch
         return real(*args, **kwargs)
 
     monkeypatch.setattr(mcwf, "run_trajectory", flaky)
-    part = mcwf.evolve(model, times, ntraj=8, seed=9, workers=1, chunk=1, checkpoint=path)
+    with pytest.raises(KeyboardInterrupt, match=r"3 of 8 trajectories finished, kept in .*run.npz.*resume") as info:
+        mcwf.evolve(model, times, ntraj=8, seed=9, workers=1, chunk=1, checkpoint=path)
+    part = info.value.result
+    assert type(info.value) is KeyboardInterrupt and info.value.ntraj == 3
     assert part.extras["interrupted"] and part.extras["ntraj"] == 3
     assert ps.Result.load(path).extras["ntraj"] == 3
     monkeypatch.setattr(mcwf, "run_trajectory", real)

@@ -1,14 +1,12 @@
 """The README's examples and commands are what users copy: keep them working.
 
 Every ```python block of the README is run as a file (``python block.py`` in a fresh directory),
-the way a physicist pastes it into a script, with a few assertions appended. A block that starts
-worker processes (MCWF's default ``workers``, a sweep on 2 workers) is also run inside an
-``if __name__ == "__main__":`` guard.
+the way a physicist pastes it into a script (no main guard, worker processes included), with a
+few assertions appended.
 """
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -44,14 +42,6 @@ again = run_sweep(spec, out="ratio-scan.sweep", workers=2)
 assert again.stats["points_loaded"] == 7 and again.stats["points_computed"] == 0
 """,
 }
-#: blocks that start worker processes: a plain script without a main guard needs the worker pool
-#: of issue 24 part A (branch ``pool``); until it is merged they fail there with BrokenProcessPool
-WORKERS = {"General Hamiltonians, ramps and protocols", "Sweeps from Python and from the command line"}
-NEEDS_POOL = pytest.mark.xfail(
-    reason="worker processes from an unguarded script need the new worker pool (issue 24 part A, branch pool); "
-           "remove this mark once it is merged", strict=False)
-
-
 def python_blocks() -> dict:
     """README section title -> the code of its ```python block (one per section)."""
     blocks, section = {}, None
@@ -64,9 +54,7 @@ def python_blocks() -> dict:
     return blocks
 
 
-def run_as_file(tmp_path, code, guard=False):
-    if guard:
-        code = 'if __name__ == "__main__":\n' + textwrap.indent(code, "    ")
+def run_as_file(tmp_path, code):
     path = tmp_path / "readme_block.py"
     path.write_text(code)
     return subprocess.run([sys.executable, str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
@@ -76,16 +64,9 @@ def test_every_python_block_is_run():
     assert set(python_blocks()) == set(CHECKS)
 
 
-@pytest.mark.parametrize("section", [
-    pytest.param(s, marks=NEEDS_POOL) if s in WORKERS else s for s in CHECKS])
+@pytest.mark.parametrize("section", sorted(CHECKS))
 def test_readme_block_runs_as_a_plain_script(section, tmp_path):
     proc = run_as_file(tmp_path, python_blocks()[section] + CHECKS[section])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-
-
-@pytest.mark.parametrize("section", sorted(WORKERS))
-def test_readme_block_runs_in_a_guarded_script(section, tmp_path):
-    proc = run_as_file(tmp_path, python_blocks()[section] + CHECKS[section], guard=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 

@@ -124,8 +124,8 @@ def main(argv=None) -> int:
         status = int(args._run(args) or 0)
         sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at interpreter exit
         return status
-    except KeyboardInterrupt:
-        print("interrupted; results already written are kept", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a run's own message says what it kept (e.g. an MCWF checkpoint)
+        print(str(exc) or "interrupted; results already written are kept", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader of our output went away (``piqs-squeeze figure --list | head``): stop quietly,

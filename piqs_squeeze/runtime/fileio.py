@@ -131,3 +131,4 @@ def atomic_write(path, data: bytes) -> Path:
             os.unlink(tmp)
         raise
     return path
+

@@ -6,7 +6,6 @@ resumed sweep recomputes exactly the chunks that were lost: the numbers are iden
 """
 from __future__ import annotations
 
-import atexit
 import concurrent.futures as cf
 import math
 import time
@@ -19,7 +18,7 @@ import numpy as np
 from piqs_squeeze.methods import registry
 from piqs_squeeze.runtime import threads
 from piqs_squeeze.runtime.fileio import ensure_writable
-from piqs_squeeze.runtime.pool import process_pool
+from piqs_squeeze.runtime.pool import check_shippable, is_local_pool, shared_pool, shutdown_shared
 from .spec import SweepSpec, code_fingerprints
 from .store import SweepMismatchError, SweepStore
 from .summaries import resolve, summarize
@@ -154,30 +153,14 @@ def run_chunk(points, resolved_summaries, keep_results=False, threads=None) -> l
 
 
 # --------------------------------------------------------------------------- executors
-_POOL = {}  # the local worker pool, kept warm between sweeps of one session (imports, JIT caches)
-
-
 def _local_pool(n, preload):
-    ex = _POOL.get("pool")
-    if ex is not None and (_POOL["n"] != n or getattr(ex, "_broken", False)):
-        shutdown_pool()
-        ex = None
-    if ex is None:
-        ex = _POOL["pool"] = process_pool(n, ["piqs_squeeze.sweep.execute", *preload])
-        _POOL["n"] = n
-        if not _POOL.get("atexit"):
-            # stop the warm pool before the interpreter tears down the modules its callbacks use
-            atexit.register(shutdown_pool, wait=True)
-            _POOL["atexit"] = True
-    return ex
+    """The warm local pool (kept between sweeps and MCWF runs of one session: imports, JIT caches)."""
+    return shared_pool(n, ["piqs_squeeze.sweep.execute", *preload])
 
 
 def shutdown_pool(wait: bool = False):
     """Stop the local worker processes that sweeps keep warm between calls (they also stop at exit)."""
-    ex = _POOL.pop("pool", None)
-    _POOL.pop("n", None)
-    if ex is not None:
-        ex.shutdown(wait=wait, cancel_futures=True)
+    shutdown_shared(wait=wait)
 
 
 def _executor(executor, workers, scheduler, preload=()):
@@ -232,7 +215,7 @@ def _dispatch(ex, nworkers, todo, args, commit, fail, renew):
     executor that survives a dead worker) only the bad chunk's future fails.
     """
     queue, suspects, inflight = deque(todo), deque(), {}
-    local = isinstance(ex, cf.ProcessPoolExecutor)
+    local = is_local_pool(ex)
     cap = nworkers if local else 2 * nworkers
 
     def submit(source):
@@ -420,6 +403,8 @@ def _compute(spec, todo, keep, commit, executor, workers, scheduler, stats):
             for k, c in todo:
                 commit(k, run_chunk(c, resolved, keep))
         else:
+            check_shippable("sweep", points=todo[0][1], summaries=resolved)
+
             def fail(k, c, why):
                 commit(k, [_record(p, 0.0, error=why) for p in c])
 

@@ -172,8 +172,7 @@ def final_blocks(result: Result) -> list:
     """The final state of an ``evolve(..., return_state=True)`` (or steady-state) Result as blocks."""
     if "final_state" not in result.extras:
         raise ValueError("result has no final state: run the exact solver with return_state=True")
-    layout = ops.Layout(result.model.N, int(result.extras.get("final_state_blocks", len(dicke.j_values(result.N)))))
-    return ops.full_to_blocks(layout, np.asarray(result.extras["final_state"]))
+    return dicke.blocks_from_flat(result.model.N, result.extras["final_state"], result.extras.get("final_state_blocks"))
 
 
 # --------------------------------------------------------------------------- moments

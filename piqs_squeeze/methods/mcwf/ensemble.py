@@ -20,13 +20,16 @@ import numbers
 import os
 import sys
 import time
+import warnings
+from concurrent.futures import BrokenExecutor
 
 import numpy as np
 
 from piqs_squeeze import observables
 from piqs_squeeze.model import Model, check_times
 from piqs_squeeze.protocol import Protocol
-from piqs_squeeze.runtime.pool import process_pool
+from piqs_squeeze.runtime.fileio import ensure_writable
+from piqs_squeeze.runtime.pool import check_shippable, shared_pool, shutdown_shared
 from piqs_squeeze.runtime.provenance import code_fingerprint
 from piqs_squeeze.runtime.resources import check_memory, say_if_long
 from piqs_squeeze.result import Result
@@ -36,7 +39,7 @@ from piqs_squeeze.runtime import threads
 from .options import McwfEvolveOptions
 from .sector import jump_kind_names, resolve_beta, run_trajectory, small_beta
 
-__all__ = ["evolve", "unsupported", "initial_state", "jackknife_xi2", "memory_needed", "estimate_run_time"]
+__all__ = ["evolve", "interrupted", "Mixture", "initial_ensemble", "unsupported", "initial_state", "jackknife_xi2", "memory_needed", "estimate_run_time"]
 
 
 def unsupported(model) -> str | None:
@@ -47,7 +50,14 @@ def unsupported(model) -> str | None:
 
 def initial_state(N: int, initial):
     """(j, psi) from None (CSS along -x), a CoherentSpinState, an array of the N+1 amplitudes
-    of the j = N/2 sector (m = N/2 .. -N/2), or a tuple (j, amplitudes)."""
+    of the j = N/2 sector (m = N/2 .. -N/2), a tuple (j, amplitudes), or a pure ``qutip.Qobj``
+    (see :func:`initial_ensemble`; a mixed one raises ValueError: :func:`evolve` samples it)."""
+    if type(initial).__name__ == "Qobj":
+        mix = initial_ensemble(N, initial)
+        if len(mix.weights) != 1:
+            raise ValueError(f"initial: the Qobj is a mixed state (rank {len(mix.weights)}); evolve samples it "
+                             "per trajectory, initial_state takes pure states only")
+        return mix.js[0], mix.psis[0]
     if initial is None:
         initial = css()
     if isinstance(initial, CoherentSpinState):
@@ -63,7 +73,8 @@ def initial_state(N: int, initial):
     try:
         psi = np.asarray(psi, dtype=complex)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"initial must be a CoherentSpinState, amplitudes or (j, amplitudes); got {initial!r}") from exc
+        raise TypeError("initial must be a CoherentSpinState, amplitudes, (j, amplitudes) or a qutip.Qobj; got "
+                        f"{type(initial).__name__}") from exc
     d = int(round(2 * j)) + 1
     if psi.shape != (d,):
         raise ValueError(f"initial: expected {d} amplitudes for sector j={j}, got shape {psi.shape}")
@@ -73,11 +84,118 @@ def initial_state(N: int, initial):
     return j, psi / nrm
 
 
+class Mixture:
+    """A density matrix as the ensemble it is sampled from: rho = sum_k w_k |j_k, psi_k><j_k, psi_k|.
+
+    Trajectory i starts in component k drawn with probabilities w from a stream of its own
+    SeedSequence (:meth:`pick`), independent of the stream of its jumps: the draw depends on the
+    seed only, whatever the workers or executor."""
+
+    #: relative eigenvalue below which a component is dropped (round-off of a rank-deficient rho)
+    CUTOFF = 1e-13
+
+    def __init__(self, js, psis, weights):
+        self.js = [float(j) for j in js]
+        self.psis = [np.ascontiguousarray(p, dtype=complex) for p in psis]
+        w = np.asarray(weights, dtype=float)
+        self.weights = w / w.sum()
+        self._cum = np.cumsum(self.weights)
+
+    def pick(self, ss: np.random.SeedSequence):
+        """(j, psi) of the component drawn for the trajectory of seed ``ss``."""
+        if len(self.weights) == 1:
+            return self.js[0], self.psis[0]
+        u = np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 0x1417))).random()
+        k = min(int(np.searchsorted(self._cum, u * self._cum[-1], side="right")), len(self.weights) - 1)
+        return self.js[k], self.psis[k]
+
+    def key(self) -> bytes:
+        """Bytes identifying the mixture (for the checkpoint's run key)."""
+        return b"".join([np.asarray(self.js).tobytes(), self.weights.tobytes()] + [p.tobytes() for p in self.psis])
+
+    @classmethod
+    def from_blocks(cls, N, blocks):
+        """Eigen-decomposition of each Dicke block rho_j (total-weight convention, trace 1 in all)."""
+        from piqs_squeeze import dicke
+
+        js, psis, ws = [], [], []
+        scale = max(float(np.abs(B).max()) for B in blocks)
+        for j, B in zip(dicke.j_values(N), blocks):
+            if not B.size or np.abs(B).max() <= cls.CUTOFF * scale:
+                continue
+            if np.abs(B - B.conj().T).max() > 1e-10 * scale:
+                raise ValueError("initial: the density matrix is not Hermitian")
+            val, vec = np.linalg.eigh(B)
+            if val.min() < -1e-10 * scale:
+                raise ValueError(f"initial: the density matrix is not positive (eigenvalue {val.min():.3g} in "
+                                 f"the block j = {j:g})")
+            for lam, v in zip(val, vec.T):
+                if lam > cls.CUTOFF * scale:
+                    js.append(float(j))
+                    psis.append(v)
+                    ws.append(float(lam))
+        tr = sum(float(np.trace(B).real) for B in blocks)
+        if abs(tr - 1.0) > 1e-8:
+            raise ValueError(f"initial: the state must be normalized (trace 1), got {tr:.12g}")
+        return cls(js, psis, ws)
+
+
+def initial_ensemble(N: int, initial) -> Mixture:
+    """The initial state of an ensemble as a :class:`Mixture` (one component for a pure state).
+
+    Accepts what :func:`initial_state` takes, and ``qutip.Qobj`` states: a ket of dimension N + 1
+    (the j = N/2 sector, m = N/2 .. -N/2: ``qutip.spin_coherent(N/2, theta, phi)``,
+    ``qutip.spin_state(N/2, m)``), an (N+1) x (N+1) density matrix of that sector, or a ket or
+    density matrix in qutip.piqs' Dicke basis (nds entries, blocks j = N/2, N/2 - 1, ...,
+    converted by :func:`piqs_squeeze.dicke.blocks_from_piqs`). A density matrix of rank > 1 is
+    sampled per trajectory from its eigendecomposition rho = sum_k w_k |v_k><v_k| (each block
+    rho_j separately); a ket in the Dicke basis spread over several j is the mixture of its
+    j-components (permutation-symmetric dynamics never couple the blocks).
+    """
+    if type(initial).__name__ != "Qobj":
+        j, psi = initial_state(N, initial)
+        return Mixture([j], [psi], [1.0])
+    from piqs_squeeze import dicke
+
+    nds = dicke.num_dicke_states(N)
+    mat = np.asarray(initial.full(), dtype=complex)
+    if initial.isket or (mat.ndim == 2 and mat.shape[1] == 1):
+        v = mat[:, 0]
+        nrm = np.linalg.norm(v)
+        if not np.isfinite(nrm) or abs(nrm - 1.0) > 1e-8:
+            raise ValueError(f"initial: the ket must be normalized, got norm {nrm:.12g}")
+        if v.shape[0] == N + 1:
+            return Mixture([N / 2.0], [v / nrm], [1.0])
+        if v.shape[0] != nds:
+            raise ValueError(f"initial: a ket for N = {N} must have N + 1 = {N + 1} entries (the j = N/2 sector) or "
+                             f"{nds} (qutip.piqs' Dicke basis), got {v.shape[0]}")
+        js, psis, ws, o = [], [], [], 0
+        for j, d in zip(dicke.j_values(N), dicke.block_dims(N)):
+            part = v[o:o + d]
+            o += d
+            w = float(np.vdot(part, part).real)
+            if w > Mixture.CUTOFF:
+                js.append(float(j))
+                psis.append(part / np.sqrt(w))
+                ws.append(w)
+        return Mixture(js, psis, ws)
+    if mat.shape == (N + 1, N + 1) and nds != N + 1:
+        blocks = [mat]
+    elif mat.shape == (nds, nds):
+        blocks = dicke.blocks_from_piqs(mat, N)
+    else:
+        raise ValueError(f"initial: a Qobj of shape {mat.shape} is neither a state of the j = N/2 sector ({N + 1}) nor "
+                         f"a state in qutip.piqs' Dicke basis ({nds}) for N = {N}")
+    return Mixture.from_blocks(N, blocks)
+
+
 @threads.single_blas()  # the LAPACK eigendecompositions of the small-sector tables: same bits for any BLAS threads
-def _run_chunk(model, times, j0, psi0, beta, seeds, keep, tol, scheme, ramp_tol):
-    """Worker task: trajectories for a list of SeedSequences (module-level so it pickles)."""
+def _run_chunk(model, times, initial, beta, seeds, keep, tol, scheme, ramp_tol):
+    """Worker task: trajectories for a list of SeedSequences (module-level so it pickles);
+    ``initial`` is a :class:`Mixture` (each trajectory's start drawn from its seed)."""
     out = []
     for ss in seeds:
+        j0, psi0 = initial.pick(ss)
         rec = run_trajectory(model, times, j0, psi0, beta, np.random.default_rng(ss), tol=tol, scheme=scheme,
                              ramp_tol=ramp_tol)
         if not keep:
@@ -135,7 +253,11 @@ def evolve(model: Model | Protocol, times, initial=None, options: McwfEvolveOpti
         stream; output times may lie anywhere, on boundaries too (the state reached at the end of
         the segment). The Result has ``protocol`` set and ``model`` the first model.
     times : (T,) output times; the initial state is taken at ``times[0]``
-    initial : None | CoherentSpinState | (N+1,) amplitudes | (j, amplitudes)
+    initial : None | CoherentSpinState | (N+1,) amplitudes | (j, amplitudes) | qutip.Qobj
+        A Qobj ket of the j = N/2 sector (``qutip.spin_coherent(N/2, theta, phi)``,
+        ``qutip.spin_state``), or a ket or density matrix in qutip.piqs' Dicke basis; a mixed
+        state is sampled per trajectory from its eigendecomposition, reproducibly from the seed
+        (:func:`initial_ensemble`).
     options : McwfEvolveOptions, optional
         The options (``piqs_squeeze.method_options("mcwf")`` lists them); ``kw`` sets single ones.
         ``seed``: trajectory i uses ``np.random.SeedSequence(seed).spawn(ntraj)[i]``: the same
@@ -162,14 +284,30 @@ def evolve(model: Model | Protocol, times, initial=None, options: McwfEvolveOpti
         duration T is about ``ramp_tol * T``; steps end on every output time; ignored for constant
         models. The scheme is second order (steps ~ sqrt(ramp_tol)): fast ramps at large N need
         many steps (benchmarks/results/mcwf_general_h.md). ``checkpoint``: a file (a Result in
-        the ``keep_trajectories`` layout) holding the finished trajectories, written at most
-        every :data:`CHECKPOINT_PERIOD` seconds (and never taking more than ~5 % of the run),
-        when the run is interrupted and at the end. If it exists, its trajectories are reused
-        and the run goes on with the next seeds; it must come from the same model or protocol,
-        times, initial state, seed (None: the file's), displacement, step_tol, scheme and (for a
-        time-dependent run) ramp_tol (else ValueError). Interrupting a run (KeyboardInterrupt)
-        returns the Result of the trajectories finished so far, with
-        ``extras["interrupted"] = True``.
+        the ``keep_trajectories`` layout) holding the finished trajectories, checked for
+        writability before anything runs, first written as soon as a trajectory has finished
+        (the first chunks on workers hold one trajectory each), then at most every
+        :data:`CHECKPOINT_PERIOD` seconds (and never taking more than ~5 % of the run), when the
+        run is interrupted and at the end. If it exists, its trajectories are reused and the
+        run goes on with the next seeds; it must come from the same model or protocol, times,
+        initial state, seed (None: the file's), displacement, step_tol, scheme and (for a
+        time-dependent run) ramp_tol (else ValueError); ``ntraj`` may differ. ``executor``: any
+        ``concurrent.futures.Executor`` (a Dask ``client.get_executor()``), or a
+        ``distributed.Client``; ``scheduler``: a Dask scheduler's address to connect to (the
+        client is closed at the end). Functions of time defined in a script, a notebook or as a
+        lambda reach local and Dask workers through cloudpickle; what cannot be pickled is
+        refused before anything runs (TypeError naming it).
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, once the finished trajectories are in the checkpoint (and the workers are
+        stopped): a plain KeyboardInterrupt whose message says how many trajectories are kept
+        and how to resume, with ``.result`` (the Result of the finished trajectories, with
+        ``extras["interrupted"] = True``, or None), ``.ntraj`` and ``.checkpoint``
+        (see :func:`interrupted`).
+    RuntimeError
+        When a worker process died (killed, out of memory, crashed), naming what was kept.
 
     Returns
     -------
@@ -181,15 +319,30 @@ def evolve(model: Model | Protocol, times, initial=None, options: McwfEvolveOpti
     if not isinstance(model, (Model, Protocol)):
         raise TypeError(f"model must be a piqs_squeeze.Model or Protocol, got {type(model).__name__}")
     times = check_times(times)
+    if opts.checkpoint is not None:
+        ensure_writable(opts.checkpoint, "MCWF checkpoint", is_dir=False)
     t0 = time.perf_counter()
     run = _Ensemble(model, times, initial, opts)
-    interrupted = run.run()
+    run.run()
     run.save(force=True)
     res = run.reduce(opts.keep_trajectories)
     res.stats["wall_time"] = time.perf_counter() - t0
-    if interrupted:
-        res.extras["interrupted"] = True
     return res
+
+
+def interrupted(message, result=None, ntraj=0, checkpoint=None) -> KeyboardInterrupt:
+    """The KeyboardInterrupt an MCWF ensemble raises on Ctrl-C, once the finished trajectories
+    are safe: a plain KeyboardInterrupt (so that a script still ends the way Ctrl-C ends it, exit
+    status 130), its message saying how many trajectories are kept and how to resume, with
+
+    * ``.result``: the Result of the trajectories finished so far (``extras["interrupted"] = True``),
+      None when none had finished;
+    * ``.ntraj``: their number;
+    * ``.checkpoint``: the checkpoint file holding them (rerunning the same call resumes), or None.
+    """
+    exc = KeyboardInterrupt(message)
+    exc.result, exc.ntraj, exc.checkpoint = result, ntraj, checkpoint
+    return exc
 
 
 class _Ensemble:
@@ -209,11 +362,15 @@ class _Ensemble:
             min(opts.ntraj, 100) if opts.target_xi2_err else opts.ntraj)
         self.nw = opts.workers or (os.cpu_count() or 1)
         self._check_size()
-        self.j0, self.psi0 = initial_state(self.model.N, initial)
+        self.initial = initial_ensemble(self.model.N, initial)
+        if len(self.initial.weights) == 1:
+            self.j0, self.psi0 = self.initial.js[0], self.initial.psis[0]
+        else:  # the run key of a mixed start: all its components
+            self.j0, self.psi0 = math.nan, np.frombuffer(self.initial.key(), dtype=np.uint8).astype(complex)
         self.records = []
         self._seeds_and_checkpoint()
         self.keep = opts.keep_trajectories or opts.checkpoint is not None
-        self.saved = [time.perf_counter(), 0.0]  # time of the last save, its duration
+        self.saved = [-math.inf, 0.0]  # time of the last save (none yet: the first finished ones at once), its duration
 
     def _displacements(self):
         """beta of each model (None: state-following); ``run_beta`` is what the trajectories get
@@ -240,7 +397,11 @@ class _Ensemble:
     def _seeds_and_checkpoint(self):
         """The root SeedSequence, the run key, and the trajectories of an existing checkpoint."""
         opts, checkpoint = self.opts, self.opts.checkpoint
-        old = Result.load(checkpoint) if checkpoint is not None and os.path.exists(checkpoint) else None
+        old = None
+        if checkpoint is not None and os.path.exists(checkpoint):
+            with warnings.catch_warnings():  # a plain function saved as samples: only the run key matters here
+                warnings.simplefilter("ignore", UserWarning)
+                old = Result.load(checkpoint)
         seed = opts.seed
         if seed is None and old is not None:
             seed = int(old.options["seed_entropy"])
@@ -274,13 +435,15 @@ class _Ensemble:
             self.reduce(True).save(checkpoint)
             self.saved[:] = [time.perf_counter(), time.perf_counter() - t0]
 
-    def run(self) -> bool:
-        """Run batches until ntraj (or the target error); True when interrupted by Ctrl-C."""
+    def run(self):
+        """Run batches until ntraj (or the target error). On Ctrl-C, keep the finished
+        trajectories (checkpoint written), stop the workers and raise :func:`interrupted`."""
         from tqdm.auto import tqdm
 
         opts, ntraj = self.opts, self.opts.ntraj
         show = sys.stderr.isatty() if opts.progress is None else bool(opts.progress)
-        self.pool = None
+        self.futures = []
+        self._executor()
         try:
             with tqdm(total=ntraj, initial=len(self.records), desc=f"mcwf N={self.model.N}", disable=not show,
                       leave=False) as bar:
@@ -288,37 +451,137 @@ class _Ensemble:
                     self._batch(min(self.batch, ntraj - len(self.records)), bar)
                     if opts.target_xi2_err is not None and self._target_met():
                         break
-        except KeyboardInterrupt:
-            if not self.records:
-                raise
-            return True
+        except KeyboardInterrupt as exc:
+            self._interrupted(exc)
         finally:
-            if self.pool is not None:
-                self.pool.shutdown(cancel_futures=True)
-        return False
+            self._close()
+
+    def _executor(self):
+        """The executor of this run: the user's, a Dask client's, the warm local pool, or None (serial)."""
+        opts = self.opts
+        self.owned = None
+        ex = opts.executor
+        if opts.scheduler is not None:
+            if ex is not None:
+                raise ValueError("mcwf: give either executor or scheduler, not both")
+            from distributed import Client
+
+            self.owned = Client(opts.scheduler)
+            ex = self.owned
+        if ex is not None and type(ex).__name__ == "Client" and hasattr(ex, "get_executor"):
+            info = ex.scheduler_info()
+            self.nw = opts.workers or max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+            ex = ex.get_executor(pure=False)
+        self.local = ex is None and self.nw > 1 and opts.ntraj - len(self.records) > 1
+        if ex is not None or self.local:
+            check_shippable("mcwf", model=self.run_model)
+        self.ex = ex
+
+    def _pool(self):
+        if self.ex is None and self.local:
+            return shared_pool(self.nw, ["piqs_squeeze.methods.mcwf.ensemble"])
+        return self.ex
+
+    def _close(self):
+        if self.owned is not None:
+            self.owned.close()
+            self.owned = None
+
+    def _interrupted(self, exc):
+        """Ctrl-C: add the finished chunks that continue the trajectory order, stop what runs,
+        save, and raise a KeyboardInterrupt carrying the partial Result (:func:`interrupted`)."""
+        for start, f in self.futures:  # (first trajectory index, future) in trajectory order
+            if start < len(self.records):
+                continue  # collected before the interrupt
+            if start > len(self.records) or not f.done() or f.cancelled() or f.exception() is not None:
+                break
+            self.records += f.result()
+        self._stop()
+        checkpoint, n = self.opts.checkpoint, len(self.records)
+        if n:
+            try:
+                self.save(force=True)
+            except OSError as err:  # the trajectories are still in the exception's result
+                print(f"mcwf: could not write the checkpoint {checkpoint}: {err}", file=sys.stderr)
+                checkpoint = None
+        res = self.reduce(self.opts.keep_trajectories) if n else None
+        if res is not None:
+            res.extras["interrupted"] = True
+        where = (f"kept in {checkpoint}; rerun the same call (same checkpoint=) to resume" if checkpoint and n else
+                 "not saved (no checkpoint=); the partial Result is the exception's .result" if n else
+                 "nothing to keep")
+        raise interrupted(f"mcwf interrupted: {n} of {self.opts.ntraj} trajectories finished, {where}", res, n,
+                          checkpoint if n else None) from None
+
+    def _stop(self):
+        """Cancel what is queued and end the local workers (what they run is abandoned; loky fails
+        their futures itself)."""
+        if self.ex is None and self.local:
+            shutdown_shared(kill=True)
+        else:
+            for _, f in self.futures:
+                f.cancel()
+        self.futures = []
+
+    def _chunks(self, seeds, parallel):
+        """Trajectory chunks: serially one per task; in parallel ``chunk`` or about a quarter of a
+        worker's share, capped so that a chunk takes about CHECKPOINT_PERIOD (by the rough run-time
+        estimate), and the first ``nw`` chunks of one trajectory so that the first checkpoint is
+        written early. The chunks never change the numbers (each trajectory has its seed)."""
+        n = len(seeds)
+        if self.opts.chunk is not None:
+            size = [self.opts.chunk]
+        elif not parallel:
+            size = [1]
+        else:
+            per = estimate_run_time(self.model, self.times[-1] - self.times[0], 1, 1)
+            cap = max(1, int(CHECKPOINT_PERIOD / per)) if per > 0 else n
+            size = [1] * self.nw + [max(1, min(cap, math.ceil(n / (4 * self.nw))))]
+        parts, i, k = [], 0, 0
+        while i < n:
+            step = size[min(k, len(size) - 1)]
+            parts.append(seeds[i:i + step])
+            i += step
+            k += 1
+        return parts
 
     def _batch(self, n_new, bar):
         """Run the next ``n_new`` seeds (on the executor, the local pool or here), in trajectory order."""
-        opts, nw = self.opts, self.nw
+        opts = self.opts
         seeds = self.root.spawn(n_new)
-        if opts.executor is None and nw > 1 and n_new > 1 and self.pool is None:
-            self.pool = process_pool(nw, ["piqs_squeeze.methods.mcwf.ensemble"])
-        ex = opts.executor or self.pool
-        size = opts.chunk or max(1, math.ceil(n_new / (4 * (nw if ex is not None else 1))))
-        parts = [seeds[i:i + size] for i in range(0, n_new, size)]
-        args = (self.run_model, self.times, self.j0, self.psi0, self.run_beta)
-        if ex is None or n_new == 1:
+        ex = self._pool() if n_new > 1 else None
+        parts = self._chunks(seeds, ex is not None)
+        args = (self.run_model, self.times, self.initial, self.run_beta)
+        if ex is None:
             for p in parts:
                 self.records += _run_chunk(*args, p, self.keep, opts.step_tol, opts.scheme, opts.ramp_tol)
                 bar.update(len(p))
                 self.save()
             return
-        futs = [ex.submit(_run_chunk, *args, p, self.keep, opts.step_tol, opts.scheme, opts.ramp_tol)
-                for p in parts]
-        for f in futs:  # trajectory order, whatever order they finish in
-            self.records += f.result()
-            bar.update(len(f.result()))
-            self.save()
+        starts = len(self.records) + np.concatenate([[0], np.cumsum([len(p) for p in parts])[:-1]])
+        try:
+            self.futures = [(int(i0), ex.submit(_run_chunk, *args, p, self.keep, opts.step_tol, opts.scheme,
+                                                opts.ramp_tol)) for i0, p in zip(starts, parts)]
+            for _, f in self.futures:  # trajectory order, whatever order they finish in
+                recs = f.result()
+                self.records += recs
+                bar.update(len(recs))
+                self.save()
+            self.futures = []
+        except BrokenExecutor as exc:
+            self._stop()
+            self.save(force=True)
+            kept = (f"the {len(self.records)} finished trajectories are in {opts.checkpoint}; rerun to resume"
+                    if opts.checkpoint and self.records else "pass checkpoint= to keep finished trajectories")
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise RuntimeError(f"mcwf: a worker process died ({type(exc).__name__}: {first}); it was killed "
+                               f"(out of memory? see max_memory) or crashed; {kept}, or run with workers=1 to see "
+                               "the error in this process") from exc
+        except Exception:
+            for _, f in self.futures:  # a trajectory failed: the rest is not needed
+                f.cancel()
+            self.futures = []
+            raise
 
     def _target_met(self) -> bool:
         err = _xi2_err(self.records, self.model.N)

@@ -28,8 +28,16 @@ def _seed(name, v):
 
 
 def _executor(name, v):
-    if v is not None and not isinstance(v, Executor):
-        raise TypeError(f"{name} must be a concurrent.futures.Executor, got {type(v).__name__}")
+    if v is not None and not isinstance(v, Executor) and not (type(v).__name__ == "Client"
+                                                               and hasattr(v, "get_executor")):
+        raise TypeError(f"{name} must be a concurrent.futures.Executor (e.g. a Dask client.get_executor()) or a "
+                        f"distributed.Client, got {type(v).__name__}")
+    return v
+
+
+def _scheduler(name, v):
+    if v is not None and (not isinstance(v, str) or not v.strip()):
+        raise TypeError(f"{name} must be the address of a Dask scheduler ('tcp://host:8786'), got {v!r}")
     return v
 
 
@@ -60,8 +68,10 @@ class McwfEvolveOptions(MethodOptions):
                               "options['seed_entropy']", _seed)
     workers: int | None = option(None, "local processes (None: all cores; serial for 1 or small ensembles)",
                                  integer(1, none=True))
-    executor: Executor | None = option(None, "a concurrent.futures.Executor to use instead of local processes",
-                                       _executor)
+    executor: Executor | None = option(None, "a concurrent.futures.Executor (a Dask client.get_executor()) or a "
+                                       "distributed.Client to use instead of local processes", _executor)
+    scheduler: str | None = option(None, "address of a Dask scheduler ('tcp://host:8786') to run the trajectories "
+                                   "on instead of local processes", _scheduler)
     progress: bool | None = option(None, "tqdm progress bar; None: only on a terminal", flag(True))
     keep_trajectories: bool = option(False, "store per-trajectory records (traj_*, jump_*) in extras", flag())
     target_xi2_err: float | None = option(None, "run batches until max_t xi2_err(t) is below it (or ntraj are "
