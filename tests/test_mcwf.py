@@ -206,7 +206,10 @@ def test_bad_input(kwargs, exc):
 
 # ---- the step kernel (sectors larger than SMALL_DIM) and the state-following displacement
 
-from piqs_squeeze.methods.mcwf.kernels import advance  # noqa: E402
+from piqs_squeeze import dicke  # noqa: E402
+from piqs_squeeze.methods.mcwf.kernels import NSUMS, advance  # noqa: E402
+from piqs_squeeze.methods.mcwf.rational import work_array  # noqa: E402
+from piqs_squeeze.observables import moments_from_collective  # noqa: E402
 
 
 @pytest.fixture
@@ -259,15 +262,24 @@ def _no_jump_run(model, j, psi0, beta, times, tol, propagator):
     tab = mcwf_sector.sector(model, j)
     T = len(times)
     out = np.empty((T, tab.d), dtype=complex)
+    sums = np.empty((T, NSUMS))
     fstate = np.array([times[0], 1e-300, 0.0])
     istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0], dtype=np.int64)
     z1, z2 = np.zeros(1, complex), np.zeros((1, 1), complex)
     status = advance(np.array(psi0, dtype=complex), tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c,
                      tab.m, tab.rates3, tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, False, beta, fstate, istate,
-                     np.asarray(times, float), out, np.full(8, 0.5), np.empty(8), np.empty(8, np.int64),
+                     np.asarray(times, float), sums, out, np.full(8, 0.5), np.empty(8), np.empty(8, np.int64),
                      np.empty(tab.d + 2, complex), propagator == "rational", *mcwf_sector._PADE, 16, tol,
-                     False, z1, z2, z2)
+                     False, z1, z2, z2, work_array(tab.d))
     assert status == 0 and istate[2] == 0 and istate[8] > len(times)  # several steps, no jump
+    # the moments the kernel sums at each output time are those of the output states (summation
+    # order differs from numpy's: round-off, relative 1e-12 of the largest moment N^2 / 4)
+    S = sums
+    mean, second = moments_from_collective(S[:, 3] + 1j * S[:, 4], S[:, 1], S[:, 7] + 1j * S[:, 8], S[:, 2],
+                                           S[:, 5] + 1j * S[:, 6], j * (j + 1) * S[:, 0])
+    want_m, want_s = dicke.moments_from_state(j, out)
+    scale = j * (j + 1)
+    assert np.abs(mean - want_m).max() < 1e-12 * scale and np.abs(second - want_s).max() < 1e-12 * scale
     return out
 
 
