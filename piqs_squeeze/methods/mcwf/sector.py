@@ -220,11 +220,14 @@ class SectorTables:
         self.shift = np.zeros(n, np.int64)
         self.dj = np.zeros(n, np.int64)
         self.dnew = np.zeros(n, np.int64)
+        channels = {}
         for i, (proc, dj) in enumerate(_LOCAL_KINDS):
             rate = getattr(model, proc)
             self.dj[i], self.dnew[i] = dj, d + 2 * dj
             self.shift[i] = dj - dicke.LOCAL_PROCESSES[proc]  # k' = k + dj - dm
-            amps = dicke.local_channels(model.N, j, proc) if rate > 0 else {}
+            if proc not in channels:  # all three dj of a process at once
+                channels[proc] = dicke.local_channels(model.N, j, proc) if rate > 0 else {}
+            amps = channels[proc]
             if dj in amps:
                 self.amp[i] = amps[dj]
                 self.rate[i] = rate
