@@ -404,3 +404,19 @@ def test_interrupt_returns_and_keeps_finished_trajectories(tmp_path, monkeypatch
     direct = mcwf.evolve(model, times, ntraj=8, seed=9, workers=1)
     assert "interrupted" not in resumed.extras
     assert np.array_equal(resumed.mean, direct.mean) and np.array_equal(resumed.second, direct.second)
+
+
+def test_compiled_sector_tables_equal_the_numpy_ones():
+    """The compiled tables of the paper model (window.paper_tables) are bit for bit those of
+    h_eff_bands and dicke.local_channels (same operations in the same order), every rate on."""
+    from piqs_squeeze.methods.mcwf.sector import _LOCAL_KINDS
+    model = ps.Model(N=37, omega=3.3, chi=0.7, gamma=0.4, gamma_s=0.3, dephasing=0.2, pumping=0.15,
+                     collective_dephasing=0.1, collective_pumping=0.05)
+    for j in (18.5, 17.5, 15.5, 0.5, 1.5):
+        tab = mcwf_sector.SectorTables(model, j)
+        for got, want in zip((tab.diag0, tab.up, tab.low0), mcwf_sector.h_eff_bands(model, j, 0j)):
+            assert got.tobytes() == np.ascontiguousarray(want, dtype=complex).tobytes()
+        for i, (proc, dj) in enumerate(_LOCAL_KINDS):
+            amps = dicke.local_channels(model.N, j, proc)
+            assert tab.amp[i].tobytes() == np.ascontiguousarray(amps.get(dj, np.zeros(tab.d))).tobytes()
+            assert tab.rate[i] == (getattr(model, proc) if dj in amps else 0.0)

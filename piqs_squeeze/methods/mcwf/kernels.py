@@ -11,6 +11,9 @@ time inside its step where ||psi||^2 reaches the drawn uniform r:
   follows the spectral radius of A on the window (~N^2), much slower at large N
   (benchmarks/results/mcwf.md).
 
+At each output time the kernel sums the state's collective moments (:func:`output_sums`), so a
+trajectory needs no output states (they are written only when asked for).
+
 Only a window of m indices where psi is non-negligible is touched (:mod:`piqs_squeeze.methods.mcwf.window`);
 after each step the tails holding less than (1e-2 tol)^2 of ||psi||^2 are cut off and the state is
 renormalised (r is rescaled by the same factor: the waiting time is conditioned on survival so far).

@@ -7,7 +7,8 @@ H = chi J+J- + Omega Jx, pentadiagonal once H has Jx^2-type terms), is stepped w
     psi(t + h) ~ exp(h mu) r_k(h (A - mu)) psi(t),   r_k(z) = (-1)^k + sum_i c_i / (z - p_i),
 
 where mu is the Rayleigh quotient <psi|A|psi> and p_i (all in Re p > 0) the zeros of the Pade
-denominator: k banded solves (bandwidth 1 or 2), O(window) each, run interleaved. Why rational and not
+denominator: k banded solves (bandwidth 1 or 2), O(window) each, run interleaved (real arithmetic on
+per-pole rows of one work array, so the compiler vectorises across poles). Why rational and not
 polynomial (Krylov): A spans ~N^2 on the window (chi J+J- and Omega Jx), so any polynomial step
 must resolve the state's far tails, whereas r_k(z) = e^z + O(z^(2k+1)) is bounded on Re z <= 0:
 components with |h (lambda - mu)| >> 1 are carried with a bounded error, and the step is set by

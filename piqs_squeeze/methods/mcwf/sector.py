@@ -63,6 +63,7 @@ from piqs_squeeze.protocol import Protocol, Segment
 from piqs_squeeze import observables
 from .kernels import NSUMS, STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
 from .rational import HIGH_ORDER, KP, LOW_ORDER, PAD_MIN, pade_fractions, work_array
+from .window import paper_tables
 
 __all__ = ["default_beta", "small_beta", "resolve_beta", "decay_diagonal", "h_eff_bands", "h_eff_outer_bands",
            "SectorTables", "RampSector", "midpoint_error", "sector", "jump_kind_names", "run_trajectory",
@@ -208,14 +209,21 @@ class SectorTables:
         self.j = float(j)
         self.d = d = int(round(2 * j)) + 1
         self._given = bands is not None
-        if bands is None:
+        n = len(_LOCAL_KINDS)
+        self.amp = np.zeros((n, d))
+        paper = bands is None and not model.hamiltonian
+        if paper:  # compiled: the same bits as h_eff_bands and dicke.local_channels, without their overhead
+            bands = (np.empty(d, complex), np.empty(d - 1, complex), np.empty(d - 1, complex),
+                     *h_eff_outer_bands(model, j))
+            paper_tables(model.N, self.j, float(model.omega), float(model.chi), model.gamma, model.collective_dephasing,
+                         model.collective_pumping, model.gamma_s, model.dephasing, model.pumping, bands[0], bands[1],
+                         bands[2], self.amp)
+        elif bands is None:
             bands = (*h_eff_bands(model, j, 0j), *h_eff_outer_bands(model, j))
         self.diag0, self.up, self.low0, self.up2, self.low2 = (np.ascontiguousarray(x, dtype=complex) for x in bands)
         self.c = np.ascontiguousarray(dicke.jplus_elements(j), dtype=float)
         self.m = np.ascontiguousarray(dicke.m_values(j), dtype=float)
         self.rates3 = np.array([model.gamma, model.collective_dephasing, model.collective_pumping], float)
-        n = len(_LOCAL_KINDS)
-        self.amp = np.zeros((n, d))
         self.rate = np.zeros(n)
         self.shift = np.zeros(n, np.int64)
         self.dj = np.zeros(n, np.int64)
@@ -225,6 +233,10 @@ class SectorTables:
             rate = getattr(model, proc)
             self.dj[i], self.dnew[i] = dj, d + 2 * dj
             self.shift[i] = dj - dicke.LOCAL_PROCESSES[proc]  # k' = k + dj - dm
+            if paper:
+                if rate > 0 and -1e-9 <= j + dj <= model.N / 2.0 + 1e-9:  # local_channels' existence test
+                    self.rate[i] = rate
+                continue
             if proc not in channels:  # all three dj of a process at once
                 channels[proc] = dicke.local_channels(model.N, j, proc) if rate > 0 else {}
             amps = channels[proc]
