@@ -101,6 +101,12 @@ def illinois_update(la, lb, fa, fb, s, fs, side):
 
 
 @njit(cache=True)
+def _nonneg(x):
+    """np.maximum(x, 0.0) (+0.0 for x = -0.0, unlike max(x, 0.0))."""
+    return x if x > 0.0 else 0.0
+
+
+@njit(cache=True)
 def paper_tables(N, j, omega, chi, gamma, cdeph, cpump, gamma_s, deph, pump, diag0, up, low0, amp):
     """The kernel's tables of sector j for H = chi J+J- + omega Jx (beta = 0): the bands of
     :func:`piqs_squeeze.methods.mcwf.sector.h_eff_bands` into ``diag0`` (d,), ``up``, ``low0``
@@ -120,7 +126,7 @@ def paper_tables(N, j, omega, chi, gamma, cdeph, cpump, gamma_s, deph, pump, dia
         diag0[k] = complex(chi * jpjm - 0.0, 0.0 - 0.5 * dec)
     for k in range(d - 1):
         m = j - (k + 1)
-        ck = np.sqrt(max(jj - m * (m + 1), 0.0))
+        ck = np.sqrt(_nonneg(jj - m * (m + 1)))
         up[k] = complex(0.5 * omega * ck, 0.0)
         low0[k] = complex(0.5 * omega * ck, 0.0)
     rates = (gamma_s, deph, pump)
@@ -137,18 +143,16 @@ def paper_tables(N, j, omega, chi, gamma, cdeph, cpump, gamma_s, deph, pump, dia
                     if dj == 0:
                         v = m * np.sqrt((h + 1) / (2 * j * (j + 1))) if j > 0 else 0.0
                     elif dj == -1:
-                        v = np.sqrt(max((h + j + 1) * (j * j - m * m) / (2 * j * (2 * j + 1)) if j > 0 else 0.0,
-                                        0.0))
+                        v = np.sqrt(_nonneg((h + j + 1) * (j * j - m * m) / (2 * j * (2 * j + 1)) if j > 0 else 0.0))
                     else:
-                        v = np.sqrt(max((h - j) * ((j + 1) * (j + 1) - m * m) / (2 * (j + 1) * (2 * j + 1)), 0.0))
+                        v = np.sqrt(_nonneg((h - j) * ((j + 1) * (j + 1) - m * m) / (2 * (j + 1) * (2 * j + 1))))
                 else:  # sigma^- (gamma_s) or sigma^+ (pumping: m -> -m)
                     mm = m if p == 0 else -m
                     if dj == 0:
-                        v = np.sqrt(max((h + 1) * (j + mm) * (j - mm + 1) / (2 * j * (j + 1)) if j > 0 else 0.0,
-                                        0.0))
+                        v = np.sqrt(_nonneg((h + 1) * (j + mm) * (j - mm + 1) / (2 * j * (j + 1)) if j > 0 else 0.0))
                     elif dj == -1:
-                        v = np.sqrt(max((h + j + 1) * (j + mm) * (j + mm - 1) / (2 * j * (2 * j + 1)) if j > 0
-                                        else 0.0, 0.0))
+                        v = np.sqrt(_nonneg((h + j + 1) * (j + mm) * (j + mm - 1) / (2 * j * (2 * j + 1)) if j > 0
+                                        else 0.0))
                     else:
-                        v = np.sqrt(max((h - j) * (j - mm + 1) * (j - mm + 2) / (2 * (j + 1) * (2 * j + 1)), 0.0))
+                        v = np.sqrt(_nonneg((h - j) * (j - mm + 1) * (j - mm + 2) / (2 * (j + 1) * (2 * j + 1))))
                 amp[row, k] = v
