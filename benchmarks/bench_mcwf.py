@@ -2,7 +2,7 @@
 propagation, cost vs N, the Fig. S2 run (500 trajectories at N = 2000).
 
 Run:  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_mcwf.py [section ...]
-Sections: mcsolve, jumps, propagators, cost, s2, speed (default: all; s2 takes ~5 min on 2 cores; speed
+Sections: mcsolve, jumps, propagators, cost, s2, speed, profile (default: all; s2 takes ~5 min on 2 cores; speed
 compares this code with the baseline commit BASELINE, loaded from git into the same process). Each section updates
 benchmarks/results/mcwf.json; mcwf.md is rewritten from it. Timings are wall-clock; run them on an
 idle machine (a loaded one gave 2-4x slower, +-30% noisy numbers); ratios are taken within one process.
@@ -266,6 +266,45 @@ def speed(cases=((2000, (0, 1, 2), 2), (10000, (0,), 1)), ramp_N=2000, ramp_t=0.
     return {"rows": rows, "memory": mem, "ramp": ramp, "baseline": BASELINE}
 
 
+def profile(Ns=(2000, 10000), seed=0):
+    """Where one trajectory's time goes (t in [0, 1], 21 outputs, cold: empty sector cache), this
+    code and the baseline under cProfile: the compiled kernel against the Python around it, and
+    the kernel's own counters (this code): accepted and rejected steps, steps redone with a wider
+    window pad, Pade evaluations for jump times, mean window; pole-rows = rows x poles solved."""
+    import cProfile
+    import pstats
+    from piqs_squeeze.methods.mcwf import sector as new
+
+    old = _baseline_sector()
+    rows = []
+    for N in Ns:
+        model = s2_model(N)
+        j0, psi0 = mcwf.initial_state(N, None)
+        times = np.linspace(0.0, 1.0, 21)
+        for name, mod in (("old", old), ("new", new)):
+            mod.run_trajectory(s2_model(64), [0.0, 1e-3], 32.0, mcwf.initial_state(64, None)[1], None,
+                               np.random.default_rng(0))
+            mod.clear_cache()
+            prof = cProfile.Profile()
+            rec = prof.runcall(mod.run_trajectory, model, times, j0, psi0, None, np.random.default_rng(seed))
+            st = pstats.Stats(prof)
+            total = st.total_tt
+            kernel = sum(v[2] for k, v in st.stats.items() if k[2] == "advance" and k[0].endswith("kernels.py"))
+            tables = sum(v[3] for k, v in st.stats.items() if k[2] == "__init__" and k[0].endswith("sector.py"))
+            row = {"N": N, "code": name, "profiled_s": total, "kernel_s": kernel, "sector_tables_s": tables,
+                   "other_python_s": total - kernel - tables, "jumps": len(rec["jump_times"]),
+                   "steps": rec["steps"], "rejected": rec["rejected_steps"], "pade_evaluations": rec["pade_evaluations"],
+                   "mean_window": rec["mean_window"], "loadavg": _loadavg()}
+            if name == "new":
+                row.update(pad_redone=rec["pad_redone_steps"], jump_time_evaluations=rec["jump_time_evaluations"])
+                full = row["pade_evaluations"] - row["jump_time_evaluations"]
+                row["pole_rows_steps"] = full * 15 * row["mean_window"]
+                row["pole_rows_jump_times"] = row["jump_time_evaluations"] * 8 * row["mean_window"]
+            rows.append(row)
+            print(row, flush=True)
+    return rows
+
+
 def write_md(res):
     lines = ["# MCWF benchmarks", "", NOTE + ".", "",
              "Method: state-following displacement beta = -<J-> (re-chosen every step and jump); no-jump "
@@ -345,6 +384,21 @@ def write_md(res):
                   f"Omega = N at N = {rp['N']}, t in [0, {rp['t_end']}], this code: {rp['ramp_s']:.2f} s vs "
                   f"{rp['constant_s']:.3f} s, ratio {rp['ratio']:.1f}x (load {' '.join(rp['loadavg'][0])} / "
                   f"{' '.join(rp['loadavg'][1])}).", ""]
+    pr = res.get("profile")
+    if pr:
+        lines += ["## Issue 27: where one trajectory's time goes (cProfile, cold, t in [0, 1], seed 0)", "",
+                  "| N | code | profiled (s) | compiled kernel (s) | sector tables (s) | other Python (s) | jumps | "
+                  "steps | rejected | redone (pad) | Pade evaluations (jump times) | mean window | load |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in pr:
+            jt = f" ({r['jump_time_evaluations']})" if "jump_time_evaluations" in r else ""
+            lines.append(f"| {r['N']} | {r['code']} | {r['profiled_s']:.2f} | {r['kernel_s']:.2f} | "
+                         f"{r['sector_tables_s']:.2f} | {r['other_python_s']:.2f} | {r['jumps']} | {r['steps']} | "
+                         f"{r['rejected']} | {r.get('pad_redone', '-')} | {r['pade_evaluations']}{jt} | "
+                         f"{r['mean_window']:.0f} | {' '.join(r['loadavg'])} |")
+        lines.append("")
+    if res.get("speed_reading"):
+        lines += ["## Issue 27: reading", ""] + [f"* {x}" for x in res["speed_reading"]] + [""]
     if res.get("verdict"):
         lines += ["## Reading", ""] + [f"* {x}" for x in res["verdict"]]
     (OUT / "mcwf.md").write_text("\n".join(lines) + "\n")
@@ -352,14 +406,14 @@ def write_md(res):
 
 SECTIONS = {"mcsolve": ("vs_mcsolve", vs_mcsolve), "jumps": ("jumps", jumps),
             "propagators": ("propagators", propagators), "cost": ("cost", cost), "s2": ("fig_s2", fig_s2),
-            "speed": ("speed", speed)}
+            "speed": ("speed", speed), "profile": ("profile", profile)}
 
 
 def main(argv):
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "mcwf.json"
     res = json.loads(path.read_text()) if path.exists() else {}
-    res = {k: v for k, v in res.items() if k in {key for key, _ in SECTIONS.values()} | {"verdict"}}
+    res = {k: v for k, v in res.items() if k in {key for key, _ in SECTIONS.values()} | {"verdict", "speed_reading"}}
     res["note"] = NOTE
     for name in argv or list(SECTIONS):
         key, fn = SECTIONS[name]

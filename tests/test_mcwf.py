@@ -264,7 +264,7 @@ def _no_jump_run(model, j, psi0, beta, times, tol, propagator):
     out = np.empty((T, tab.d), dtype=complex)
     sums = np.empty((T, NSUMS))
     fstate = np.array([times[0], 1e-300, 0.0])
-    istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0], dtype=np.int64)
+    istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0, 0, 0], dtype=np.int64)
     z1, z2 = np.zeros(1, complex), np.zeros((1, 1), complex)
     status = advance(np.array(psi0, dtype=complex), tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c,
                      tab.m, tab.rates3, tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, False, beta, fstate, istate,

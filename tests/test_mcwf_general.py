@@ -171,7 +171,7 @@ def test_general_h_no_jump_propagation_matches_expm(propagator):
     out = np.empty((len(times), tab.d), dtype=complex)
     sums = np.empty((len(times), NSUMS))
     fstate = np.array([0.0, 1e-300, 0.0])
-    istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0], dtype=np.int64)
+    istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0, 0, 0], dtype=np.int64)
     z1, z2 = np.zeros(1, complex), np.zeros((1, 1), complex)
     status = mcwf_sector.advance(
         np.array(psi0), tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c, tab.m, tab.rates3, tab.amp,

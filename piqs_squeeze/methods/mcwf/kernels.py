@@ -95,7 +95,8 @@ def advance(psi, diag0, up, low0, up2, low2, c, mvals, rates3, loc_amp, loc_rate
     adaptive : bool; beta = -<J-> per step if True, else ``beta_fixed``
     fstate : [t, r, h] (in/out; h: the last Krylov step, or the proposed next rational step);
         istate : [k_next_output, u_index, n_jumps, lo, hi, dj, new_lo, new_hi, n_steps, sum of
-        window sizes, pad, rejected steps, Pade evaluations] (in/out; 8, 9, 11, 12 are cost counters)
+        window sizes, pad, rejected steps, Pade evaluations, steps redone with a wider pad, Pade
+        evaluations for jump times] (in/out; 8, 9, 11-14 are cost counters)
     times : output times; mom : (T', 9) the state's collective sums (:func:`output_sums`) at the
         first T' <= T output times (out; a later time only stops the run there); outbuf : (T', >= d)
         the normalised states at those times, or a (0, 0) array: no states kept (out)

@@ -378,6 +378,7 @@ def rational_step(psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, h
             lo2, hi2, _ = extent(yh, a, b, eps2)
             if (a > 0 and lo2 - a < PAD_MARGIN) or (b < d and b - hi2 < PAD_MARGIN):
                 pad = 2 * pad
+                istate[13] += 1
                 a, b = max(0, lo - pad), min(d, hi + pad)
                 bands(diag0, low0, c, gam, beta, a, b, diag, low)
                 continue
@@ -415,6 +416,7 @@ def rational_step(psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, h
         for _ in range(60):
             apply_banded(diag, up, low, up2, low2, a, b, _clamped(mu, s, poles), s, ph, ch, rh, psi, ys, W)
             istate[12] += 1
+            istate[14] += 1
             mus, _, n_h = rayleigh(diag, up, low, up2, low2, a, b, yh)
             fs = np.log(max(n_h, 1e-300)) - np.log(r)
             # |fs| <= tol: jumping at norm^2 r (1 + fs) instead of r shifts the uniform r by a

@@ -341,7 +341,7 @@ class _Trajectory:
         self.rng = rng
         self.u = rng.random(_NU)
         self.fstate = np.array([times[0], self.u[0], 0.0])
-        self.istate = np.array([0, 1, 0, 0, self.psi.size, 0, 0, 0, 0, 0, PAD_MIN, 0, 0], dtype=np.int64)
+        self.istate = np.array([0, 1, 0, 0, self.psi.size, 0, 0, 0, 0, 0, PAD_MIN, 0, 0, 0, 0], dtype=np.int64)
         self.jt, self.jk = np.empty(_NJ), np.empty(_NJ, dtype=np.int64)
         self.times_out, self.kinds_out = [], []
         self.m_dim = KRYLOV_DIM if krylov_dim is None else int(krylov_dim)
@@ -579,7 +579,8 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
     out = {"mean": mean, "second": second, "j": traj.out_j,
            "jump_times": np.concatenate(traj.times_out), "jump_kinds": np.concatenate(traj.kinds_out).astype(np.int16),
            "steps": int(istate[8]), "mean_window": float(istate[9] / max(istate[8], 1)),
-           "rejected_steps": int(istate[11]), "pade_evaluations": int(istate[12])}
+           "rejected_steps": int(istate[11]), "pade_evaluations": int(istate[12]),
+           "pad_redone_steps": int(istate[13]), "jump_time_evaluations": int(istate[14])}
     if keep_states:
         out["final_state"] = (traj.j, traj.psi.copy())
     if output_states:
