@@ -420,3 +420,23 @@ def test_compiled_sector_tables_equal_the_numpy_ones():
             amps = dicke.local_channels(model.N, j, proc)
             assert tab.amp[i].tobytes() == np.ascontiguousarray(amps.get(dj, np.zeros(tab.d))).tobytes()
             assert tab.rate[i] == (getattr(model, proc) if dj in amps else 0.0)
+
+
+def test_output_states_only_on_request_and_moments_match_them():
+    """Without output_states a trajectory keeps no states (O(N + T) memory); with it, the states'
+    moments (dicke.moments_from_state, per sector j) are those the kernel summed, through jumps
+    into other sectors (round-off: relative 1e-12 of j(j + 1))."""
+    model = ps.Model(N=120, omega=120.0, chi=1.0, gamma=1.0, gamma_s=2.0, dephasing=0.3)
+    j0, psi0 = mcwf.initial_state(120, None)
+    times = np.linspace(0.0, 0.3, 13)
+    plain = mcwf_sector.run_trajectory(model, times, j0, psi0, None, np.random.default_rng(3))
+    rec = mcwf_sector.run_trajectory(model, times, j0, psi0, None, np.random.default_rng(3), output_states=True)
+    assert "states" not in plain and rec["states"].shape == (len(times), 121)
+    assert np.array_equal(plain["mean"], rec["mean"]) and np.array_equal(plain["jump_times"], rec["jump_times"])
+    assert len(np.unique(rec["j"])) > 1  # the run left the initial sector
+    for k, j in enumerate(rec["j"]):
+        d = int(round(2 * j)) + 1
+        assert not np.any(rec["states"][k, d:])
+        m, s = dicke.moments_from_state(j, rec["states"][k, :d])
+        assert np.abs(m - rec["mean"][k]).max() < 1e-12 * j * (j + 1)
+        assert np.abs(s - rec["second"][k]).max() < 1e-12 * j * (j + 1)
