@@ -58,9 +58,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from piqs_squeeze import dicke, hamiltonian
+from piqs_squeeze import dicke, hamiltonian, observables
 from piqs_squeeze.protocol import Protocol, Segment
-from piqs_squeeze import observables
 from .kernels import NSUMS, STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
 from .rational import HIGH_ORDER, KP, LOW_ORDER, PAD_MIN, pade_fractions, work_array
 from .window import paper_tables
