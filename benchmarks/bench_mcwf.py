@@ -2,7 +2,8 @@
 propagation, cost vs N, the Fig. S2 run (500 trajectories at N = 2000).
 
 Run:  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_mcwf.py [section ...]
-Sections: mcsolve, jumps, propagators, cost, s2 (default: all; s2 takes ~5 min on 2 cores). Each section updates
+Sections: mcsolve, jumps, propagators, cost, s2, speed, profile (default: all; s2 takes ~5 min on 2 cores; speed
+compares this code with the baseline commit BASELINE, loaded from git into the same process). Each section updates
 benchmarks/results/mcwf.json; mcwf.md is rewritten from it. Timings are wall-clock; run them on an
 idle machine (a loaded one gave 2-4x slower, +-30% noisy numbers); ratios are taken within one process.
 """
@@ -149,6 +150,161 @@ def fig_s2(ntraj=500, workers=2):
             "xi2_t1": float(r.xi2[-1]), "xi2_err_t1": float(r.extras["xi2_err"][-1])}
 
 
+BASELINE = "933636b"  # the kernel before the issue-27 speed work (extracted with git show)
+
+
+def _baseline_sector(commit=BASELINE):
+    """The baseline's piqs_squeeze.methods.mcwf (sector, kernels, rational, window, krylov) as a
+    separate package ``mcwf_baseline`` in a temporary directory (it shares dicke, hamiltonian and
+    protocol with this code, which the speed work did not change)."""
+    import importlib
+    import subprocess
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    d = Path(tempfile.mkdtemp(prefix="mcwf_baseline_"))
+    (d / "mcwf_baseline").mkdir()
+    for f in ("__init__", "sector", "kernels", "rational", "window", "krylov"):
+        src = "" if f == "__init__" else subprocess.run(
+            ["git", "show", f"{commit}:piqs_squeeze/methods/mcwf/{f}.py"], cwd=root, capture_output=True, text=True,
+            check=True).stdout
+        (d / "mcwf_baseline" / f"{f}.py").write_text(src)
+    sys.path.insert(0, str(d))
+    return importlib.import_module("mcwf_baseline.sector")
+
+
+def _loadavg():
+    try:
+        return Path("/proc/loadavg").read_text().split()[:3]
+    except OSError:
+        return ["nan"] * 3
+
+
+def _timed(mod, model, times, seed, repeats):
+    """Fastest of ``repeats`` (wall, cpu) of one trajectory, warm (sector tables cached), and the
+    first run's (cold: tables built on the way); the record of the last run."""
+    mod.clear_cache()
+    j0, psi0 = mcwf.initial_state(model.N, None)
+    runs = []
+    for _ in range(repeats + 1):
+        w, c = time.perf_counter(), time.process_time()
+        rec = mod.run_trajectory(model, times, j0, psi0, None, np.random.default_rng(seed))
+        runs.append((time.perf_counter() - w, time.process_time() - c))
+    warm = min(runs[1:])
+    return {"cold_wall_s": runs[0][0], "cold_cpu_s": runs[0][1], "warm_wall_s": warm[0], "warm_cpu_s": warm[1],
+            "jumps": len(rec["jump_times"]), "steps": rec["steps"], "pade_evaluations": rec["pade_evaluations"],
+            "mean_window": rec["mean_window"]}, rec
+
+
+def _traced_peak(fn):
+    """Peak bytes allocated through Python's allocator (numpy arrays) while ``fn`` runs."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def speed(cases=((2000, (0, 1, 2), 2), (10000, (0,), 1)), ramp_N=2000, ramp_t=0.01):
+    """This code against the baseline, same seeds, alternating in one process: per-trajectory
+    times (Fig. S2 model scaled, t in [0, 1], 21 outputs), cold and warm; whether the trajectories
+    agree; memory per trajectory (traced numpy allocations) for 21 and 201 outputs; the cost of a
+    time-dependent drive against the constant one at N = ramp_N over [0, ramp_t]."""
+    from piqs_squeeze import Ramp
+    from piqs_squeeze.methods.mcwf import sector as new
+
+    old = _baseline_sector()
+    for mod in (old, new):  # compile / load the kernels
+        mod.run_trajectory(s2_model(64), [0.0, 1e-3], 32.0, mcwf.initial_state(64, None)[1], None,
+                           np.random.default_rng(0))
+    times = np.linspace(0.0, 1.0, 21)
+    rows = []
+    for N, seeds, repeats in cases:
+        model = s2_model(N)
+        for seed in seeds:
+            load0 = _loadavg()
+            o, ro = _timed(old, model, times, seed, repeats)
+            n, rn = _timed(new, model, times, seed, repeats)
+            same = bool(np.array_equal(ro["jump_times"], rn["jump_times"])
+                        and np.array_equal(ro["jump_kinds"], rn["jump_kinds"]))
+            scale = np.abs(ro["second"]).max()
+            rows.append({"N": N, "seed": seed, "old": o, "new": n, "same_jumps": same,
+                         "max_moment_diff_rel": float(max(np.abs(ro["mean"] - rn["mean"]).max(),
+                                                          np.abs(ro["second"] - rn["second"]).max()) / scale),
+                         "loadavg": [load0, _loadavg()]})
+            print(rows[-1], flush=True)
+    mem = []
+    for N in (2000, 10000):
+        model = s2_model(N)
+        j0, psi0 = mcwf.initial_state(N, None)
+        for T in (21, 201):
+            tt = np.linspace(0.0, 0.002, T)
+            row = {"N": N, "T": T}
+            for name, mod in (("old", old), ("new", new)):
+                row[name + "_peak_bytes"] = _traced_peak(
+                    lambda: mod.run_trajectory(model, tt, j0, psi0, None, np.random.default_rng(0)))
+            mem.append(row)
+            print(row, flush=True)
+    ramp = {"N": ramp_N, "t_end": ramp_t, "loadavg": [_loadavg()]}
+    const = s2_model(ramp_N)
+    ramped = Model(N=ramp_N, omega=Ramp.linear(0.0, 1.0, 0.0, float(ramp_N)), chi=1.0, gamma=1.0, gamma_s=2.0)
+    j0, psi0 = mcwf.initial_state(ramp_N, None)
+    tt = np.linspace(0.0, ramp_t, 3)
+    for name, model in (("constant", const), ("ramp", ramped)):
+        best = np.inf
+        for _ in range(2):
+            w = time.perf_counter()
+            new.run_trajectory(model, tt, j0, psi0, None, np.random.default_rng(1))
+            best = min(best, time.perf_counter() - w)
+        ramp[name + "_s"] = best
+    ramp["ratio"] = ramp["ramp_s"] / ramp["constant_s"]
+    ramp["loadavg"].append(_loadavg())
+    print(ramp, flush=True)
+    return {"rows": rows, "memory": mem, "ramp": ramp, "baseline": BASELINE}
+
+
+def profile(Ns=(2000, 10000), seed=0):
+    """Where one trajectory's time goes (t in [0, 1], 21 outputs, cold: empty sector cache), this
+    code and the baseline under cProfile: the compiled kernel against the Python around it, and
+    the kernel's own counters (this code): accepted and rejected steps, steps redone with a wider
+    window pad, Pade evaluations for jump times, mean window; pole-rows = rows x poles solved."""
+    import cProfile
+    import pstats
+    from piqs_squeeze.methods.mcwf import sector as new
+
+    old = _baseline_sector()
+    rows = []
+    for N in Ns:
+        model = s2_model(N)
+        j0, psi0 = mcwf.initial_state(N, None)
+        times = np.linspace(0.0, 1.0, 21)
+        for name, mod in (("old", old), ("new", new)):
+            mod.run_trajectory(s2_model(64), [0.0, 1e-3], 32.0, mcwf.initial_state(64, None)[1], None,
+                               np.random.default_rng(0))
+            mod.clear_cache()
+            prof = cProfile.Profile()
+            rec = prof.runcall(mod.run_trajectory, model, times, j0, psi0, None, np.random.default_rng(seed))
+            st = pstats.Stats(prof)
+            total = st.total_tt
+            kernel = sum(v[2] for k, v in st.stats.items() if k[2] == "advance" and k[0].endswith("kernels.py"))
+            tables = sum(v[3] for k, v in st.stats.items() if k[2] == "__init__" and k[0].endswith("sector.py"))
+            row = {"N": N, "code": name, "profiled_s": total, "kernel_s": kernel, "sector_tables_s": tables,
+                   "other_python_s": total - kernel - tables, "jumps": len(rec["jump_times"]),
+                   "steps": rec["steps"], "rejected": rec["rejected_steps"], "pade_evaluations": rec["pade_evaluations"],
+                   "mean_window": rec["mean_window"], "loadavg": _loadavg()}
+            if name == "new":
+                row.update(pad_redone=rec["pad_redone_steps"], jump_time_evaluations=rec["jump_time_evaluations"])
+                full = row["pade_evaluations"] - row["jump_time_evaluations"]
+                row["pole_rows_steps"] = full * 15 * row["mean_window"]
+                row["pole_rows_jump_times"] = row["jump_time_evaluations"] * 8 * row["mean_window"]
+            rows.append(row)
+            print(row, flush=True)
+    return rows
+
+
 def write_md(res):
     lines = ["# MCWF benchmarks", "", NOTE + ".", "",
              "Method: state-following displacement beta = -<J-> (re-chosen every step and jump); no-jump "
@@ -201,20 +357,63 @@ def write_md(res):
                   f"{s['mean_j_at_t1']:.0f} | {s['extrapolated_500_traj_2_cores_min']:.1f} | "
                   f"{s['xi2_min']:.3f} +- {s.get('xi2_err_at_min', float('nan')):.3f} ({s['t_xi2_min']:.2f}) | "
                   f"{s.get('xi2_t1', float('nan')):.3f} +- {s.get('xi2_err_t1', float('nan')):.3f} |", ""]
+    sp = res.get("speed")
+    if sp:
+        lines += [f"## Issue 27 speed work: this code vs the baseline {sp['baseline']} (same process, same seeds)", "",
+                  "Fig. S2 model scaled (Omega = N, chi = Gamma = 1, gamma_s = 2, CSS along -x), t in [0, 1], 21 "
+                  "outputs, one process. Cold: the first trajectory with an empty sector-table cache; warm: the "
+                  "fastest rerun of the same seed with the tables cached. Wall and CPU seconds; load average "
+                  "(1, 5, 15 min) before and after each row (the 2-core machine was shared).", "",
+                  "| N | seed | old cold wall / cpu (s) | new cold wall / cpu (s) | old warm cpu (s) | new warm cpu (s) | "
+                  "warm cpu speed-up | jumps | steps | Pade evaluations | same jumps | max moment diff (rel) | load |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in sp["rows"]:
+            o, n = r["old"], r["new"]
+            lines.append(f"| {r['N']} | {r['seed']} | {o['cold_wall_s']:.2f} / {o['cold_cpu_s']:.2f} | "
+                         f"{n['cold_wall_s']:.2f} / {n['cold_cpu_s']:.2f} | {o['warm_cpu_s']:.2f} | "
+                         f"{n['warm_cpu_s']:.2f} | {o['warm_cpu_s'] / n['warm_cpu_s']:.2f}x | {n['jumps']} | "
+                         f"{n['steps']} | {n['pade_evaluations']} | {r['same_jumps']} | "
+                         f"{r['max_moment_diff_rel']:.1e} | {' '.join(r['loadavg'][0])} / {' '.join(r['loadavg'][1])} |")
+        lines += ["", "Memory per trajectory: peak bytes allocated through Python's allocator during one "
+                  "trajectory (numpy arrays; t in [0, 0.002]):", "",
+                  "| N | output times | old (MB) | new (MB) |", "|---|---|---|---|"]
+        for m in sp["memory"]:
+            lines.append(f"| {m['N']} | {m['T']} | {m['old_peak_bytes'] / 1e6:.2f} | {m['new_peak_bytes'] / 1e6:.2f} |")
+        rp = sp["ramp"]
+        lines += ["", f"Time-dependent drive (Omega ramped linearly 0 -> N over [0, 1]) against the constant "
+                  f"Omega = N at N = {rp['N']}, t in [0, {rp['t_end']}], this code: {rp['ramp_s']:.2f} s vs "
+                  f"{rp['constant_s']:.3f} s, ratio {rp['ratio']:.1f}x (load {' '.join(rp['loadavg'][0])} / "
+                  f"{' '.join(rp['loadavg'][1])}).", ""]
+    pr = res.get("profile")
+    if pr:
+        lines += ["## Issue 27: where one trajectory's time goes (cProfile, cold, t in [0, 1], seed 0)", "",
+                  "| N | code | profiled (s) | compiled kernel (s) | sector tables (s) | other Python (s) | jumps | "
+                  "steps | rejected | redone (pad) | Pade evaluations (jump times) | mean window | load |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in pr:
+            jt = f" ({r['jump_time_evaluations']})" if "jump_time_evaluations" in r else ""
+            lines.append(f"| {r['N']} | {r['code']} | {r['profiled_s']:.2f} | {r['kernel_s']:.2f} | "
+                         f"{r['sector_tables_s']:.2f} | {r['other_python_s']:.2f} | {r['jumps']} | {r['steps']} | "
+                         f"{r['rejected']} | {r.get('pad_redone', '-')} | {r['pade_evaluations']}{jt} | "
+                         f"{r['mean_window']:.0f} | {' '.join(r['loadavg'])} |")
+        lines.append("")
+    if res.get("speed_reading"):
+        lines += ["## Issue 27: reading", ""] + [f"* {x}" for x in res["speed_reading"]] + [""]
     if res.get("verdict"):
         lines += ["## Reading", ""] + [f"* {x}" for x in res["verdict"]]
     (OUT / "mcwf.md").write_text("\n".join(lines) + "\n")
 
 
 SECTIONS = {"mcsolve": ("vs_mcsolve", vs_mcsolve), "jumps": ("jumps", jumps),
-            "propagators": ("propagators", propagators), "cost": ("cost", cost), "s2": ("fig_s2", fig_s2)}
+            "propagators": ("propagators", propagators), "cost": ("cost", cost), "s2": ("fig_s2", fig_s2),
+            "speed": ("speed", speed), "profile": ("profile", profile)}
 
 
 def main(argv):
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "mcwf.json"
     res = json.loads(path.read_text()) if path.exists() else {}
-    res = {k: v for k, v in res.items() if k in {key for key, _ in SECTIONS.values()} | {"verdict"}}
+    res = {k: v for k, v in res.items() if k in {key for key, _ in SECTIONS.values()} | {"verdict", "speed_reading"}}
     res["note"] = NOTE
     for name in argv or list(SECTIONS):
         key, fn = SECTIONS[name]

@@ -206,7 +206,10 @@ def test_bad_input(kwargs, exc):
 
 # ---- the step kernel (sectors larger than SMALL_DIM) and the state-following displacement
 
-from piqs_squeeze.methods.mcwf.kernels import advance  # noqa: E402
+from piqs_squeeze import dicke  # noqa: E402
+from piqs_squeeze.methods.mcwf.kernels import NSUMS, advance  # noqa: E402
+from piqs_squeeze.methods.mcwf.rational import work_array  # noqa: E402
+from piqs_squeeze.observables import moments_from_collective  # noqa: E402
 
 
 @pytest.fixture
@@ -259,15 +262,24 @@ def _no_jump_run(model, j, psi0, beta, times, tol, propagator):
     tab = mcwf_sector.sector(model, j)
     T = len(times)
     out = np.empty((T, tab.d), dtype=complex)
+    sums = np.empty((T, NSUMS))
     fstate = np.array([times[0], 1e-300, 0.0])
-    istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0], dtype=np.int64)
+    istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0, 0, 0], dtype=np.int64)
     z1, z2 = np.zeros(1, complex), np.zeros((1, 1), complex)
     status = advance(np.array(psi0, dtype=complex), tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c,
                      tab.m, tab.rates3, tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, False, beta, fstate, istate,
-                     np.asarray(times, float), out, np.full(8, 0.5), np.empty(8), np.empty(8, np.int64),
+                     np.asarray(times, float), sums, out, np.full(8, 0.5), np.empty(8), np.empty(8, np.int64),
                      np.empty(tab.d + 2, complex), propagator == "rational", *mcwf_sector._PADE, 16, tol,
-                     False, z1, z2, z2)
+                     False, z1, z2, z2, work_array(tab.d))
     assert status == 0 and istate[2] == 0 and istate[8] > len(times)  # several steps, no jump
+    # the moments the kernel sums at each output time are those of the output states (summation
+    # order differs from numpy's: round-off, relative 1e-12 of the largest moment N^2 / 4)
+    S = sums
+    mean, second = moments_from_collective(S[:, 3] + 1j * S[:, 4], S[:, 1], S[:, 7] + 1j * S[:, 8], S[:, 2],
+                                           S[:, 5] + 1j * S[:, 6], j * (j + 1) * S[:, 0])
+    want_m, want_s = dicke.moments_from_state(j, out)
+    scale = j * (j + 1)
+    assert np.abs(mean - want_m).max() < 1e-12 * scale and np.abs(second - want_s).max() < 1e-12 * scale
     return out
 
 
@@ -396,3 +408,39 @@ def test_interrupt_raises_and_keeps_finished_trajectories(tmp_path, monkeypatch)
     direct = mcwf.evolve(model, times, ntraj=8, seed=9, workers=1)
     assert "interrupted" not in resumed.extras
     assert np.array_equal(resumed.mean, direct.mean) and np.array_equal(resumed.second, direct.second)
+
+
+def test_compiled_sector_tables_equal_the_numpy_ones():
+    """The compiled tables of the paper model (window.paper_tables) are bit for bit those of
+    h_eff_bands and dicke.local_channels (same operations in the same order), every rate on."""
+    from piqs_squeeze.methods.mcwf.sector import _LOCAL_KINDS
+    model = ps.Model(N=37, omega=3.3, chi=0.7, gamma=0.4, gamma_s=0.3, dephasing=0.2, pumping=0.15,
+                     collective_dephasing=0.1, collective_pumping=0.05)
+    for j in (18.5, 17.5, 15.5, 0.5, 1.5):
+        tab = mcwf_sector.SectorTables(model, j)
+        for got, want in zip((tab.diag0, tab.up, tab.low0), mcwf_sector.h_eff_bands(model, j, 0j)):
+            assert got.tobytes() == np.ascontiguousarray(want, dtype=complex).tobytes()
+        for i, (proc, dj) in enumerate(_LOCAL_KINDS):
+            amps = dicke.local_channels(model.N, j, proc)
+            assert tab.amp[i].tobytes() == np.ascontiguousarray(amps.get(dj, np.zeros(tab.d))).tobytes()
+            assert tab.rate[i] == (getattr(model, proc) if dj in amps else 0.0)
+
+
+def test_output_states_only_on_request_and_moments_match_them():
+    """Without output_states a trajectory keeps no states (O(N + T) memory); with it, the states'
+    moments (dicke.moments_from_state, per sector j) are those the kernel summed, through jumps
+    into other sectors (round-off: relative 1e-12 of j(j + 1))."""
+    model = ps.Model(N=120, omega=120.0, chi=1.0, gamma=1.0, gamma_s=2.0, dephasing=0.3)
+    j0, psi0 = mcwf.initial_state(120, None)
+    times = np.linspace(0.0, 0.3, 13)
+    plain = mcwf_sector.run_trajectory(model, times, j0, psi0, None, np.random.default_rng(3))
+    rec = mcwf_sector.run_trajectory(model, times, j0, psi0, None, np.random.default_rng(3), output_states=True)
+    assert "states" not in plain and rec["states"].shape == (len(times), 121)
+    assert np.array_equal(plain["mean"], rec["mean"]) and np.array_equal(plain["jump_times"], rec["jump_times"])
+    assert len(np.unique(rec["j"])) > 1  # the run left the initial sector
+    for k, j in enumerate(rec["j"]):
+        d = int(round(2 * j)) + 1
+        assert not np.any(rec["states"][k, d:])
+        m, s = dicke.moments_from_state(j, rec["states"][k, :d])
+        assert np.abs(m - rec["mean"][k]).max() < 1e-12 * j * (j + 1)
+        assert np.abs(s - rec["second"][k]).max() < 1e-12 * j * (j + 1)

@@ -8,6 +8,8 @@ import pytest
 import piqs_squeeze as ps
 from piqs_squeeze.methods.mcwf import ensemble as mcwf
 from piqs_squeeze.methods.mcwf import sector as mcwf_sector
+from piqs_squeeze.methods.mcwf.kernels import NSUMS
+from piqs_squeeze.methods.mcwf.rational import work_array
 
 qutip = pytest.importorskip("qutip")
 from qutip import piqs  # noqa: E402
@@ -123,7 +125,7 @@ def test_pentadiagonal_rational_solve_matches_expm():
     """The banded (bandwidth 2) Pade step against scipy's expm_multiply on a random dissipative A."""
     from scipy.sparse import diags
     from scipy.sparse.linalg import expm_multiply
-    from piqs_squeeze.methods.mcwf.rational import apply_banded, pade_fractions, rayleigh
+    from piqs_squeeze.methods.mcwf.rational import apply_banded, pade_fractions, rayleigh, work_array
     rng = np.random.default_rng(3)
     n, scale = 120, 1e3
     hd = rng.standard_normal(n) * scale
@@ -143,9 +145,9 @@ def test_pentadiagonal_rational_solve_matches_expm():
     assert np.isclose(mu, np.vdot(x[a:b], A @ x[a:b]))
     assert np.isclose(var, np.linalg.norm(A @ x[a:b] - mu * x[a:b]) ** 2, rtol=1e-8)
     out = np.full((2, n), np.nan + 0j)
-    pv, tm, ub = (np.empty((n, poles.size), complex) for _ in range(3))
+    W = work_array(n, pentadiagonal=True)
     for h in (1e-5, 1e-4):
-        assert apply_banded(diag, u1, low, u2, u2.conj(), a, b, mu, h, poles, coef, rinf, x, out, pv, tm, ub)
+        assert apply_banded(diag, u1, low, u2, u2.conj(), a, b, mu, h, poles, coef, rinf, x, out, W)
         want = expm_multiply(A * h, x[a:b])
         err8 = np.linalg.norm(out[0, a:b] - want)
         assert err8 <= np.linalg.norm(out[0, a:b] - out[1, a:b]) + 1e-11
@@ -167,14 +169,15 @@ def test_general_h_no_jump_propagation_matches_expm(propagator):
     times = np.linspace(0.0, 0.03, 4)
     beta = 0.4 + 0.1j
     out = np.empty((len(times), tab.d), dtype=complex)
+    sums = np.empty((len(times), NSUMS))
     fstate = np.array([0.0, 1e-300, 0.0])
-    istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0], dtype=np.int64)
+    istate = np.array([0, 0, 0, 0, tab.d, 0, 0, 0, 0, 0, mcwf_sector.PAD_MIN, 0, 0, 0, 0], dtype=np.int64)
     z1, z2 = np.zeros(1, complex), np.zeros((1, 1), complex)
     status = mcwf_sector.advance(
         np.array(psi0), tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c, tab.m, tab.rates3, tab.amp,
-        tab.rate, tab.shift, tab.dj, tab.dnew, False, beta, fstate, istate, times, out, np.full(8, 0.5),
+        tab.rate, tab.shift, tab.dj, tab.dnew, False, beta, fstate, istate, times, sums, out, np.full(8, 0.5),
         np.empty(8), np.empty(8, np.int64), np.empty(tab.d + 2, complex), propagator == "rational",
-        *mcwf_sector._PADE, 16, 1e-10, False, z1, z2, z2)
+        *mcwf_sector._PADE, 16, 1e-10, False, z1, z2, z2, work_array(tab.d, pentadiagonal=True))
     assert status == 0 and istate[2] == 0
     diag, up, low = mcwf_sector.h_eff_bands(model, j, beta)
     H = np.diag(diag) + np.diag(up, 1) + np.diag(low, -1) + np.diag(tab.up2, 2) + np.diag(tab.low2, -2)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from piqs_squeeze.methods.mcwf import sector as mcwf_sector
-from piqs_squeeze.methods.mcwf.rational import HIGH_ORDER, LOW_ORDER, apply_rational, pade_fractions, rayleigh
+from piqs_squeeze.methods.mcwf.rational import HIGH_ORDER, LOW_ORDER, apply_rational, pade_fractions, rayleigh, work_array
 
 
 def _pade_mp(k, z, mp):
@@ -65,13 +65,12 @@ def test_apply_rational_matches_expm(window):
     x /= np.linalg.norm(x)
     poles, coef, rinf = pade_fractions()
     out = np.full((2, n), np.nan + 0j)
-    pv = np.empty((n, poles.size), complex)
-    tm = np.empty((n, poles.size), complex)
+    W = work_array(n)
     mu, var, nx = rayleigh(diag, up, low, np.zeros(0), np.zeros(0), a, b, x)
     assert np.isclose(nx, 1.0) and np.isclose(mu, np.vdot(x[a:b], A @ x[a:b]))
     assert np.isclose(var, np.linalg.norm(A @ x[a:b] - mu * x[a:b]) ** 2, rtol=1e-8)
     for h in (1e-7, 1e-6, 1e-5):
-        assert apply_rational(diag, up, low, a, b, mu, h, poles, coef, rinf, x, out, pv, tm)
+        assert apply_rational(diag, up, low, a, b, mu, h, poles, coef, rinf, x, out, W)
         want = expm_multiply(A * h, x[a:b])
         err8, err7 = (np.linalg.norm(out[r, a:b] - want) for r in (0, 1))
         est = np.linalg.norm(out[0, a:b] - out[1, a:b])

@@ -84,10 +84,13 @@ def test_mcwf_and_carmichael_refuse_what_cannot_fit_within_seconds():
     big = ps.Model.from_upsilon_ratio(10**6, 0.8, chi=1.0, gamma_s=1.0)
     with pytest.warns(exact.LongRunWarning, match=r"mcwf N = 1000000.*days"):  # and it would take months
         with pytest.raises(MemoryError, match=r"mcwf at N = 1000000.*GiB"):
-            ps.evolve(big, np.linspace(0, 1, 1001), method="mcwf", max_memory=8 * 2**30)
+            ps.evolve(big, np.linspace(0, 1, 1001), method="mcwf", max_memory=2 * 2**30, workers=2)
     assert time.perf_counter() - t0 < 5.0
-    # the estimates grow as they should: linear in N, and in the output times for mcwf
-    assert mcwf.memory_needed(10**6, 1001, 2) > 8 * mcwf.memory_needed(10**6, 101, 1)
+    # the estimates grow as they should: linear in N and in the workers; an mcwf trajectory holds
+    # O(N + T), not O(N T) (moments are summed as each output time is reached)
+    assert mcwf.memory_needed(10**6, 1001, 2) == pytest.approx(2 * mcwf.memory_needed(10**6, 101, 1), rel=1e-3)
+    m0, m1, m2 = (mcwf.memory_needed(n, 101, 1) for n in (0, 10**6, 2 * 10**6))
+    assert m2 - m1 == pytest.approx(m1 - m0, rel=1e-6) and m1 - m0 > 10**9  # ~1 kB per amplitude
     assert carmichael.memory_needed(10**9) == pytest.approx(100 * carmichael.memory_needed(10**7), rel=1e-6)
 
 

@@ -591,8 +591,8 @@ class _Ensemble:
 
 #: seconds between checkpoint writes (at least; longer when a write takes more than 5 % of that)
 CHECKPOINT_PERIOD = 5.0
-#: bytes per state entry and output time (the output states, complex), plus the fixed parts of a
-#: worker: the kernel's work arrays (~60 state-sized complex vectors at most), the sector-table
+#: fixed parts of a worker: the kernel's work arrays (~60 state-sized complex vectors at most; the
+#: moments are summed as each output time is reached, 80 bytes per output time), the sector-table
 #: cache (mcwf_sector._CACHE_BYTES, twice over while one is replaced) and the interpreter with its
 #: libraries; 1.3x margin (N = 1e6, 101 outputs: ~3.3 GB resident per worker after 40 s)
 _WORKER_BASE = 300 * 2**20
@@ -611,10 +611,11 @@ def estimate_run_time(model: Model, duration: float, ntraj: int, workers: int) -
 
 
 def memory_needed(N: int, n_times: int, processes: int = 1) -> int:
-    """Estimated peak bytes of an MCWF run: per process 1.3 [16 (N + 1)(T + 60) + 2 C + B]
+    """Estimated peak bytes of an MCWF run: per process 1.3 [16 (N + 1) 60 + 80 T + 2 C + B]
     (T output times, C the sector-table cache budget, B the interpreter), times the number of
-    processes that hold a trajectory (the workers)."""
-    per = 16.0 * (N + 1) * (n_times + 60) + 2 * mcwf_sector._CACHE_BYTES + _WORKER_BASE
+    processes that hold a trajectory (the workers): O(N + T) per trajectory (the output states
+    are not kept)."""
+    per = 16.0 * (N + 1) * 60 + 80.0 * n_times + 2 * mcwf_sector._CACHE_BYTES + _WORKER_BASE
     return int(1.3 * per * max(1, processes))
 
 

@@ -11,6 +11,9 @@ time inside its step where ||psi||^2 reaches the drawn uniform r:
   follows the spectral radius of A on the window (~N^2), much slower at large N
   (benchmarks/results/mcwf.md).
 
+At each output time the kernel sums the state's collective moments (:func:`output_sums`), so a
+trajectory needs no output states (they are written only when asked for).
+
 Only a window of m indices where psi is non-negligible is touched (:mod:`piqs_squeeze.methods.mcwf.window`);
 after each step the tails holding less than (1e-2 tol)^2 of ||psi||^2 are cut off and the state is
 renormalised (r is rescaled by the same factor: the waiting time is conditioned on survival so far).
@@ -33,15 +36,51 @@ from .krylov import krylov_step
 from .rational import rational_step
 from .window import expect_jminus
 
-__all__ = ["advance"]
+__all__ = ["advance", "output_sums", "NSUMS"]
 
 STATUS_DONE, STATUS_SECTOR, STATUS_REFILL = 0, 1, 2
+#: length of a row of :func:`output_sums`
+NSUMS = 9
+
+
+@njit(cache=True)
+def output_sums(psi, c, mvals, lo, hi, row):
+    """The collective sums of the state psi (zero outside [lo, hi)) that fix its first and second
+    moments (:func:`piqs_squeeze.observables.moments_from_collective`), into ``row`` (9,):
+    ||psi||^2, <Jz>, <Jz^2>, <J+> (re, im), <(J+ Jz + Jz J+)/2> (re, im), <J+ J+> (re, im), with
+
+        <J+> = sum_k c_k psi_k^* psi_(k+1),  <(J+ Jz + Jz J+)/2> = sum_k c_k (m_(k+1) + 1/2) psi_k^* psi_(k+1),
+        <J+ J+> = sum_k c_k c_(k+1) psi_k^* psi_(k+2)
+
+    (k = j - m, c_k = <k|J+|k+1>; the sums of :func:`piqs_squeeze.dicke.moments_from_bands`, summed
+    in index order)."""
+    w = 0.0
+    jz = 0.0
+    jz2 = 0.0
+    jp = 0j
+    jpjz = 0j
+    jpjp = 0j
+    d = psi.shape[0]
+    for k in range(lo, hi):
+        p = psi[k]
+        a = p.real * p.real + p.imag * p.imag
+        w += a
+        jz += a * mvals[k]
+        jz2 += a * (mvals[k] * mvals[k])
+        if k + 1 < d:
+            b1 = psi[k + 1] * np.conj(p)
+            jp += b1 * c[k]
+            jpjz += b1 * (c[k] * (mvals[k + 1] + 0.5))
+            if k + 2 < d:
+                jpjp += psi[k + 2] * np.conj(p) * (c[k] * c[k + 1])
+    row[0], row[1], row[2] = w, jz, jz2
+    row[3], row[4], row[5], row[6], row[7], row[8] = jp.real, jp.imag, jpjz.real, jpjz.imag, jpjp.real, jpjp.imag
 
 
 @njit(cache=True)
 def advance(psi, diag0, up, low0, up2, low2, c, mvals, rates3, loc_amp, loc_rate, loc_shift, loc_dj, loc_dnew,
-            adaptive, beta_fixed, fstate, istate, times, outbuf, u, jt, jk, newpsi, rational, poles, coef, rinf,
-            nhigh, mkry, tol, small, lam_s, vec_s, vinv_s):
+            adaptive, beta_fixed, fstate, istate, times, mom, outbuf, u, jt, jk, newpsi, rational, poles, coef, rinf,
+            nhigh, mkry, tol, small, lam_s, vec_s, vinv_s, W):
     """Advance one trajectory inside its sector until t_end, a change of sector, or a full buffer.
 
     Parameters (all arrays are modified in place where noted)
@@ -56,15 +95,19 @@ def advance(psi, diag0, up, low0, up2, low2, c, mvals, rates3, loc_amp, loc_rate
     adaptive : bool; beta = -<J-> per step if True, else ``beta_fixed``
     fstate : [t, r, h] (in/out; h: the last Krylov step, or the proposed next rational step);
         istate : [k_next_output, u_index, n_jumps, lo, hi, dj, new_lo, new_hi, n_steps, sum of
-        window sizes, pad, rejected steps, Pade evaluations] (in/out; 8, 9, 11, 12 are cost counters)
-    times : output times; outbuf : (T', >= d) normalised states written at the first T' <= T output
-        times (out; a later time only stops the run there)
+        window sizes, pad, rejected steps, Pade evaluations, steps redone with a wider pad, Pade
+        evaluations for jump times] (in/out; 8, 9, 11-14 are cost counters)
+    times : output times; mom : (T', 9) the state's collective sums (:func:`output_sums`) at the
+        first T' <= T output times (out; a later time only stops the run there); outbuf : (T', >= d)
+        the normalised states at those times, or a (0, 0) array: no states kept (out)
     u : uniforms (one per waiting time, one per channel choice); jt, jk : jump times and kinds (out)
     newpsi : (d + 2,) complex: the state after a jump into another sector (out, status 1)
     rational, poles, coef, rinf, nhigh : propagate with the pair of Pade approximants in partial
         fractions (:func:`piqs_squeeze.methods.mcwf.rational.pade_fractions`; the kept one's poles are the
         first ``nhigh``) if True, else with Krylov steps of dimension ``mkry``
     tol : per-step error bound
+    W : (>= d, 4 KP or 6 KP) float work array of the rational solves
+        (:func:`piqs_squeeze.methods.mcwf.rational.work_array`; 6 KP when A is pentadiagonal)
     small, lam_s, vec_s, vinv_s : if ``small``, propagate exactly with the eigendecomposition
         -i H_eff = vec_s diag(lam_s) vinv_s (for ``beta_fixed``; small sectors, where one Arnoldi
         space is the whole sector anyway and the per-step eigendecomposition would dominate)
@@ -86,18 +129,17 @@ def advance(psi, diag0, up, low0, up2, low2, c, mvals, rates3, loc_amp, loc_rate
     diag = np.empty(d, dtype=np.complex128)
     low = np.empty(max(d - 1, 0), dtype=np.complex128)
     tmp = np.zeros(d, dtype=np.complex128)
-    K = poles.shape[0]
     ys = np.empty((2, d if rational else 1), dtype=np.complex128)
-    pv = np.empty((d if rational else 1, K), dtype=np.complex128)
-    tm = np.empty((d if rational else 1, K), dtype=np.complex128)
-    ub = np.empty((d if rational and up2.shape[0] > 0 else 1, K), dtype=np.complex128)
-    nout = outbuf.shape[0]
+    nout = mom.shape[0]
+    states = outbuf.shape[0] >= nout and nout > 0
     status = STATUS_DONE
     while True:
         while kout < T and times[kout] <= t:
             if kout < nout:
-                outbuf[kout, :] = 0j
-                outbuf[kout, lo:hi] = psi[lo:hi]
+                output_sums(psi, c, mvals, lo, hi, mom[kout])
+                if states:
+                    outbuf[kout, :] = 0j
+                    outbuf[kout, lo:hi] = psi[lo:hi]
             kout += 1
         if kout >= T:
             status = STATUS_DONE
@@ -111,7 +153,7 @@ def advance(psi, diag0, up, low0, up2, low2, c, mvals, rates3, loc_amp, loc_rate
         if rational and not small:
             hprev, h, s, jump, n_h, clipped, lo, hi = rational_step(
                 psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, hprev, times[kout], tol, poles, coef,
-                rinf, nhigh, ys, pv, tm, ub, diag, low, istate)
+                rinf, nhigh, ys, W, diag, low, istate)
         else:
             h, s, jump, n_h, clipped, lo, hi = krylov_step(
                 psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, hprev, times[kout], tol, small, lam_s,

@@ -7,7 +7,8 @@ H = chi J+J- + Omega Jx, pentadiagonal once H has Jx^2-type terms), is stepped w
     psi(t + h) ~ exp(h mu) r_k(h (A - mu)) psi(t),   r_k(z) = (-1)^k + sum_i c_i / (z - p_i),
 
 where mu is the Rayleigh quotient <psi|A|psi> and p_i (all in Re p > 0) the zeros of the Pade
-denominator: k banded solves (bandwidth 1 or 2), O(window) each, run interleaved. Why rational and not
+denominator: k banded solves (bandwidth 1 or 2), O(window) each, run interleaved (real arithmetic on
+per-pole rows of one work array, so the compiler vectorises across poles). Why rational and not
 polynomial (Krylov): A spans ~N^2 on the window (chi J+J- and Omega Jx), so any polynomial step
 must resolve the state's far tails, whereas r_k(z) = e^z + O(z^(2k+1)) is bounded on Re z <= 0:
 components with |h (lambda - mu)| >> 1 are carried with a bounded error, and the step is set by
@@ -36,8 +37,8 @@ from numba import njit
 
 from .window import bands, extent, false_position, illinois_update, trim
 
-__all__ = ["pade_fractions", "apply_rational", "apply_banded", "rayleigh", "rational_step",
-           "HIGH_ORDER", "LOW_ORDER", "PAD_MIN", "PAD_MARGIN"]
+__all__ = ["pade_fractions", "apply_rational", "apply_banded", "rayleigh", "rational_step", "work_array",
+           "HIGH_ORDER", "LOW_ORDER", "PAD_MIN", "PAD_MARGIN", "KP"]
 
 #: orders of the kept approximant and of the error-estimating one (even and odd: r_k(inf) = +-1,
 #: so content the step cannot resolve, |z| >> 1, shows in the estimate instead of cancelling)
@@ -93,59 +94,117 @@ def pade_fractions(orders=(HIGH_ORDER, LOW_ORDER)):
     return np.array(poles, dtype=complex), coef, np.array(rinf)
 
 
+#: stride of the per-pole columns of the work array W (at most KP poles): W[i, f * KP + k] holds
+#: field f of pole k at row i (f = 0, 1: Re, Im of the inverted pivot; 2, 3: Re, Im of the
+#: solution; 4, 5: Re, Im of the pentadiagonal elimination's first superdiagonal)
+KP = 16
+
+
+def work_array(d: int, pentadiagonal: bool = False) -> np.ndarray:
+    """Work array W for :func:`apply_banded` on windows of up to ``d`` rows."""
+    return np.empty((max(d, 1), (6 if pentadiagonal else 4) * KP))
+
+
 @njit(cache=True)
-def apply_rational(diag, up, low, a, b, mu, h, poles, coef, rinf, x, out, pv, tm):
+def _split_poles(poles, coef):
+    """Real and imaginary parts of poles and coefficients, and each order's range [k0, k1) of
+    poles with non-zero coefficients (the others add exact zeros, so skipping them changes no bit)."""
+    K, R = poles.shape[0], coef.shape[0]
+    if K > KP:
+        raise ValueError("apply_banded: more poles than the work array's stride KP")
+    pr, pim = np.empty(K), np.empty(K)
+    for k in range(K):
+        pr[k], pim[k] = poles[k].real, poles[k].imag
+    cr, ci = np.empty((R, K)), np.empty((R, K))
+    kr = np.zeros((R, 2), dtype=np.int64)
+    for r in range(R):
+        k0, k1 = K, 0
+        for k in range(K):
+            cr[r, k], ci[r, k] = coef[r, k].real, coef[r, k].imag
+            if coef[r, k] != 0:
+                k0, k1 = min(k0, k), max(k1, k + 1)
+        kr[r, 0], kr[r, 1] = k0, max(k0, k1)
+    return pr, pim, cr, ci, kr
+
+
+@njit(cache=True, error_model="numpy")
+def _combine(W, i, x, rinf, cr, ci, kr, scale, out, a):
+    """out[r, a + i] = scale (rinf_r x + sum_k coef[r, k] y_k[i]) from the solutions in row i of W."""
+    xv = x[a + i]
+    for r in range(cr.shape[0]):
+        accr, acci = rinf[r] * xv.real, rinf[r] * xv.imag
+        for k in range(kr[r, 0], kr[r, 1]):
+            ar, ai = W[i, 2 * KP + k], W[i, 3 * KP + k]
+            accr += cr[r, k] * ar - ci[r, k] * ai
+            acci += cr[r, k] * ai + ci[r, k] * ar
+        out[r, a + i] = scale * complex(accr, acci)
+
+
+@njit(cache=True, error_model="numpy")
+def apply_rational(diag, up, low, a, b, mu, h, poles, coef, rinf, x, out, W):
     """out[r, a:b] = exp(h mu) [rinf_r x + sum_k coef[r, k] (h B - p_k)^-1 x] on [a, b), B = A - mu.
 
     A = -i H_eff has diagonal ``diag``, upper band ``-1j * up`` and lower band ``low`` (sector
-    arrays; only [a, b) is read); ``pv`` and ``tm`` are (>= b - a, >= K) work arrays. The K
-    tridiagonal solves run interleaved (independent recurrences: latency hidden). Returns False
-    if a pivot is not safely non-zero (the caller takes a smaller step).
+    arrays; only [a, b) is read); ``W`` is a (>= b - a, >= 4 KP) float work array
+    (:func:`work_array`). The K tridiagonal solves run interleaved (independent recurrences:
+    latency hidden), in real arithmetic on contiguous per-pole rows so that the compiler
+    vectorises them across poles (the same operations, in the same order, as complex
+    arithmetic). Returns False if a pivot is not safely non-zero (the caller takes a smaller step).
     """
     n = b - a
     K = poles.shape[0]
-    R = coef.shape[0]
+    pr, pim, cr, ci, kr = _split_poles(poles, coef)
     tiny = 1e-16 * np.abs(poles).min() ** 2
-    hu = np.zeros(n, dtype=np.complex128)
+    hur, hui = np.zeros(n), np.zeros(n)
     for i in range(n - 1):
-        hu[i] = -1j * h * up[a + i]
+        v = -1j * h * up[a + i]
+        hur[i], hui[i] = v.real, v.imag
     # forward elimination of (h B - p_k) y_k = x for all k
     hd = h * (diag[a] - mu)
+    bad = 0
+    xr, xi = x[a].real, x[a].imag
     for k in range(K):
-        dd = hd - poles[k]
-        q = dd.real ** 2 + dd.imag ** 2
-        if q < tiny:
-            return False
-        pv[0, k] = complex(dd.real / q, -dd.imag / q)
-        tm[0, k] = x[a]
+        ddr, ddi = hd.real - pr[k], hd.imag - pim[k]
+        q = ddr * ddr + ddi * ddi
+        bad += q < tiny
+        W[0, k], W[0, KP + k] = ddr / q, -ddi / q
+        W[0, 2 * KP + k], W[0, 3 * KP + k] = xr, xi
     for i in range(1, n):
         hd = h * (diag[a + i] - mu)
         hl = h * low[a + i - 1]
-        hup = hu[i - 1]
-        xi = x[a + i]
+        hdr, hdi, hlr, hli = hd.real, hd.imag, hl.real, hl.imag
+        ur, ui = hur[i - 1], hui[i - 1]
+        xr, xi = x[a + i].real, x[a + i].imag
         for k in range(K):
-            w = hl * pv[i - 1, k]
-            dd = hd - poles[k] - w * hup
-            q = dd.real ** 2 + dd.imag ** 2
-            if q < tiny:
-                return False
-            pv[i, k] = complex(dd.real / q, -dd.imag / q)
-            tm[i, k] = xi - w * tm[i - 1, k]
-    # back substitution (in place in tm) and the combinations
+            p0r, p0i = W[i - 1, k], W[i - 1, KP + k]
+            wr, wi = hlr * p0r - hli * p0i, hlr * p0i + hli * p0r  # w = hl / pivot_(i-1)
+            ddr = (hdr - pr[k]) - (wr * ur - wi * ui)
+            ddi = (hdi - pim[k]) - (wr * ui + wi * ur)
+            q = ddr * ddr + ddi * ddi
+            bad += q < tiny
+            W[i, k], W[i, KP + k] = ddr / q, -ddi / q
+            t0r, t0i = W[i - 1, 2 * KP + k], W[i - 1, 3 * KP + k]
+            W[i, 2 * KP + k] = xr - (wr * t0r - wi * t0i)
+            W[i, 3 * KP + k] = xi - (wr * t0i + wi * t0r)
+    if bad:
+        return False
+    # back substitution (in place) and the combinations
     scale = np.exp(h * mu)
     for i in range(n - 1, -1, -1):
         if i == n - 1:
             for k in range(K):
-                tm[i, k] = tm[i, k] * pv[i, k]
+                zr, zi = W[i, 2 * KP + k], W[i, 3 * KP + k]
+                W[i, 2 * KP + k] = zr * W[i, k] - zi * W[i, KP + k]
+                W[i, 3 * KP + k] = zr * W[i, KP + k] + zi * W[i, k]
         else:
-            hui = hu[i]
+            ur, ui = hur[i], hui[i]
             for k in range(K):
-                tm[i, k] = (tm[i, k] - hui * tm[i + 1, k]) * pv[i, k]
-        for r in range(R):
-            acc = rinf[r] * x[a + i]
-            for k in range(K):
-                acc += coef[r, k] * tm[i, k]
-            out[r, a + i] = scale * acc
+                br, bi = W[i + 1, 2 * KP + k], W[i + 1, 3 * KP + k]
+                zr = W[i, 2 * KP + k] - (ur * br - ui * bi)
+                zi = W[i, 3 * KP + k] - (ur * bi + ui * br)
+                W[i, 2 * KP + k] = zr * W[i, k] - zi * W[i, KP + k]
+                W[i, 3 * KP + k] = zr * W[i, KP + k] + zi * W[i, k]
+        _combine(W, i, x, rinf, cr, ci, kr, scale, out, a)
     return True
 
 
@@ -177,15 +236,15 @@ def rayleigh(diag, up, low, up2, low2, a, b, x):
     return mu, max(aa - (mu.real ** 2 + mu.imag ** 2) * nx, 0.0), nx
 
 
-@njit(cache=True)
-def _apply_rational5(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x, out, pv, tm, ub):
+@njit(cache=True, error_model="numpy")
+def _apply_rational5(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x, out, W):
     """:func:`apply_rational` for a pentadiagonal A (second bands ``-1j * up2``, ``-1j * low2``):
     banded LU without pivoting, L with two subdiagonals (alpha1, alpha2 per row), U with the
-    diagonal (inverted in ``pv``), the first superdiagonal (``ub``, pole-dependent) and the second
-    (h times A's, unchanged by the elimination)."""
+    diagonal (inverted, fields 0, 1 of W), the first superdiagonal (pole-dependent, fields 4, 5)
+    and the second (h times A's, unchanged by the elimination); W has >= 6 KP columns."""
     n = b - a
     K = poles.shape[0]
-    R = coef.shape[0]
+    pr, pim, cr, ci, kr = _split_poles(poles, coef)
     tiny = 1e-16 * np.abs(poles).min() ** 2
     hu = np.zeros(n, dtype=np.complex128)
     hu2 = np.zeros(n, dtype=np.complex128)
@@ -193,58 +252,69 @@ def _apply_rational5(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x
         hu[i] = -1j * h * up[a + i]
     for i in range(n - 2):
         hu2[i] = -1j * h * up2[a + i]
+    bad = 0
     for i in range(n):
         hd = h * (diag[a + i] - mu)
         hl = h * low[a + i - 1] if i >= 1 else 0j
         hl2 = -1j * h * low2[a + i - 2] if i >= 2 else 0j
-        xi = x[a + i]
+        xv = x[a + i]
         hui = hu[i]
+        h2a = hu2[i - 2] if i >= 2 else 0j
+        h2b = hu2[i - 1] if i >= 1 else 0j
         for k in range(K):
-            dd = hd - poles[k]
-            e = hui
-            y = xi
-            l1 = hl
+            ddr, ddi = hd.real - pr[k], hd.imag - pim[k]
+            er, ei = hui.real, hui.imag
+            yr, yi = xv.real, xv.imag
+            l1r, l1i = hl.real, hl.imag
             if i >= 2:
-                al2 = hl2 * pv[i - 2, k]
-                l1 = hl - al2 * ub[i - 2, k]
-                dd -= al2 * hu2[i - 2]
-                y -= al2 * tm[i - 2, k]
+                pvr, pvi = W[i - 2, k], W[i - 2, KP + k]
+                a2r, a2i = hl2.real * pvr - hl2.imag * pvi, hl2.real * pvi + hl2.imag * pvr
+                ubr, ubi = W[i - 2, 4 * KP + k], W[i - 2, 5 * KP + k]
+                l1r, l1i = hl.real - (a2r * ubr - a2i * ubi), hl.imag - (a2r * ubi + a2i * ubr)
+                ddr, ddi = ddr - (a2r * h2a.real - a2i * h2a.imag), ddi - (a2r * h2a.imag + a2i * h2a.real)
+                tr, ti = W[i - 2, 2 * KP + k], W[i - 2, 3 * KP + k]
+                yr, yi = yr - (a2r * tr - a2i * ti), yi - (a2r * ti + a2i * tr)
             if i >= 1:
-                al1 = l1 * pv[i - 1, k]
-                dd -= al1 * ub[i - 1, k]
-                e -= al1 * hu2[i - 1]
-                y -= al1 * tm[i - 1, k]
-            q = dd.real ** 2 + dd.imag ** 2
-            if q < tiny:
-                return False
-            pv[i, k] = complex(dd.real / q, -dd.imag / q)
-            ub[i, k] = e
-            tm[i, k] = y
+                pvr, pvi = W[i - 1, k], W[i - 1, KP + k]
+                a1r, a1i = l1r * pvr - l1i * pvi, l1r * pvi + l1i * pvr
+                ubr, ubi = W[i - 1, 4 * KP + k], W[i - 1, 5 * KP + k]
+                ddr, ddi = ddr - (a1r * ubr - a1i * ubi), ddi - (a1r * ubi + a1i * ubr)
+                er, ei = er - (a1r * h2b.real - a1i * h2b.imag), ei - (a1r * h2b.imag + a1i * h2b.real)
+                tr, ti = W[i - 1, 2 * KP + k], W[i - 1, 3 * KP + k]
+                yr, yi = yr - (a1r * tr - a1i * ti), yi - (a1r * ti + a1i * tr)
+            q = ddr * ddr + ddi * ddi
+            bad += q < tiny
+            W[i, k], W[i, KP + k] = ddr / q, -ddi / q
+            W[i, 4 * KP + k], W[i, 5 * KP + k] = er, ei
+            W[i, 2 * KP + k], W[i, 3 * KP + k] = yr, yi
+    if bad:
+        return False
     scale = np.exp(h * mu)
     for i in range(n - 1, -1, -1):
+        h2 = hu2[i]
         for k in range(K):
-            z = tm[i, k]
+            zr, zi = W[i, 2 * KP + k], W[i, 3 * KP + k]
             if i + 1 < n:
-                z -= ub[i, k] * tm[i + 1, k]
+                ubr, ubi = W[i, 4 * KP + k], W[i, 5 * KP + k]
+                tr, ti = W[i + 1, 2 * KP + k], W[i + 1, 3 * KP + k]
+                zr, zi = zr - (ubr * tr - ubi * ti), zi - (ubr * ti + ubi * tr)
             if i + 2 < n:
-                z -= hu2[i] * tm[i + 2, k]
-            tm[i, k] = z * pv[i, k]
-        for r in range(R):
-            acc = rinf[r] * x[a + i]
-            for k in range(K):
-                acc += coef[r, k] * tm[i, k]
-            out[r, a + i] = scale * acc
+                tr, ti = W[i + 2, 2 * KP + k], W[i + 2, 3 * KP + k]
+                zr, zi = zr - (h2.real * tr - h2.imag * ti), zi - (h2.real * ti + h2.imag * tr)
+            W[i, 2 * KP + k] = zr * W[i, k] - zi * W[i, KP + k]
+            W[i, 3 * KP + k] = zr * W[i, KP + k] + zi * W[i, k]
+        _combine(W, i, x, rinf, cr, ci, kr, scale, out, a)
     return True
 
 
 @njit(cache=True)
-def apply_banded(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x, out, pv, tm, ub):
+def apply_banded(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x, out, W):
     """:func:`apply_rational` for A with second bands ``-1j * up2`` (A[k, k+2]) and ``-1j * low2``
     (A[k+2, k]) from H's; empty ``up2`` means tridiagonal (the same arithmetic as
-    :func:`apply_rational`). ``ub`` is a third (>= b - a, >= K) work array (pentadiagonal only)."""
+    :func:`apply_rational`); W needs 6 KP columns when A is pentadiagonal (:func:`work_array`)."""
     if up2.shape[0] == 0:
-        return apply_rational(diag, up, low, a, b, mu, h, poles, coef, rinf, x, out, pv, tm)
-    return _apply_rational5(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x, out, pv, tm, ub)
+        return apply_rational(diag, up, low, a, b, mu, h, poles, coef, rinf, x, out, W)
+    return _apply_rational5(diag, up, low, up2, low2, a, b, mu, h, poles, coef, rinf, x, out, W)
 
 
 @njit(cache=True)
@@ -273,7 +343,7 @@ def _clamped(mu, h, poles):
 
 @njit(cache=True)
 def rational_step(psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, hprop, t_next, tol, poles, coef,
-                   rinf, nhigh, ys, pv, tm, ub, diag, low, istate):
+                   rinf, nhigh, ys, W, diag, low, istate):
     """One rational step (see :mod:`piqs_squeeze.methods.mcwf.rational`) of the proposed size ``hprop``
     (0: start from 1 / ||(A - mu) psi||), shrunk until the error estimate is below ``tol``, on the
     window [lo, hi) padded by istate[10] (doubled and the step redone while the state comes within
@@ -302,13 +372,13 @@ def rational_step(psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, h
     err = 0.0
     yh = ys[0]
     for _ in range(200):
-        ok = apply_banded(diag, up, low, up2, low2, a, b, _clamped(mu, h, poles), h, poles, coef, rinf, psi, ys, pv,
-                          tm, ub)
+        ok = apply_banded(diag, up, low, up2, low2, a, b, _clamped(mu, h, poles), h, poles, coef, rinf, psi, ys, W)
         istate[12] += 1
         if ok:
             lo2, hi2, _ = extent(yh, a, b, eps2)
             if (a > 0 and lo2 - a < PAD_MARGIN) or (b < d and b - hi2 < PAD_MARGIN):
                 pad = 2 * pad
+                istate[13] += 1
                 a, b = max(0, lo - pad), min(d, hi + pad)
                 bands(diag0, low0, c, gam, beta, a, b, diag, low)
                 continue
@@ -344,8 +414,9 @@ def rational_step(psi, diag0, up, low0, up2, low2, c, gam, beta, lo, hi, t, r, h
         mu1, _, _ = rayleigh(diag, up, low, up2, low2, a, b, yh)
         s = _hermite_root(fa, 2.0 * mu.real, fb, 2.0 * mu1.real, h)
         for _ in range(60):
-            apply_banded(diag, up, low, up2, low2, a, b, _clamped(mu, s, poles), s, ph, ch, rh, psi, ys, pv, tm, ub)
+            apply_banded(diag, up, low, up2, low2, a, b, _clamped(mu, s, poles), s, ph, ch, rh, psi, ys, W)
             istate[12] += 1
+            istate[14] += 1
             mus, _, n_h = rayleigh(diag, up, low, up2, low2, a, b, yh)
             fs = np.log(max(n_h, 1e-300)) - np.log(r)
             # |fs| <= tol: jumping at norm^2 r (1 + fs) instead of r shifts the uniform r by a

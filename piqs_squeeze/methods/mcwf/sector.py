@@ -58,10 +58,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-from piqs_squeeze import dicke, hamiltonian
+from piqs_squeeze import dicke, hamiltonian, observables
 from piqs_squeeze.protocol import Protocol, Segment
-from .kernels import STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
-from .rational import HIGH_ORDER, LOW_ORDER, PAD_MIN, pade_fractions
+from .kernels import NSUMS, STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
+from .rational import HIGH_ORDER, KP, LOW_ORDER, PAD_MIN, pade_fractions, work_array
+from .window import paper_tables
 
 __all__ = ["default_beta", "small_beta", "resolve_beta", "decay_diagonal", "h_eff_bands", "h_eff_outer_bands",
            "SectorTables", "RampSector", "midpoint_error", "sector", "jump_kind_names", "run_trajectory",
@@ -207,23 +208,37 @@ class SectorTables:
         self.j = float(j)
         self.d = d = int(round(2 * j)) + 1
         self._given = bands is not None
-        if bands is None:
+        n = len(_LOCAL_KINDS)
+        self.amp = np.zeros((n, d))
+        paper = bands is None and not model.hamiltonian
+        if paper:  # compiled: the same bits as h_eff_bands and dicke.local_channels, without their overhead
+            bands = (np.empty(d, complex), np.empty(d - 1, complex), np.empty(d - 1, complex),
+                     *h_eff_outer_bands(model, j))
+            paper_tables(model.N, self.j, float(model.omega), float(model.chi), model.gamma, model.collective_dephasing,
+                         model.collective_pumping, model.gamma_s, model.dephasing, model.pumping, bands[0], bands[1],
+                         bands[2], self.amp)
+        elif bands is None:
             bands = (*h_eff_bands(model, j, 0j), *h_eff_outer_bands(model, j))
         self.diag0, self.up, self.low0, self.up2, self.low2 = (np.ascontiguousarray(x, dtype=complex) for x in bands)
         self.c = np.ascontiguousarray(dicke.jplus_elements(j), dtype=float)
         self.m = np.ascontiguousarray(dicke.m_values(j), dtype=float)
         self.rates3 = np.array([model.gamma, model.collective_dephasing, model.collective_pumping], float)
-        n = len(_LOCAL_KINDS)
-        self.amp = np.zeros((n, d))
         self.rate = np.zeros(n)
         self.shift = np.zeros(n, np.int64)
         self.dj = np.zeros(n, np.int64)
         self.dnew = np.zeros(n, np.int64)
+        channels = {}
         for i, (proc, dj) in enumerate(_LOCAL_KINDS):
             rate = getattr(model, proc)
             self.dj[i], self.dnew[i] = dj, d + 2 * dj
             self.shift[i] = dj - dicke.LOCAL_PROCESSES[proc]  # k' = k + dj - dm
-            amps = dicke.local_channels(model.N, j, proc) if rate > 0 else {}
+            if paper:
+                if rate > 0 and -1e-9 <= j + dj <= model.N / 2.0 + 1e-9:  # local_channels' existence test
+                    self.rate[i] = rate
+                continue
+            if proc not in channels:  # all three dj of a process at once
+                channels[proc] = dicke.local_channels(model.N, j, proc) if rate > 0 else {}
+            amps = channels[proc]
             if dj in amps:
                 self.amp[i] = amps[dj]
                 self.rate[i] = rate
@@ -275,11 +290,13 @@ class SectorTables:
 
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_BYTES = 256 << 20  # per-process budget for cached sector tables
+_CACHED = [0]  # bytes held by _CACHE when its entries were added (their eigenbases may add more later)
 
 
 def clear_cache():
     """Drop the per-process cache of sector tables."""
     _CACHE.clear()
+    _CACHED[0] = 0
 
 
 def sector(model, j: float) -> SectorTables:
@@ -291,9 +308,11 @@ def sector(model, j: float) -> SectorTables:
         return s
     s = SectorTables(model, j)
     _CACHE[key] = s
-    total = sum(v.nbytes for v in _CACHE.values())
-    while len(_CACHE) > 1 and total > _CACHE_BYTES:
-        total -= _CACHE.popitem(last=False)[1].nbytes
+    _CACHED[0] += s.nbytes
+    if _CACHED[0] > _CACHE_BYTES:  # recount (eigenbases grow entries after they were added), then evict
+        _CACHED[0] = sum(v.nbytes for v in _CACHE.values())  # down to 3/4 of the budget: recounts stay rare
+        while len(_CACHE) > 1 and _CACHED[0] > 0.75 * _CACHE_BYTES:
+            _CACHED[0] -= _CACHE.popitem(last=False)[1].nbytes
     return s
 
 
@@ -305,19 +324,23 @@ RAMP_TOL = 1e-3
 
 class _Trajectory:
     """The state of one trajectory between kernel calls: sector j, psi, the kernel's float and
-    int state (time, drawn r, proposed step, uniform index, window, counters), the uniforms and the
-    jump record. It carries across protocol boundaries and ramp sub-steps unchanged."""
+    int state (time, drawn r, proposed step, uniform index, window, counters), the uniforms, the
+    jump record, the collective sums at the output times (O(T), so a trajectory holds O(N + T)
+    memory) and, only if asked for, the output states. It carries across protocol boundaries and
+    ramp sub-steps unchanged."""
 
-    def __init__(self, N, times, j0, psi0, rng, krylov_dim, tol, rational):
+    def __init__(self, N, times, j0, psi0, rng, krylov_dim, tol, rational, states=False):
         self.T = len(times)
         self.j = float(j0)
         self.psi = np.array(psi0, dtype=complex)
-        self.outbuf = np.empty((self.T, N + 1), dtype=complex)
+        self.sums = np.zeros((self.T, NSUMS))
+        self.outbuf = np.zeros((self.T, N + 1), dtype=complex) if states else np.zeros((0, 0), dtype=complex)
+        self.work = work_array(N + 3)
         self.out_j = np.empty(self.T)
         self.rng = rng
         self.u = rng.random(_NU)
         self.fstate = np.array([times[0], self.u[0], 0.0])
-        self.istate = np.array([0, 1, 0, 0, self.psi.size, 0, 0, 0, 0, 0, PAD_MIN, 0, 0], dtype=np.int64)
+        self.istate = np.array([0, 1, 0, 0, self.psi.size, 0, 0, 0, 0, 0, PAD_MIN, 0, 0, 0, 0], dtype=np.int64)
         self.jt, self.jk = np.empty(_NJ), np.empty(_NJ, dtype=np.int64)
         self.times_out, self.kinds_out = [], []
         self.m_dim = KRYLOV_DIM if krylov_dim is None else int(krylov_dim)
@@ -335,7 +358,8 @@ class _Trajectory:
         instead of the shared cache (the instantaneous H_eff of a time-dependent ``model``)."""
         istate = self.istate
         istate[0] = 0
-        outbuf = self.outbuf[first:first + nout]
+        sums = self.sums[first:first + nout]
+        outbuf = self.outbuf[first:first + nout] if self.outbuf.size else self.outbuf
         adaptive = beta is None
         b = 0j if adaptive else complex(beta)
         small = model.N + 1 <= SMALL_DIM
@@ -345,16 +369,19 @@ class _Trajectory:
             k0 = istate[0]
             newpsi = np.empty(tab.d + 2, dtype=complex)
             eig = tab.eig(b_small) if small else None
+            if tab.up2.size and self.work.shape[1] < 6 * KP:
+                self.work = work_array(model.N + 3, pentadiagonal=True)
             if eig is None:
                 status = advance(self.psi, tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c, tab.m,
                                  tab.rates3, tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, adaptive, b,
-                                 self.fstate, istate, times, outbuf, self.u, self.jt, self.jk, newpsi,
-                                 self.rational, *_PADE, self.m_dim, self.tol, False, _NONE_C, _NONE_CC, _NONE_CC)
+                                 self.fstate, istate, times, sums, outbuf, self.u, self.jt, self.jk, newpsi,
+                                 self.rational, *_PADE, self.m_dim, self.tol, False, _NONE_C, _NONE_CC, _NONE_CC,
+                                 self.work)
             else:
                 status = advance(self.psi, tab.diag0, tab.up, tab.low0, tab.up2, tab.low2, tab.c, tab.m,
                                  tab.rates3, tab.amp, tab.rate, tab.shift, tab.dj, tab.dnew, False, b_small,
-                                 self.fstate, istate, times, outbuf, self.u, self.jt, self.jk, newpsi,
-                                 self.rational, *_PADE, self.m_dim, self.tol, True, *eig)
+                                 self.fstate, istate, times, sums, outbuf, self.u, self.jt, self.jk, newpsi,
+                                 self.rational, *_PADE, self.m_dim, self.tol, True, *eig, self.work)
             self.out_j[first + min(k0, nout):first + min(istate[0], nout)] = self.j
             nj = istate[2]
             if status == STATUS_REFILL or status == STATUS_DONE or nj >= _NJ:
@@ -493,7 +520,7 @@ def _ramped(traj, seg, beta, ramp_tol):
 
 
 def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_dim=None, tol=None,
-                   scheme="rational", ramp_tol=None):
+                   scheme="rational", ramp_tol=None, output_states=False):
     """Simulate one trajectory; return a dict of per-output records.
 
     Parameters
@@ -513,16 +540,22 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
     scheme : "rational" or "krylov" (see :mod:`piqs_squeeze.methods.mcwf.kernels`)
     ramp_tol : bound per unit time on :func:`midpoint_error` of the steps of a time-dependent
         model (default RAMP_TOL)
+    keep_states : also return the final ``(j, psi)`` as ``final_state``
+    output_states : also return the states at the output times, ``states`` (T, N + 1) complex
+        (row k: the amplitudes of sector ``j[k]`` in its first 2 j[k] + 1 entries, zeros after);
+        without it a trajectory holds O(N + T) memory, not O(N T)
 
     Returns
     -------
-    dict with ``mean`` (T, 3), ``second`` (T, 3, 3) (moments of the normalised state), ``j`` (T,),
-    ``jump_times`` (J,), ``jump_kinds`` (J,) int (index into :func:`jump_kind_names`).
+    dict with ``mean`` (T, 3), ``second`` (T, 3, 3) (moments of the normalised state, from the
+    collective sums the kernel accumulates as each output time is reached,
+    :func:`~piqs_squeeze.methods.mcwf.kernels.output_sums`), ``j`` (T,), ``jump_times`` (J,),
+    ``jump_kinds`` (J,) int (index into :func:`jump_kind_names`) and cost counters.
     """
     times = np.ascontiguousarray(times, dtype=float)
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
-    traj = _Trajectory(model.N, times, j0, psi0, rng, krylov_dim, tol, scheme == "rational")
+    traj = _Trajectory(model.N, times, j0, psi0, rng, krylov_dim, tol, scheme == "rational", output_states)
     if isinstance(model, Protocol):
         segments = model.segments(times)
         betas = list(beta) if isinstance(beta, (list, tuple)) else [beta] * len(model.models)
@@ -538,17 +571,17 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
         nout = seg.times.size
         run_times = seg.times if nout and seg.times[-1] == seg.end else np.append(seg.times, seg.end)
         traj.advance(seg.model, np.ascontiguousarray(run_times), int(seg.out[0]) if nout else 0, nout, b)
-    T = traj.T
-    mean = np.empty((T, 3))
-    second = np.empty((T, 3, 3))
-    for jj in np.unique(traj.out_j):
-        idx = np.flatnonzero(traj.out_j == jj)
-        mean[idx], second[idx] = dicke.moments_from_state(jj, traj.outbuf[idx, :int(round(2 * jj)) + 1])
+    S, jj = traj.sums, traj.out_j
+    mean, second = observables.moments_from_collective(S[:, 3] + 1j * S[:, 4], S[:, 1], S[:, 7] + 1j * S[:, 8],
+                                                       S[:, 2], S[:, 5] + 1j * S[:, 6], jj * (jj + 1) * S[:, 0])
     istate = traj.istate
     out = {"mean": mean, "second": second, "j": traj.out_j,
            "jump_times": np.concatenate(traj.times_out), "jump_kinds": np.concatenate(traj.kinds_out).astype(np.int16),
            "steps": int(istate[8]), "mean_window": float(istate[9] / max(istate[8], 1)),
-           "rejected_steps": int(istate[11]), "pade_evaluations": int(istate[12])}
+           "rejected_steps": int(istate[11]), "pade_evaluations": int(istate[12]),
+           "pad_redone_steps": int(istate[13]), "jump_time_evaluations": int(istate[14])}
     if keep_states:
         out["final_state"] = (traj.j, traj.psi.copy())
+    if output_states:
+        out["states"] = traj.outbuf
     return out

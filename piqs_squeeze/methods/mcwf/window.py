@@ -98,3 +98,61 @@ def illinois_update(la, lb, fa, fb, s, fs, side):
             fa *= 0.5
         side = -1
     return la, lb, fa, fb, side
+
+
+@njit(cache=True)
+def _nonneg(x):
+    """np.maximum(x, 0.0) (+0.0 for x = -0.0, unlike max(x, 0.0))."""
+    return x if x > 0.0 else 0.0
+
+
+@njit(cache=True)
+def paper_tables(N, j, omega, chi, gamma, cdeph, cpump, gamma_s, deph, pump, diag0, up, low0, amp):
+    """The kernel's tables of sector j for H = chi J+J- + omega Jx (beta = 0): the bands of
+    :func:`piqs_squeeze.methods.mcwf.sector.h_eff_bands` into ``diag0`` (d,), ``up``, ``low0``
+    (d - 1,) and the amplitudes of :func:`piqs_squeeze.dicke.local_channels` into ``amp`` (9, d)
+    (rows in the order gamma_s, dephasing, pumping x dj = -1, 0, 1; rows of a zero rate and of
+    channels into sectors that do not exist are left alone). The same operations in the same
+    order as those numpy functions, so the same bits, without their per-sector Python overhead."""
+    d = diag0.shape[0]
+    h = N / 2.0
+    jj = j * (j + 1)
+    for k in range(d):
+        m = j - k
+        jpjm = jj - m * m + m
+        jmjp = jj - m * m - m
+        dec = (gamma * jpjm + cdeph * m * m + cpump * jmjp + gamma_s * (m + N / 2) + pump * (N / 2 - m)
+               + deph * N / 4)
+        diag0[k] = complex(chi * jpjm - 0.0, 0.0 - 0.5 * dec)
+    for k in range(d - 1):
+        m = j - (k + 1)
+        ck = np.sqrt(_nonneg(jj - m * (m + 1)))
+        up[k] = complex(0.5 * omega * ck, 0.0)
+        low0[k] = complex(0.5 * omega * ck, 0.0)
+    rates = (gamma_s, deph, pump)
+    for p in range(3):
+        if rates[p] <= 0:
+            continue
+        for dj in (-1, 0, 1):
+            if j + dj > h + 1e-9 or j + dj < -1e-9:
+                continue
+            row = 3 * p + dj + 1
+            for k in range(d):
+                m = j - k
+                if p == 1:  # dephasing: sigma^z / 2
+                    if dj == 0:
+                        v = m * np.sqrt((h + 1) / (2 * j * (j + 1))) if j > 0 else 0.0
+                    elif dj == -1:
+                        v = np.sqrt(_nonneg((h + j + 1) * (j * j - m * m) / (2 * j * (2 * j + 1)) if j > 0 else 0.0))
+                    else:
+                        v = np.sqrt(_nonneg((h - j) * ((j + 1) * (j + 1) - m * m) / (2 * (j + 1) * (2 * j + 1))))
+                else:  # sigma^- (gamma_s) or sigma^+ (pumping: m -> -m)
+                    mm = m if p == 0 else -m
+                    if dj == 0:
+                        v = np.sqrt(_nonneg((h + 1) * (j + mm) * (j - mm + 1) / (2 * j * (j + 1)) if j > 0 else 0.0))
+                    elif dj == -1:
+                        v = np.sqrt(_nonneg((h + j + 1) * (j + mm) * (j + mm - 1) / (2 * j * (2 * j + 1)) if j > 0
+                                        else 0.0))
+                    else:
+                        v = np.sqrt(_nonneg((h - j) * (j - mm + 1) * (j - mm + 2) / (2 * (j + 1) * (2 * j + 1))))
+                amp[row, k] = v
