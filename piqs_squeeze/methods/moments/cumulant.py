@@ -46,6 +46,8 @@ PROTOCOLS = True
 def unsupported(model):
     """The cumulant equations cover every rate of the Model, any quadratic collective Hamiltonian,
     coefficients that depend on time, and any N."""
+    if getattr(model, "cavity", None) is not None:
+        return "no cavity mode in this method yet (issue 26): use method='exact' for a Model with cavity="
     return None
 
 

@@ -50,6 +50,8 @@ _PI = moment_ode.PIDX
 def unsupported(model):
     """Mean field covers every rate of the Model, any quadratic collective Hamiltonian, coefficients
     that depend on time, and any N."""
+    if getattr(model, "cavity", None) is not None:
+        return "no cavity mode in this method yet (issue 26): use method='exact' for a Model with cavity="
     return None
 
 

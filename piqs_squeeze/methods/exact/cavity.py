@@ -1,0 +1,251 @@
+"""Exact evolution of a Model with a cavity mode: Dicke blocks rho_j (x) Fock (x) Fock.
+
+The state is, per Dicke block j, the operator rho_j on (spin block j) (x) (Fock levels 0..nmax),
+stored as one complex matrix ``X[s, f]``: ``s`` runs over the full spin layout of
+:mod:`piqs_squeeze.methods.exact.generator` (block j, then row k and column l of rho_j,
+row-major) and ``f = n1 (nmax + 1) + n2`` over the Fock row n1 and column n2, so that
+
+    X[(j, k, l), (n1, n2)] = <j, m_k; n1| rho |j, m_l; n2>.
+
+In this layout every term of the generator is a Kronecker product of a spin superoperator
+(acting on s) and a Fock superoperator (acting on f), and the generator is applied matrix-free as
+
+    L X = S X + X K^T - i g [ Lm(J-) X Lm(a^+)^T + Lm(J+) X Lm(a)^T
+                              - Rm(J-) X Rm(a^+)^T - Rm(J+) X Rm(a)^T ],
+
+with S the spin generator of the Model without its cavity (:func:`generator.generator_full`,
+every rate and Hamiltonian term), ``K = -i [detuning a^+ a + drive (a + a^+), .] + kappa D[a]``
+on the Fock space, and Lm(O) rho = O rho, Rm(O) rho = rho O (row-major: Lm(O) = O (x) 1,
+Rm(O) = 1 (x) O^T). J+- are block-diagonal in j, so the coupling keeps the block structure; the
+local processes couple neighbouring blocks through S exactly as without a cavity.
+
+Time stepping: the adaptive Krylov propagator of :mod:`.steppers` on the real vector that
+interleaves Re and Im of X (the complex generator as a real linear map).
+
+Fock cut-off: the levels 0..nmax are kept. The population of the top level
+``p_top(t) = sum_{j,k} X[(j,k,k), (nmax, nmax)]`` is recorded; its largest value over the run is
+``extras["fock_top_population"]``. ``nmax = None`` starts from
+:func:`piqs_squeeze.cavity.suggest_nmax` and doubles the cut-off until ``p_top <= fock_tol``
+(or the memory check refuses); an explicit nmax whose ``p_top`` exceeds ``fock_tol`` warns
+(:class:`FockCutoffWarning`), or raises with ``fock_strict=True``.
+"""
+from __future__ import annotations
+
+import time as _time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from piqs_squeeze import dicke
+from piqs_squeeze.cavity import suggest_nmax
+from piqs_squeeze.model import Model
+from piqs_squeeze.result import Result
+from piqs_squeeze.runtime.resources import check_memory
+from piqs_squeeze.states import CoherentSpinState
+from . import generator as ops
+from .steppers import krylov_propagate
+
+__all__ = ["CavityGenerator", "evolve", "memory_needed", "FockCutoffWarning", "fock_operators"]
+
+
+class FockCutoffWarning(RuntimeWarning):
+    """The top Fock level of an exact cavity run holds more population than ``fock_tol``."""
+
+
+def fock_operators(nmax: int):
+    """Annihilation operator a on levels 0..nmax (real CSR, a[n-1, n] = sqrt(n)) and the identity."""
+    nf = nmax + 1
+    a = sp.diags(np.sqrt(np.arange(1, nf, dtype=float)), 1, shape=(nf, nf), format="csr")
+    return a, sp.identity(nf, format="csr")
+
+
+def _left_right(op_blocks, dims):
+    """Lm(O) = O (x) 1 and Rm(O) = 1 (x) O^T per block, stacked block-diagonally (full layout)."""
+    L, R = [], []
+    for O, d in zip(op_blocks, dims):
+        eye = sp.identity(d, format="csr")
+        L.append(sp.kron(O, eye, format="csr"))
+        R.append(sp.kron(eye, O.T, format="csr"))
+    return sp.block_diag(L, format="csr"), sp.block_diag(R, format="csr")
+
+
+class CavityGenerator:
+    """The generator of a cavity Model on the layout ``X[s, f]`` (module docstring), matrix-free.
+
+    ``dot(z)`` applies it to the real vector ``z`` that interleaves Re and Im of X (the form the
+    Krylov stepper takes); :meth:`apply` to the complex matrix X.
+    """
+
+    def __init__(self, model: Model, nmax: int, layout: ops.Layout):
+        cav = model.cavity
+        if cav is None:
+            raise ValueError("CavityGenerator needs a Model with cavity=")
+        if model.time_dependent:
+            raise ValueError("a cavity model runs with constant coefficients only (no Ramps or callables)")
+        self.layout, self.nmax = layout, int(nmax)
+        nf = self.nmax + 1
+        self.nf = nf
+        self.S = ops.generator_full(model.replace(cavity=None), layout)
+        a, eye = fock_operators(self.nmax)
+        ad = a.T.tocsr()
+        n_op = (ad @ a).tocsr()
+        hc = cav.detuning * n_op + cav.drive * (a + ad)
+        lm = lambda O: sp.kron(O, eye, format="csr")  # noqa: E731
+        rm = lambda O: sp.kron(eye, O.T, format="csr")  # noqa: E731
+        K = -1j * (lm(hc) - rm(hc)) + cav.kappa * (sp.kron(a, a, format="csr") - 0.5 * lm(n_op) - 0.5 * rm(n_op))
+        self.KT = sp.csr_matrix(K.T) if K.nnz else sp.csr_matrix((nf * nf, nf * nf))
+        jblocks_p, jblocks_m = [], []
+        for j, d in zip(layout.j, layout.dims):
+            c = np.asarray(dicke.jplus_elements(float(j)), dtype=float)
+            jp = sp.diags(c, 1, shape=(d, d), format="csr") if d > 1 else sp.csr_matrix((1, 1))
+            jblocks_p.append(jp)
+            jblocks_m.append(jp.T.tocsr())
+        LmJp, RmJp = _left_right(jblocks_p, layout.dims)
+        LmJm, RmJm = _left_right(jblocks_m, layout.dims)
+        g = cav.g
+        # (spin superoperator, transposed Fock superoperator, coefficient)
+        self.terms = [] if g == 0 else [
+            (LmJm, lm(ad).T.tocsr(), -1j * g), (LmJp, lm(a).T.tocsr(), -1j * g),
+            (RmJm, rm(ad).T.tocsr(), 1j * g), (RmJp, rm(a).T.tocsr(), 1j * g)]
+        self.shape_X = (layout.n, nf * nf)
+        self.n = 2 * layout.n * nf * nf
+        self.shape = (self.n, self.n)
+        self.products = 0
+
+    def apply(self, X):
+        """L X for the complex matrix X of shape (spin full size, (nmax+1)^2)."""
+        Y = self.S @ X
+        Y += X @ self.KT
+        for A, BT, c in self.terms:
+            Y += c * ((A @ X) @ BT)
+        return Y
+
+    def dot(self, z):
+        self.products += 1
+        X = np.ascontiguousarray(z).view(complex).reshape(self.shape_X)
+        return self.apply(X).reshape(-1).view(float)
+
+
+def packed_size(N: int, nmax: int, layout: ops.Layout | None = None) -> int:
+    """Complex entries of the state: sum_j (2j+1)^2 (nmax+1)^2."""
+    n_s = (layout or ops.Layout(N)).n
+    return int(n_s * (nmax + 1) ** 2)
+
+
+def memory_needed(N: int, nmax: int, krylov_dim: int = 16, layout: ops.Layout | None = None) -> int:
+    """Estimated peak bytes: the Krylov workspace (m + 1 vectors) and ~7 work vectors of the
+    products, 16 bytes per complex entry each, plus the spin generator's CSR (~10 non-zeros of
+    20 bytes per spin entry)."""
+    layout = layout or ops.Layout(N)
+    n = packed_size(N, nmax, layout)
+    return int(16.0 * n * (krylov_dim + 8) + 200.0 * layout.n)
+
+
+def _choose_layout(model, initial, opts):
+    full = ops.Layout(model.N)
+    if opts.restrict_blocks and model.is_collective and (initial is None or isinstance(initial, CoherentSpinState)):
+        return ops.Layout(model.N, blocks=[0]), full
+    return full, full
+
+
+def _observables(layout, nf):
+    """Index helpers: spin-diagonal positions s (k = l in every block) and Fock positions f."""
+    diag = np.concatenate([layout.offsets[b] + np.arange(d) * (d + 1) for b, d in enumerate(layout.dims)])
+    n = np.arange(nf)
+    return diag, n
+
+
+def _run(model, times, initial, opts, nmax):
+    """One propagation at cut-off nmax: (Result pieces, top-level population per time)."""
+    from .solver import _Recorder, initial_blocks
+
+    layout, full_layout = _choose_layout(model, initial, opts)
+    need = memory_needed(model.N, nmax, opts.krylov_dim, layout)
+    check_memory(need, opts.max_memory, f"the exact cavity evolution (N = {model.N}, nmax = {nmax}, "
+                 f"{packed_size(model.N, nmax, layout)} complex entries)",
+                 "use a smaller N or nmax, or method='cumulant'")
+    spin_model = model.replace(cavity=None)
+    blocks = initial_blocks(spin_model, initial)
+    v = ops.blocks_to_full(layout, [blocks[b] for b in layout.block_index])
+    gen = CavityGenerator(model, nmax, layout)
+    nf = nmax + 1
+    X0 = np.zeros(gen.shape_X, complex)
+    X0[:, 0] = v  # cavity vacuum: |0><0| is f = 0
+    T = times.size
+    rec = _Recorder(layout, T)
+    sdiag, n = _observables(layout, nf)
+    photon = np.zeros(T)
+    field = np.zeros(T, complex)
+    aa = np.zeros(T, complex)
+    fock_pops = np.zeros((T, nf))
+    fdiag = n * nf + n
+    sq = np.sqrt(n[1:].astype(float))
+
+    def on_output(i, t, x):
+        X = x.view(complex).reshape(gen.shape_X)
+        spin = X[:, fdiag].sum(axis=1)  # Tr_F
+        rec(i, t, ops.pack(layout, spin))
+        F = X[sdiag].sum(axis=0).reshape(nf, nf)  # Tr_spin: the cavity's density matrix
+        pops = F.diagonal().real
+        fock_pops[i] = pops
+        photon[i] = float(n @ pops)
+        field[i] = np.sum(sq * F.diagonal(-1))  # Tr(a rho) = sum_n sqrt(n) rho[n, n-1]
+        aa[i] = np.sum(np.sqrt(n[2:] * (n[2:] - 1.0)) * F.diagonal(-2)) if nf > 2 else 0.0
+
+    x0 = X0.reshape(-1).view(float).copy()
+    from piqs_squeeze.runtime import threads
+
+    with threads.single_blas():
+        st = krylov_propagate(gen, x0, times, rtol=opts.rtol, m=opts.krylov_dim, on_output=on_output)
+    mean, second, sub_pops = rec.moments()
+    pops = np.zeros((T, full_layout.nblocks))
+    pops[:, layout.block_index] = sub_pops
+    extras = {"photon_number": photon, "field": field, "field_squared": aa, "fock_populations": fock_pops,
+              "fock_top_population": float(np.max(fock_pops[:, -1])), "nmax": int(nmax),
+              "j_populations": pops, "j_values": full_layout.j.copy(), "evolved_blocks": layout.block_index.copy()}
+    stats = {"products": int(st["products"]), "steps": int(st["steps"]), "packed_size": int(gen.n)}
+    return mean, second, extras, stats
+
+
+def evolve(model: Model, times, initial, opts) -> Result:
+    """Exact evolution of a cavity Model (module docstring); called by the exact solver's evolve.
+
+    Returns a Result whose ``extras`` add ``photon_number`` <a^+ a>(t), ``field`` <a>(t)
+    (complex), ``field_squared`` <a a>(t), ``fock_populations`` (T, nmax + 1),
+    ``fock_top_population`` (its largest top-level value) and ``nmax`` (the cut-off used);
+    ``extras["nmax_tries"]`` lists the cut-offs tried when nmax was chosen.
+    """
+    t0 = _time.perf_counter()
+    if opts.scheme != "krylov":
+        raise ValueError(f"a cavity model runs with scheme='krylov' only, got scheme={opts.scheme!r}")
+    if opts.return_state or opts.checkpoint is not None:
+        raise ValueError("return_state and checkpoint are not available for a cavity model")
+    cav = model.cavity
+    omega = model.omega if not callable(model.omega) else 1.0
+    auto = cav.nmax is None
+    nmax = suggest_nmax(cav, model.N, omega) if auto else cav.nmax
+    tries = []
+    while True:
+        if auto:
+            # refuse before running when even the first (or a doubled) cut-off would not fit
+            layout, _ = _choose_layout(model, initial, opts)
+            check_memory(memory_needed(model.N, nmax, opts.krylov_dim, layout), opts.max_memory,
+                         f"the exact cavity evolution (N = {model.N}, chosen nmax = {nmax})",
+                         "give a smaller cavity.nmax (the top-level population is still checked), a smaller N, "
+                         "or use method='cumulant'")
+        mean, second, extras, stats = _run(model, times, initial, opts, nmax)
+        tries.append(nmax)
+        top = extras["fock_top_population"]
+        if top <= opts.fock_tol or not auto:
+            break
+        nmax *= 2
+    if top > opts.fock_tol:
+        msg = (f"the top Fock level (nmax = {nmax}) holds population {top:.3g} > fock_tol = {opts.fock_tol:g}: "
+               "the cut-off truncates the cavity; raise cavity.nmax (or leave it None to choose it)")
+        if opts.fock_strict:
+            raise ValueError(msg)
+        warnings.warn(msg, FockCutoffWarning, stacklevel=4)
+    extras["nmax_tries"] = np.array(tries)
+    stats["wall_time"] = _time.perf_counter() - t0
+    return Result(times, mean, second, model, "exact", options=opts.to_dict(), extras=extras, stats=stats)
