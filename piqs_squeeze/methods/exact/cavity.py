@@ -44,9 +44,11 @@ from piqs_squeeze.result import Result
 from piqs_squeeze.runtime.resources import check_memory
 from piqs_squeeze.states import CoherentSpinState
 from . import generator as ops
+from .numerics import FASTMATH
 from .steppers import krylov_propagate
+from numba import njit, prange
 
-__all__ = ["CavityGenerator", "evolve", "memory_needed", "FockCutoffWarning", "fock_operators"]
+__all__ = ["CavityGenerator", "KernelCavityGenerator", "evolve", "memory_needed", "FockCutoffWarning", "fock_operators"]
 
 
 class FockCutoffWarning(RuntimeWarning):
@@ -68,6 +70,99 @@ def _left_right(op_blocks, dims):
         L.append(sp.kron(O, eye, format="csr"))
         R.append(sp.kron(eye, O.T, format="csr"))
     return sp.block_diag(L, format="csr"), sp.block_diag(R, format="csr")
+
+
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
+def _cavity_product(X, Y, indptr, indices, data, sblock, sk, sl, offsets, dims, coff, c, g, det, drive, kappa):
+    """Y = L X on X[s, n1, n2] (module docstring), entry by entry: the spin generator S as CSR rows
+    over s, the Fock terms and the coupling from the neighbouring entries (c[coff[b] + k] =
+    <k|J+|k+1> of block b)."""
+    ns, nf = X.shape[0], X.shape[1]
+    for s in prange(ns):
+        b, k, l = sblock[s], sk[s], sl[s]
+        d, o, co = dims[b], offsets[b], coff[b]
+        for n1 in range(nf):
+            for n2 in range(nf):
+                Y[s, n1, n2] = 0.0
+        for p in range(indptr[s], indptr[s + 1]):
+            v = data[p]
+            q = indices[p]
+            for n1 in range(nf):
+                for n2 in range(nf):
+                    Y[s, n1, n2] += v * X[q, n1, n2]
+        ckm = c[co + k - 1] if k > 0 else 0.0   # J-[k, k-1]
+        ckp = c[co + k] if k < d - 1 else 0.0   # J+[k, k+1]
+        clp = c[co + l] if l < d - 1 else 0.0   # J-[l+1, l]
+        clm = c[co + l - 1] if l > 0 else 0.0   # J+[l-1, l]
+        for n1 in range(nf):
+            r1 = np.sqrt(n1)
+            r1p = np.sqrt(n1 + 1.0)
+            for n2 in range(nf):
+                r2 = np.sqrt(n2)
+                r2p = np.sqrt(n2 + 1.0)
+                acc = (-1j * det * (n1 - n2) - 0.5 * kappa * (n1 + n2)) * X[s, n1, n2]
+                f = 0.0j
+                if n1 + 1 < nf:
+                    f += r1p * X[s, n1 + 1, n2]
+                    if n2 + 1 < nf:
+                        acc += kappa * r1p * r2p * X[s, n1 + 1, n2 + 1]
+                if n1 > 0:
+                    f += r1 * X[s, n1 - 1, n2]
+                if n2 > 0:
+                    f -= r2 * X[s, n1, n2 - 1]
+                if n2 + 1 < nf:
+                    f -= r2p * X[s, n1, n2 + 1]
+                acc += -1j * drive * f
+                h = 0.0j
+                if k > 0 and n1 > 0:
+                    h += ckm * r1 * X[o + (k - 1) * d + l, n1 - 1, n2]
+                if k < d - 1 and n1 + 1 < nf:
+                    h += ckp * r1p * X[o + (k + 1) * d + l, n1 + 1, n2]
+                if l < d - 1 and n2 + 1 < nf:
+                    h -= clp * r2p * X[o + k * d + l + 1, n1, n2 + 1]
+                if l > 0 and n2 > 0:
+                    h -= clm * r2 * X[o + k * d + l - 1, n1, n2 - 1]
+                Y[s, n1, n2] += acc - 1j * g * h
+
+
+class KernelCavityGenerator:
+    """The same generator as :class:`CavityGenerator`, applied by one threaded numba kernel
+    (:func:`_cavity_product`): the state is read from its neighbours, not through sparse products."""
+
+    def __init__(self, model: Model, nmax: int, layout: ops.Layout):
+        cav = model.cavity
+        if model.time_dependent:
+            raise ValueError("a cavity model runs with constant coefficients only (no Ramps or callables)")
+        self.layout, self.nmax, self.nf = layout, int(nmax), int(nmax) + 1
+        S = ops.generator_full(model.replace(cavity=None), layout)
+        self.csr = (S.indptr.astype(np.int64), S.indices.astype(np.int64), S.data.astype(complex))
+        sb, sk, sl, cs, coff = [], [], [], [], [0]
+        for b, (j, d) in enumerate(zip(layout.j, layout.dims)):
+            K, L = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
+            sb.append(np.full(d * d, b))
+            sk.append(K.ravel())
+            sl.append(L.ravel())
+            cs.append(np.concatenate([np.asarray(dicke.jplus_elements(float(j)), float), [0.0]]))
+            coff.append(coff[-1] + d)
+        self.index = tuple(np.concatenate(a).astype(np.int64) for a in (sb, sk, sl))
+        self.offsets = layout.offsets[:-1].astype(np.int64)
+        self.dims = np.asarray(layout.dims, np.int64)
+        self.coff = np.asarray(coff[:-1], np.int64)
+        self.c = np.concatenate(cs)
+        self.par = (float(cav.g), float(cav.detuning), float(cav.drive), float(cav.kappa))
+        self.shape_X = (layout.n, self.nf * self.nf)
+        self.n = 2 * layout.n * self.nf * self.nf
+        self.shape = (self.n, self.n)
+
+    def apply(self, X):
+        X3 = np.ascontiguousarray(X).reshape(self.layout.n, self.nf, self.nf)
+        Y = np.empty_like(X3)
+        _cavity_product(X3, Y, *self.csr, *self.index, self.offsets, self.dims, self.coff, self.c, *self.par)
+        return Y.reshape(self.shape_X)
+
+    def dot(self, z):
+        X = np.ascontiguousarray(z).view(complex).reshape(self.shape_X)
+        return self.apply(X).reshape(-1).view(float)
 
 
 class CavityGenerator:
@@ -168,7 +263,7 @@ def _run(model, times, initial, opts, nmax):
     spin_model = model.replace(cavity=None)
     blocks = initial_blocks(spin_model, initial)
     v = ops.blocks_to_full(layout, [blocks[b] for b in layout.block_index])
-    gen = CavityGenerator(model, nmax, layout)
+    gen = KernelCavityGenerator(model, nmax, layout)
     nf = nmax + 1
     X0 = np.zeros(gen.shape_X, complex)
     X0[:, 0] = v  # cavity vacuum: |0><0| is f = 0
