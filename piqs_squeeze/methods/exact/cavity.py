@@ -340,7 +340,7 @@ def evolve(model: Model, times, initial, opts) -> Result:
                "the cut-off truncates the cavity; raise cavity.nmax (or leave it None to choose it)")
         if opts.fock_strict:
             raise ValueError(msg)
-        warnings.warn(msg, FockCutoffWarning, stacklevel=4)
+        warnings.warn(msg, FockCutoffWarning, stacklevel=5)  # the caller of ps.evolve
     extras["nmax_tries"] = np.array(tries)
     stats["wall_time"] = _time.perf_counter() - t0
     return Result(times, mean, second, model, "exact", options=opts.to_dict(), extras=extras, stats=stats)
