@@ -25,6 +25,7 @@ from __future__ import annotations
 import time as _time
 
 import numpy as np
+from numba import njit
 from scipy.integrate import solve_ivp
 
 from piqs_squeeze.model import Model, check_times
@@ -115,6 +116,41 @@ def initial_variables(initial, labels):
     return y
 
 
+def _flat_plan(plan):
+    """The closure plan as arrays for :func:`_rhs`: per term its moment, coefficient, number of
+    factors (0-3), their variable indices and conjugation flags."""
+    mom, coef, nf, idx, conj = [], [], [], [], []
+    for k, terms in enumerate(plan):
+        for c, factors in terms:
+            mom.append(k)
+            coef.append(c)
+            nf.append(len(factors))
+            idx.append([f[0] for f in factors] + [0] * (3 - len(factors)))
+            conj.append([f[1] for f in factors] + [False] * (3 - len(factors)))
+    return (np.array(mom, np.int64), np.array(coef, float), np.array(nf, np.int64), np.array(idx, np.int64),
+            np.array(conj, np.bool_))
+
+
+@njit(cache=True)
+def _rhs(Z, K, mom, coef, nf, idx, conj, nm, out):
+    """out[b] = K[b] @ m(Z[b]) with the closure plan (the same sums as :func:`_moment_vector`)."""
+    B, n = Z.shape
+    m = np.empty(nm, np.complex128)
+    for b in range(B):
+        m[:] = 0.0
+        for t in range(mom.size):
+            v = coef[t] + 0j
+            for f in range(nf[t]):
+                z = Z[b, idx[t, f]]
+                v *= np.conj(z) if conj[t, f] else z
+            m[mom[t]] += v
+        for i in range(n):
+            acc = 0j
+            for k in range(nm):
+                acc += K[b, i, k] * m[k]
+            out[b, i] = acc
+
+
 def _moment_vector(Z, plan):
     """m (B, n_m) from the variables Z (B, n) by the closure plan."""
     B = Z.shape[0]
@@ -147,11 +183,14 @@ def evolve_many(models, times, initial, opts, method, to_moments, result_method)
     B, n = len(models), len(labels)
     y0 = np.array([initial_variables(initial, labels) for _ in models])
     nfev = [0]
+    flat = _flat_plan(plan)
+    K = np.ascontiguousarray(K)
 
     def rhs(_t, y):
         nfev[0] += 1
-        Z = y.reshape(B, n)
-        return np.einsum("bik,bk->bi", K, _moment_vector(Z, plan)).reshape(-1)
+        out = np.empty((B, n), complex)
+        _rhs(np.ascontiguousarray(y).reshape(B, n), K, *flat, len(moments), out)
+        return out.reshape(-1)
 
     scheme = "DOP853" if opts.scheme == "dopri5" else opts.scheme
     if times.size == 1:
