@@ -193,15 +193,22 @@ def evolve_many(models, times, initial, opts, method, to_moments, result_method)
         return out.reshape(-1)
 
     scheme = "DOP853" if opts.scheme == "dopri5" else opts.scheme
+    failure = None
     if times.size == 1:
         Y = y0[None]
         status = {"nfev": 0, "nsteps": 0}
     else:
         sol = solve_ivp(rhs, (times[0], times[-1]), y0.reshape(-1), method=scheme, t_eval=times, rtol=opts.rtol,
                         atol=opts.atol)
+        failure = None
         if not sol.success:
-            raise RuntimeError(f"{result_method} (cavity) integration failed: {sol.message}")
-        Y = sol.y.T.reshape(times.size, B, n)
+            failure = (f"{result_method} (cavity) integration failed after t = {sol.t[-1] if sol.t.size else times[0]:.6g}:"
+                       f" {sol.message}")
+            if getattr(opts, "on_failure", "raise") != "nan":
+                raise RuntimeError(failure + " (on_failure='nan' returns NaN from there on)")
+        Y = np.full((times.size, B * n), np.nan + 0j)
+        Y[:sol.t.size] = sol.y.T
+        Y = Y.reshape(times.size, B, n)
         status = {"nfev": int(sol.nfev), "nsteps": int(sol.t.size)}
     idx = {lab: i for i, lab in enumerate(labels)}
     nspin = 3 if method == "meanfield" else 9
@@ -212,7 +219,9 @@ def evolve_many(models, times, initial, opts, method, to_moments, result_method)
         mean, second = to_moments(spin, m.N)
         field = y[:, idx[(0, 1, "")]]
         extras = {"variables": y, "labels": [f"{p},{q},{s}" for p, q, s in labels], "field": field,
-                  "max_imag_spin": float(np.abs(y[:, :nspin].imag).max())}
+                  "max_imag_spin": float(np.nanmax(np.abs(y[:, :nspin].imag)))}
+        if times.size > 1 and failure is not None:
+            extras.update(failure=failure, t_reached=float(sol.t[-1]) if sol.t.size else float(times[0]))
         if (1, 1, "") in idx:
             extras["photon_number"] = y[:, idx[(1, 1, "")]].real
             extras["field_squared"] = y[:, idx[(0, 2, "")]]
