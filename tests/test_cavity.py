@@ -158,3 +158,21 @@ def test_cumulant_cavity_close_to_exact_at_small_n():
     # validation check cavity_cumulant_vs_exact); 0.1 bounds it and a wrong equation is O(1)
     assert np.abs(e.mean - c.mean).max() / 3 < 0.1
     assert np.abs(e.photon_number - c.photon_number).max() < 0.1 * e.photon_number.max() + 1e-3
+
+
+# ----------------------------------------------------------------------------- CLI and sweeps
+def test_cli_cavity_and_sweep_key():
+    from piqs_squeeze.cli.run import parse_cavity
+    from piqs_squeeze.sweep.spec import _check_names, build_model
+
+    assert parse_cavity("g=0.5,kappa=10,nmax=6") == ps.Cavity(0.5, 10.0, nmax=6)
+    assert parse_cavity(None) is None
+    with pytest.raises(ValueError, match="g and kappa"):
+        parse_cavity("g=0.5")
+    with pytest.raises(ValueError, match="KEY=NUMBER"):
+        parse_cavity("g=0.5,kappa=x")
+    _check_names(["cavity.kappa"], "grid")
+    with pytest.raises(ValueError, match="cavity.<field>"):
+        _check_names(["cavity.q"], "grid")
+    m = build_model({"N": 4, "ratio": 0.9, "chi": 1.0, "cavity.g": 0.5, "cavity.kappa": 10.0})
+    assert m.cavity == ps.Cavity(0.5, 10.0)
