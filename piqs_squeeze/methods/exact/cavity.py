@@ -78,6 +78,7 @@ def _cavity_product(X, Y, indptr, indices, data, sblock, sk, sl, offsets, dims, 
     over s, the Fock terms and the coupling from the neighbouring entries (c[coff[b] + k] =
     <k|J+|k+1> of block b)."""
     ns, nf = X.shape[0], X.shape[1]
+    sq = np.sqrt(np.arange(nf + 1.0))  # sqrt(n), n = 0..nf
     for s in prange(ns):
         b, k, l = sblock[s], sk[s], sl[s]
         d, o, co = dims[b], offsets[b], coff[b]
@@ -95,11 +96,11 @@ def _cavity_product(X, Y, indptr, indices, data, sblock, sk, sl, offsets, dims, 
         clp = c[co + l] if l < d - 1 else 0.0   # J-[l+1, l]
         clm = c[co + l - 1] if l > 0 else 0.0   # J+[l-1, l]
         for n1 in range(nf):
-            r1 = np.sqrt(n1)
-            r1p = np.sqrt(n1 + 1.0)
+            r1 = sq[n1]
+            r1p = sq[n1 + 1]
             for n2 in range(nf):
-                r2 = np.sqrt(n2)
-                r2p = np.sqrt(n2 + 1.0)
+                r2 = sq[n2]
+                r2p = sq[n2 + 1]
                 acc = (-1j * det * (n1 - n2) - 0.5 * kappa * (n1 + n2)) * X[s, n1, n2]
                 f = 0.0j
                 if n1 + 1 < nf:
