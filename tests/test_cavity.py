@@ -190,3 +190,26 @@ def test_readme_cavity_example_runs():
     # exact and cumulant agree on the photon number to the closure's accuracy at N = 6 (measured
     # 0.11 of the peak); 0.2 bounds it, a wrong equation misses by O(1)
     assert np.abs(ns["res"].photon_number - ns["cum"].photon_number).max() < 0.2 * ns["res"].photon_number.max()
+
+
+def test_excitation_sectors_match_the_full_state():
+    from piqs_squeeze.validation import bruteforce_cavity as bfc
+
+    m = ps.Model(3, chi=0.4, gamma=0.3, gamma_s=0.4, dephasing=0.3, pumping=0.2, collective_dephasing=0.25,
+                 collective_pumping=0.15, hamiltonian={"Jz": 0.3, "Jz Jz": 0.2},
+                 cavity=ps.Cavity(0.75, 2.0, detuning=0.7, nmax=8))
+    assert exact_cavity.conserves_excitations(m)
+    assert not exact_cavity.conserves_excitations(m.replace(omega=1.0))
+    assert not exact_cavity.conserves_excitations(m.replace(cavity=m.cavity.replace(drive=0.1)))
+    init = ps.css(theta=1.2, phi=0.3)  # coherences of every order, a non-zero field
+    t = np.linspace(0, 1.5, 4)
+    a = ps.evolve(m, t, method="exact", initial=init, rtol=1e-11)
+    b = ps.evolve(m, t, method="exact", initial=init, rtol=1e-11, cavity_sectors=False)
+    ref = bfc.evolve(m, t, 8, initial=init)
+    assert a.stats["excitation_sectors"] and not b.stats["excitation_sectors"]
+    assert a.stats["packed_size"] < 0.5 * b.stats["packed_size"]
+    # the dropped coherence orders never feed the kept ones: same numbers to the integration error
+    np.testing.assert_allclose(a.second, b.second, atol=1e-10)
+    np.testing.assert_allclose(a.second, ref["second"], atol=1e-9)
+    np.testing.assert_allclose(a.field, ref["field"], atol=1e-9)
+    assert np.abs(a.field).max() > 0.1

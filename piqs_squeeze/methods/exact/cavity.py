@@ -223,18 +223,93 @@ class CavityGenerator:
         return self.apply(X).reshape(-1).view(float)
 
 
+#: Hamiltonian terms that commute with M = Jz + a^+ a
+_CONSERVING_TERMS = {"Jz", "Jz Jz", "J+ J-"}
+
+
+def conserves_excitations(model: Model) -> bool:
+    """Whether the generator keeps the coherence order k = M(ket) - M(bra), M = Jz + a^+ a: no
+    Omega, no cavity drive and only Jz, Jz Jz, J+ J- among the extra terms (every dissipator of the
+    Model has jumps of definite charge, pumping included)."""
+    if model.time_dependent or model.cavity is None:
+        return False
+    return model.omega == 0 and model.cavity.drive == 0 and set(model.hamiltonian) <= _CONSERVING_TERMS
+
+
+def _sector_entries(layout: ops.Layout, nf: int, kmax: int = 2):
+    """Flat indices s F + f (F = nf^2) of the entries with |k| <= kmax, k = (m_k + n1) - (m_l + n2)."""
+    qs = np.concatenate([(np.arange(d)[None, :] - np.arange(d)[:, None]).ravel() for d in layout.dims])  # m_k - m_l
+    n = np.arange(nf)
+    qf = (n[:, None] - n[None, :]).ravel()
+    keep = np.abs(qs[:, None] + qf[None, :]) <= kmax
+    return np.flatnonzero(keep.ravel())
+
+
+class SectorCavityGenerator:
+    """The cavity generator restricted to the coherence orders |k| <= 2 of M = Jz + a^+ a (models
+    where :func:`conserves_excitations`): a complex CSR matrix on the kept entries, built from the
+    Kronecker terms of :class:`CavityGenerator` row by row (never the whole operator). The spin and
+    cavity moments (bands |m_k - m_l| <= 2 of rho_j, Fock coherences |n1 - n2| <= 2) all lie there."""
+
+    def __init__(self, model: Model, nmax: int, layout: ops.Layout):
+        kron = CavityGenerator(model, nmax, layout)
+        nf = kron.nf
+        F = nf * nf
+        self.keep = _sector_entries(layout, nf)
+        where = np.full(layout.n * F, -1, dtype=np.int64)
+        where[self.keep] = np.arange(self.keep.size)
+        s_r, f_r = np.divmod(self.keep, F)
+        eye_s = sp.identity(layout.n, format="csr")
+        terms = [(kron.S, sp.identity(F, format="csr"), 1.0), (eye_s, kron.KT.T.tocsr(), 1.0)]
+        terms += [(A, BT.T.tocsr(), c) for A, BT, c in kron.terms]
+        rows, cols, vals = [], [], []
+        for A, B, c in terms:
+            A, B = A.tocsr(), B.tocsr()
+            na = np.diff(A.indptr)[s_r]
+            r1 = np.repeat(np.arange(s_r.size), na)
+            pa = np.repeat(A.indptr[s_r], na) + (np.arange(r1.size) - np.repeat(np.cumsum(na) - na, na))
+            fa = f_r[r1]
+            nb = np.diff(B.indptr)[fa]
+            r2 = np.repeat(r1, nb)
+            pb = np.repeat(B.indptr[fa], nb) + (np.arange(r2.size) - np.repeat(np.cumsum(nb) - nb, nb))
+            pa2 = np.repeat(pa, nb)
+            col = where[A.indices[pa2].astype(np.int64) * F + B.indices[pb]]
+            v = c * A.data[pa2] * B.data[pb]
+            nz = v != 0
+            if np.any(col[nz] < 0):
+                raise AssertionError("the generator leaves the |k| <= 2 coherence orders: M is not conserved")
+            rows.append(r2[nz])
+            cols.append(col[nz])
+            vals.append(v[nz])
+        n = self.keep.size
+        self.L = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+        self.L.sort_indices()
+        self.shape_X = kron.shape_X
+        self.n = 2 * n
+        self.shape = (self.n, self.n)
+
+    def dot(self, z):
+        return (self.L @ np.ascontiguousarray(z).view(complex)).view(float)
+
+
 def packed_size(N: int, nmax: int, layout: ops.Layout | None = None) -> int:
     """Complex entries of the state: sum_j (2j+1)^2 (nmax+1)^2."""
     n_s = (layout or ops.Layout(N)).n
     return int(n_s * (nmax + 1) ** 2)
 
 
-def memory_needed(N: int, nmax: int, krylov_dim: int = 16, layout: ops.Layout | None = None) -> int:
+def memory_needed(N: int, nmax: int, krylov_dim: int = 16, layout: ops.Layout | None = None,
+                  sectors: bool = False) -> int:
     """Estimated peak bytes: the Krylov workspace (m + 1 vectors) and ~7 work vectors of the
     products, 16 bytes per complex entry each, plus the spin generator's CSR (~10 non-zeros of
-    20 bytes per spin entry)."""
+    20 bytes per spin entry). ``sectors`` (:class:`SectorCavityGenerator`): the kept entries n_k
+    only, plus a full-size output buffer (16 bytes per entry), the index map (8) and the CSR of
+    ~20 non-zeros per kept entry, built through ~3x that in temporaries (~1300 bytes per n_k)."""
     layout = layout or ops.Layout(N)
     n = packed_size(N, nmax, layout)
+    if sectors:
+        nk = _sector_entries(layout, nmax + 1).size
+        return int(16.0 * nk * (krylov_dim + 8) + 1300.0 * nk + 24.0 * n + 200.0 * layout.n)
     return int(16.0 * n * (krylov_dim + 8) + 200.0 * layout.n)
 
 
@@ -257,17 +332,19 @@ def _run(model, times, initial, opts, nmax):
     from .solver import _Recorder, initial_blocks
 
     layout, full_layout = _choose_layout(model, initial, opts)
-    need = memory_needed(model.N, nmax, opts.krylov_dim, layout)
+    sectors = opts.cavity_sectors and conserves_excitations(model)
+    need = memory_needed(model.N, nmax, opts.krylov_dim, layout, sectors)
     check_memory(need, opts.max_memory, f"the exact cavity evolution (N = {model.N}, nmax = {nmax}, "
                  f"{packed_size(model.N, nmax, layout)} complex entries)",
                  "use a smaller N or nmax, or method='cumulant'")
     spin_model = model.replace(cavity=None)
     blocks = initial_blocks(spin_model, initial)
     v = ops.blocks_to_full(layout, [blocks[b] for b in layout.block_index])
-    gen = KernelCavityGenerator(model, nmax, layout)
+    gen = (SectorCavityGenerator if sectors else KernelCavityGenerator)(model, nmax, layout)
     nf = nmax + 1
     X0 = np.zeros(gen.shape_X, complex)
     X0[:, 0] = v  # cavity vacuum: |0><0| is f = 0
+    Xfull = np.zeros(gen.shape_X, complex) if sectors else None
     T = times.size
     rec = _Recorder(layout, T)
     sdiag, n = _observables(layout, nf)
@@ -279,7 +356,11 @@ def _run(model, times, initial, opts, nmax):
     sq = np.sqrt(n[1:].astype(float))
 
     def on_output(i, t, x):
-        X = x.view(complex).reshape(gen.shape_X)
+        if sectors:  # the entries outside |k| <= 2 stay zero: no moment reads them
+            Xfull.reshape(-1)[gen.keep] = x.view(complex)
+            X = Xfull
+        else:
+            X = x.view(complex).reshape(gen.shape_X)
         spin = X[:, fdiag].sum(axis=1)  # Tr_F
         rec(i, t, ops.pack(layout, spin))
         F = X[sdiag].sum(axis=0).reshape(nf, nf)  # Tr_spin: the cavity's density matrix
@@ -289,7 +370,7 @@ def _run(model, times, initial, opts, nmax):
         field[i] = np.sum(sq * F.diagonal(-1))  # Tr(a rho) = sum_n sqrt(n) rho[n, n-1]
         aa[i] = np.sum(np.sqrt(n[2:] * (n[2:] - 1.0)) * F.diagonal(-2)) if nf > 2 else 0.0
 
-    x0 = X0.reshape(-1).view(float).copy()
+    x0 = (X0.reshape(-1)[gen.keep] if sectors else X0.reshape(-1)).view(float).copy()
     from piqs_squeeze.runtime import threads
 
     with threads.single_blas():
@@ -300,7 +381,8 @@ def _run(model, times, initial, opts, nmax):
     extras = {"photon_number": photon, "field": field, "field_squared": aa, "fock_populations": fock_pops,
               "fock_top_population": float(np.max(fock_pops[:, -1])), "nmax": int(nmax),
               "j_populations": pops, "j_values": full_layout.j.copy(), "evolved_blocks": layout.block_index.copy()}
-    stats = {"products": int(st["products"]), "steps": int(st["steps"]), "packed_size": int(gen.n)}
+    stats = {"products": int(st["products"]), "steps": int(st["steps"]), "packed_size": int(gen.n),
+             "excitation_sectors": bool(sectors)}
     return mean, second, extras, stats
 
 
@@ -326,7 +408,8 @@ def evolve(model: Model, times, initial, opts) -> Result:
         if auto:
             # refuse before running when even the first (or a doubled) cut-off would not fit
             layout, _ = _choose_layout(model, initial, opts)
-            check_memory(memory_needed(model.N, nmax, opts.krylov_dim, layout), opts.max_memory,
+            check_memory(memory_needed(model.N, nmax, opts.krylov_dim, layout,
+                                       opts.cavity_sectors and conserves_excitations(model)), opts.max_memory,
                          f"the exact cavity evolution (N = {model.N}, chosen nmax = {nmax})",
                          "give a smaller cavity.nmax (the top-level population is still checked), a smaller N, "
                          "or use method='cumulant'")

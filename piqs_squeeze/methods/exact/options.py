@@ -46,6 +46,8 @@ class ExactEvolveOptions(MethodOptions):
                                         "exponentials (with scheme='krylov')", choice(*TIME_DEPENDENT_SCHEMES))
     fock_tol: float = option(1e-8, "cavity models: largest population allowed in the top Fock level (nmax)",
                              real(0, 1))
+    cavity_sectors: bool = option(True, "cavity models that conserve Jz + a+a (no Omega, no cavity drive): evolve "
+                                  "only the coherence orders |k| <= 2 the moments need", flag())
     fock_strict: bool = option(False, "cavity models: a top-level population above fock_tol raises instead of "
                                "warning (with an explicit cavity.nmax)", flag())
 
