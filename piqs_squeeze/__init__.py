@@ -13,6 +13,7 @@ from ._version import __version__  # noqa: E402
 from .hamiltonian import Ramp
 from .api import (METHODS, MethodError, UnknownOptionError, available_methods, evolve, liouvillian_spectrum,
                   method_options, steady_state)
+from .cavity import Cavity
 from .model import Model
 from .protocol import Protocol
 from .observables import n_eff, squeezing, xi2, xi2_db
@@ -22,6 +23,7 @@ from .states import CoherentSpinState, css, css_along
 __all__ = [
     "__version__",
     "Model",
+    "Cavity",
     "Ramp",
     "Protocol",
     "Result",

@@ -25,6 +25,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from .cavity import Cavity
 from .hamiltonian import (HamiltonianTerms, Ramp, _from_saved, check_coefficient, check_real, collective_terms,
                           parse_hamiltonian, saved_coefficient)
 
@@ -122,6 +123,10 @@ class Model:
         "Jy Jz", "J+ J-"`` (for a != b the symmetrised (JaJb + JbJa)/2), or a Hermitian Qobj of
         collective spins (N + 1 dimensional, or qutip.piqs' Dicke basis) that is decomposed on
         them. Stored as a :class:`~piqs_squeeze.hamiltonian.HamiltonianTerms` mapping.
+    cavity : Cavity or dict, optional
+        An explicit cavity mode (:class:`~piqs_squeeze.cavity.Cavity`): H gains
+        ``detuning a^+ a + g (a^+ J- + a J+) + drive (a + a^+)`` and the generator ``kappa D[a]``;
+        the initial state is the spin state times the cavity vacuum. None (default): no cavity.
     """
 
     N: int
@@ -134,11 +139,12 @@ class Model:
     collective_dephasing: float = 0.0
     collective_pumping: float = 0.0
     hamiltonian: HamiltonianTerms = HamiltonianTerms()
+    cavity: Cavity | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "N", check_N(self.N))
         for f in fields(self):
-            if f.name in ("N", "hamiltonian"):
+            if f.name in ("N", "hamiltonian", "cavity"):
                 continue
             if f.name in TIME_DEPENDENT:
                 value = check_coefficient(getattr(self, f.name), f.name, nonnegative=f.name == "omega")
@@ -146,6 +152,8 @@ class Model:
                 value = check_real(getattr(self, f.name), f.name, nonnegative=True)
             object.__setattr__(self, f.name, value)
         object.__setattr__(self, "hamiltonian", parse_hamiltonian(self.hamiltonian, self.N))
+        if self.cavity is not None:
+            object.__setattr__(self, "cavity", Cavity.from_dict(self.cavity))
 
     # ----------------------------------------------------------------- constructors
     @classmethod
@@ -172,6 +180,9 @@ class Model:
             if f.name == "hamiltonian":
                 if value:
                     out[f.name] = value.to_dict(sample_times)
+            elif f.name == "cavity":
+                if value is not None:
+                    out[f.name] = value.to_dict()
             else:
                 out[f.name] = saved_coefficient(value, f.name, sample_times)
         return out
@@ -180,6 +191,8 @@ class Model:
     def from_dict(cls, d) -> "Model":
         d = {k: (_from_saved(v) if isinstance(v, dict) and ("ramp" in v or "sampled" in v) else v)
              for k, v in d.items()}
+        if isinstance(d.get("cavity"), dict):
+            d["cavity"] = Cavity.from_dict(d["cavity"])
         return cls(**d)
 
     @property
@@ -198,7 +211,9 @@ class Model:
 
     @property
     def is_paper_model(self) -> bool:
-        """True for H = chi J+J- + omega Jx with constant coefficients (no extra terms)."""
+        """True for H = chi J+J- + omega Jx with constant coefficients (no extra terms).
+
+        It speaks of the spin Hamiltonian only; a cavity is :attr:`cavity`."""
         return not self.hamiltonian and not self.time_dependent
 
     def at(self, t: float) -> "Model":
@@ -280,7 +295,7 @@ class Model:
         parts = [f"N={self.N}"]
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("N", "hamiltonian"):
+            if f.name in ("N", "hamiltonian", "cavity"):
                 continue
             if callable(value):
                 parts.append(f"{f.name}={value!r}")
@@ -289,6 +304,8 @@ class Model:
         if self.hamiltonian:
             parts.append("hamiltonian={" + ", ".join(
                 f"{k!r}: {v!r}" if callable(v) else f"{k!r}: {v:.6g}" for k, v in self.hamiltonian.items()) + "}")
+        if self.cavity is not None:
+            parts.append(f"cavity={self.cavity}")
         if self.time_dependent:
             return "Model(" + ", ".join(parts) + ")"
         return "Model(" + ", ".join(parts) + f"; Upsilon/Upsilon_c={self.ratio:.4g})"

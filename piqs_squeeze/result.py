@@ -141,6 +141,22 @@ class Result:
         return observables.bloch_vector(self.mean, self.model.N)
 
     @property
+    def photon_number(self) -> np.ndarray:
+        """<a^+ a>(t) of the cavity mode (Models with ``cavity=``)."""
+        return self._cavity_extra("photon_number").astype(float)
+
+    @property
+    def field(self) -> np.ndarray:
+        """<a>(t) of the cavity mode, complex (Models with ``cavity=``)."""
+        return self._cavity_extra("field").astype(complex)
+
+    def _cavity_extra(self, name):
+        if name not in self.extras:
+            why = "its model has no cavity" if self.model.cavity is None else f"the {self.method!r} run kept none"
+            raise AttributeError(f"this Result has no {name}: {why}")
+        return np.asarray(self.extras[name])
+
+    @property
     def jz_over_j(self) -> np.ndarray:
         """Order parameter <Jz> / (N/2)."""
         return self.mean[:, 2] / (0.5 * self.model.N)

@@ -66,7 +66,7 @@ def test_cli_fig1a_writes_timings(tmp_path, capsys):
     assert (tmp_path / "fig1a.png").is_file() and (tmp_path / "fig1a.pdf").is_file()
     assert (tmp_path / "timings.json").is_file()
     assert set(fcli.FIGURES) == {"fig1a", "fig1c", "fig2a", "fig2b", "fig2c", "fig3a", "fig3b", "figS1", "figS2",
-                                  "phase_exact", "ramp"}
+                                  "phase_exact", "ramp", "cavity"}
 
 
 # ----------------------------------------------------------------------------- figures
@@ -169,3 +169,12 @@ def test_figS1_map_and_comparison(tmp_path):
         assert uc / np.sqrt(2) - step <= best <= uc + step  # best squeezing between the boundaries
     # cumulant and MCWF start from the same CSS: identical at t = 0
     assert d["cum_xi2"][0][0] == pytest.approx(d["mcwf_xi2"][0][0], abs=1e-9)
+
+
+def test_cavity_figure_approaches_the_spin_only_model(tmp_path):
+    d = _make("cavity", tmp_path, N=100, x=[2.0, 12.0], n_times=101, N_exact=2, x_exact=[4.0], n_times_exact=21)
+    db = 10 * np.log10(d["large_cumulant_min_xi2"])
+    spin = 10 * np.log10(d["large_cumulant_spin_only"])
+    # the bad cavity (x = 12) is the paper's model: much closer to the spin-only value than x = 2
+    assert abs(db[1] - spin) < 0.5 * abs(db[0] - spin)
+    assert np.all(np.isfinite(d["small_exact_min_xi2"]))

@@ -13,8 +13,11 @@ checks.carmichael    3. analytic steady state vs exact and vs the large-N phase 
 checks.mcwf          4. MCWF vs exact (k standard errors, error ~ 1/sqrt(ntraj)); the step kernel (N + 1 > 64)
                         vs exact, and its two schemes on one seed; general H, protocol and ramps vs exact
 checks.cumulant      5. cumulant vs exact (N = 2 exact, deviation vs N and t*); 6. mean field
+checks.cavity        the cavity mode: exact vs 2^N x Fock and qutip.piqs x Fock, derived moment equations,
+                        bad-cavity limit (exact, cumulant), cumulant vs exact
 checks.paper         7. the paper's quantitative claims, recomputed
 export               ``--export-benchmarks DIR``: exact reference data (JSON/CSV)
-bruteforce           the independent full-Hilbert-space reference (and bruteforce_spectrum: its 4^N Liouvillian)
+bruteforce           the independent full-Hilbert-space reference (and bruteforce_spectrum: its 4^N Liouvillian;
+                        bruteforce_cavity: 2^N x Fock)
 highprec             the analytic steady state in mpmath (a reference of the tests)
 """

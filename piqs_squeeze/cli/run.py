@@ -50,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--term", action="append", dest="terms", default=[], metavar="'KEY=VALUE'",
                    help="an extra Hamiltonian term (repeat for several), KEY one of 'Jx', 'Jy', 'Jz', 'Jx Jx', "
                         "'Jy Jy', 'Jz Jz', 'Jx Jy', 'Jx Jz', 'Jy Jz', 'J+ J-' (quote it), e.g. --term 'Jz Jz=1.0'")
+    p.add_argument("--cavity", default=None, metavar="'g=G,kappa=K[,detuning=D,drive=E,nmax=M]'",
+                   help="an explicit cavity mode: H += detuning a+a + g (a+ J- + a J+) + drive (a + a+), kappa D[a] "
+                        "(e.g. --cavity g=0.5,kappa=10; the Model checks the values)")
     p.add_argument("--method", action="append", dest="methods", default=None,
                    help="method to run (repeat for several; default: every method that can run the model)")
     p.add_argument("--t-max", type=float, default=2.0, help="final time in 1/Gamma (default 2)")
@@ -121,6 +124,28 @@ def parse_terms(items) -> dict:
     return terms
 
 
+def parse_cavity(text):
+    """A Cavity from ``--cavity 'g=...,kappa=...[,detuning=...,drive=...,nmax=...]'`` (None: no cavity)."""
+    if text is None:
+        return None
+    from piqs_squeeze.cavity import Cavity
+
+    params = {}
+    for item in text.split(","):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        try:
+            params[key] = int(value) if key == "nmax" else float(value)
+        except ValueError:
+            raise ValueError(f"--cavity {text!r}: {item!r} is not KEY=NUMBER (keys g, kappa, detuning, drive, "
+                             "nmax)") from None
+        if not eq:
+            raise ValueError(f"--cavity {text!r}: {item!r} is not KEY=NUMBER")
+    if "g" not in params or "kappa" not in params:
+        raise ValueError(f"--cavity {text!r}: g and kappa are required")
+    return Cavity.from_dict(params)
+
+
 def run_cli(args) -> int:
     if args.list_options:
         for kind in registry.KINDS:
@@ -130,6 +155,9 @@ def run_cli(args) -> int:
     rates = {name: getattr(args, name) for name in RATE_OPTIONS}
     try:
         rates["hamiltonian"] = parse_terms(args.terms)
+        cavity = parse_cavity(getattr(args, "cavity", None))
+        if cavity is not None:
+            rates["cavity"] = cavity
         if args.omega is not None:
             model = Model(N=args.N, omega=args.omega, **rates)
         else:

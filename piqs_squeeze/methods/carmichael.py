@@ -99,6 +99,9 @@ def unsupported(model: Model) -> str | None:
     """
     if not isinstance(model, Model):
         return f"model must be a piqs_squeeze.Model, got {type(model).__name__}"
+    if model.cavity is not None:
+        return ("the analytic steady state is that of the spin-only model (cavity eliminated); this model has an "
+                "explicit cavity mode (for the bad-cavity limit use gamma = cavity.gamma_eff without cavity=)")
     if not model.is_paper_model:
         return ("the analytic (Carmichael) steady state is derived for H = chi J+J- + omega Jx with constant "
                 "coefficients (its complex-P solution needs exactly that Hamiltonian); this model has "

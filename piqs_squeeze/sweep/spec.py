@@ -164,11 +164,25 @@ def _check_overlap(fixed, grid, points):
                              "in one place")
 
 
+#: prefix of the parameters of the Model's cavity (``cavity.g``, ``cavity.kappa``, ...)
+CAVITY_PREFIX = "cavity."
+CAVITY_KEYS = ("g", "kappa", "detuning", "drive", "nmax")
+
+
+def _cavity_key(name: str):
+    """The Cavity field of a ``cavity.<field>`` parameter name (None for other names)."""
+    if not name.startswith(CAVITY_PREFIX):
+        return None
+    key = name[len(CAVITY_PREFIX):].strip()
+    return key if key in CAVITY_KEYS else None
+
+
 def _check_names(names, where):
-    unknown = [n for n in names if n not in PARAM_NAMES and _term_key(n) is None]
+    unknown = [n for n in names if n not in PARAM_NAMES and _term_key(n) is None and _cavity_key(n) is None]
     if unknown:
-        raise ValueError(f"{where}: unknown parameter(s) {unknown}; allowed: {', '.join(PARAM_NAMES)} and "
-                         f"{TERM_PREFIX}<term> for the terms {', '.join(HAMILTONIAN_KEYS)}")
+        raise ValueError(f"{where}: unknown parameter(s) {unknown}; allowed: {', '.join(PARAM_NAMES)}, "
+                         f"{TERM_PREFIX}<term> for the terms {', '.join(HAMILTONIAN_KEYS)} and "
+                         f"{CAVITY_PREFIX}<field> for {', '.join(CAVITY_KEYS)}")
 
 
 def build_model(params: dict) -> Model:
@@ -180,6 +194,11 @@ def build_model(params: dict) -> Model:
     terms = {_term_key(k): v for k, v in params.items() if _term_key(k) is not None}
     if terms:
         kw["hamiltonian"] = {**dict(kw.get("hamiltonian") or {}), **terms}
+    cav = {_cavity_key(k): v for k, v in params.items() if _cavity_key(k) is not None}
+    if cav:
+        base = kw.get("cavity")
+        base = base.to_dict() if hasattr(base, "to_dict") else dict(base or {})
+        kw["cavity"] = {**base, **cav}
     if "N" not in kw:
         raise ValueError("every point needs N (in fixed, grid or points)")
     if "ratio" in params:

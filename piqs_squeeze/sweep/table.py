@@ -52,6 +52,14 @@ class SweepTable:
             if name == "hamiltonian":  # the whole dict as JSON; its terms swept one by one have their own columns
                 cols[name] = [json.dumps(jsonable(p.model.hamiltonian.to_dict())) for p in points]
                 continue
+            if name == "cavity":  # the whole Cavity as JSON ("null" without one); swept fields have columns
+                cols[name] = [json.dumps(jsonable(p.model.cavity)) for p in points]
+                continue
+            if name.startswith("cavity."):
+                key = name[len("cavity."):]
+                vals = [p.params[name] if name in p.params else getattr(p.model.cavity, key, np.nan) for p in points]
+                cols[name] = np.asarray([np.nan if v is None else v for v in vals], dtype=float)
+                continue
             vals = [p.params[name] if name in p.params else getattr(p.model, name) for p in points]
             cols[name] = np.asarray(vals, dtype=np.int64 if name == "N" else float)
         option_axes = []

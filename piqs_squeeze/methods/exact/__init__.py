@@ -5,7 +5,8 @@ Entry points: :func:`evolve`, :func:`steady_state`, :func:`liouvillian_spectrum`
 :func:`final_blocks`, :func:`memory_needed`, :func:`estimate_run_time`,
 :func:`generator_spread`. :func:`evolve` also runs a :class:`~piqs_squeeze.protocol.Protocol`
 (:data:`PROTOCOLS`). The implementation is in :mod:`.solver`, :mod:`.generator`,
-:mod:`.kernels`, :mod:`.steppers`, :mod:`.timedep`, :mod:`.shift_invert` and :mod:`.steady`.
+:mod:`.kernels`, :mod:`.steppers`, :mod:`.timedep`, :mod:`.shift_invert` and :mod:`.steady`; a Model
+with ``cavity=`` evolves in :mod:`.cavity` (blocks rho_j (x) Fock (x) Fock).
 """
 from .options import (SCHEMES, TIME_DEPENDENT_SCHEMES, ExactEvolveOptions, ExactSpectrumOptions,
                       ExactSteadyStateOptions)

@@ -106,6 +106,8 @@ def block_coefficients(model: Model, j: float, bands=None):
     """(m, c, a) of block j: the m values, the J+ elements c[k-1] = <k-1|J+|k> and the diagonal
     ``a`` of A (module docstring), shared by the CSR build and the matrix-free kernel. ``bands``:
     those of :func:`hamiltonian_bands` (general Hamiltonians)."""
+    if model.cavity is not None:
+        raise ValueError("the spin generator has no cavity mode: use piqs_squeeze.methods.exact.cavity")
     m = dicke.m_values(j)
     c = np.asarray(dicke.jplus_elements(j), dtype=float)
     h = model.N / 2.0

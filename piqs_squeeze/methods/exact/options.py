@@ -44,6 +44,12 @@ class ExactEvolveOptions(MethodOptions):
     time_dependent_scheme: str = option("cf4", "time-dependent coefficients (Ramps, callables): 'cf4', "
                                         "fourth-order commutator-free Magnus with step doubling and Krylov "
                                         "exponentials (with scheme='krylov')", choice(*TIME_DEPENDENT_SCHEMES))
+    fock_tol: float = option(1e-8, "cavity models: largest population allowed in the top Fock level (nmax)",
+                             real(0, 1))
+    cavity_sectors: bool = option(True, "cavity models that conserve Jz + a+a (no Omega, no cavity drive): evolve "
+                                  "only the coherence orders |k| <= 2 the moments need", flag())
+    fock_strict: bool = option(False, "cavity models: a top-level population above fock_tol raises instead of "
+                               "warning (with an explicit cavity.nmax)", flag())
 
 
 @dataclass(frozen=True)

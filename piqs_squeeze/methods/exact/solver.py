@@ -51,8 +51,14 @@ def liouvillian_spectrum(model: Model, k: int = 6, options: ExactSpectrumOptions
 
     opts = ExactSpectrumOptions.coerce(options, kw)
     _constant(model, "a Liouvillian spectrum")
+    _no_cavity(model, "a Liouvillian spectrum")
     return spectrum(model, k, sigma=opts.sigma, blocks=opts.blocks, tol=opts.tol, method=opts.eigensolver,
                     restart=opts.restart, max_memory=opts.max_memory)
+
+
+def _no_cavity(model, what):
+    if isinstance(model, Model) and model.cavity is not None:
+        raise ValueError(f"{what} of a Model with a cavity is not available in the exact method (evolve only)")
 
 
 def _constant(model, what):
@@ -280,6 +286,12 @@ def evolve(model, times, initial=None, options: ExactEvolveOptions | None = None
     if protocol is None and not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")
     models = protocol.models if protocol is not None else (model,)
+    if any(m.cavity is not None for m in models):
+        if protocol is not None:
+            raise ValueError("a Protocol of cavity models is not supported by the exact method; run one Model")
+        from . import cavity
+
+        return cavity.evolve(model, check_times(times), initial, opts)
     model = models[0]
     if opts.scheme != "krylov" and any(m.time_dependent for m in models):
         raise ValueError(f"time-dependent coefficients run with scheme='krylov' only, got {opts.scheme!r}")
@@ -475,6 +487,7 @@ def steady_state(model: Model, options: ExactSteadyStateOptions | None = None, *
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
     _constant(model, "a steady state")
+    _no_cavity(model, "a steady state")
     collective = model.is_collective
     if not collective and opts.solver != "lu":
         from . import steady as exact_steady

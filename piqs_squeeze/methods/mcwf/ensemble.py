@@ -44,7 +44,12 @@ __all__ = ["evolve", "interrupted", "Mixture", "initial_ensemble", "unsupported"
 
 def unsupported(model) -> str | None:
     """Every model can be unravelled (all processes have sector-preserving jump channels; any
-    quadratic collective H, constant or time-dependent)."""
+    quadratic collective H, constant or time-dependent), except a cavity mode: a trajectory here is
+    one pure state in a single total-spin sector, and a Fock register would make it a
+    (2j+1)(nmax+1) state whose cut-off and kernels this method does not have."""
+    if getattr(model, "cavity", None) is not None:
+        return ("mcwf has no cavity mode (its trajectories live in one (2j+1)-dim spin sector, with no Fock "
+                "register); use method='exact' (small N) or 'cumulant' / 'meanfield' for a Model with cavity=")
     return None
 
 

@@ -116,9 +116,31 @@ def evolve_many(models, times, initial=None, options: CumulantOptions | None = N
     """
     opts = CumulantOptions.coerce(options, kw)
     if isinstance(models, (list, tuple)) and models and all(isinstance(m, Protocol) for m in models):
+        _no_cavity_protocol(models)
         return evolve_protocol(evolve_many, models, times, initial, opts)
+    if _with_cavity(models):
+        if opts.order != 2:
+            raise ValueError("a Model with cavity= runs with the order-2 cumulant only (order=3 has no cavity terms)")
+        from . import cavity
+
+        return cavity.evolve_many(models, times, initial, opts, "cumulant", collective_moments, "cumulant")
     return evolve_batch("cumulant" if opts.order == 2 else "cumulant3", collective_moments, models, times, initial,
                         opts, result_method="cumulant")
+
+
+def _with_cavity(models):
+    """True when the batch's models have a cavity (all of them; a mixed batch is refused)."""
+    models = [models] if isinstance(models, Model) else list(models)
+    flags = {isinstance(m, Model) and m.cavity is not None for m in models}
+    if flags == {True, False}:
+        raise ValueError("a batch mixes models with and without cavity=; run them as two batches")
+    return flags == {True}
+
+
+def _no_cavity_protocol(protocols):
+    for p in ([protocols] if isinstance(protocols, Protocol) else protocols):
+        if any(m.cavity is not None for m in p.models):
+            raise ValueError("a Protocol of cavity models is not supported by the moment methods; run one Model")
 
 
 def evolve(model, times, initial=None, options: CumulantOptions | None = None, **kw):
@@ -126,6 +148,7 @@ def evolve(model, times, initial=None, options: CumulantOptions | None = None, *
     :func:`evolve_many` for the options and
     :func:`~piqs_squeeze.methods.moments.driver.evolve_protocol` for protocols)."""
     if isinstance(model, Protocol):
+        _no_cavity_protocol(model)
         return evolve_protocol(evolve_many, model, times, initial, CumulantOptions.coerce(options, kw))
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")

@@ -116,6 +116,8 @@ def coefficient_matrices(models, method) -> np.ndarray:
     method's variables: (B, n, n_m), n_m = 20 moments for ``"cumulant"`` and ``"meanfield"``, 35
     for ``"cumulant3"``.  Constant models only (see :func:`time_dependent_matrices`)."""
     for m in models:
+        if m.cavity is not None:
+            raise ValueError(f"{m}: a cavity model's moment equations are in piqs_squeeze.methods.moments.cavity")
         if m.time_dependent:
             raise TypeError(f"{m}: its coefficients depend on time; use time_dependent_matrices(model, method) "
                             "or the matrices of model.at(t)")

@@ -64,9 +64,16 @@ def evolve_many(models, times, initial=None, options: MeanfieldOptions | None = 
     """Mean-field dynamics of many models in one compiled batch (options: :class:`MeanfieldOptions`,
     as in :func:`piqs_squeeze.methods.moments.cumulant.evolve_many` without order and on_failure;
     ``initial`` may also be a 3-vector s; ``models`` may be protocols with the same end times)."""
+    from .cumulant import _no_cavity_protocol, _with_cavity
+
     opts = MeanfieldOptions.coerce(options, kw)
     if isinstance(models, (list, tuple)) and models and all(isinstance(m, Protocol) for m in models):
+        _no_cavity_protocol(models)
         return evolve_protocol(evolve_many, models, times, initial, opts)
+    if _with_cavity(models):
+        from . import cavity
+
+        return cavity.evolve_many(models, times, initial, opts, "meanfield", collective_moments, "meanfield")
     return evolve_batch("meanfield", collective_moments, models, times, initial, opts)
 
 
@@ -75,6 +82,9 @@ def evolve(model, times, initial=None, options: MeanfieldOptions | None = None, 
     by segment, s carried across each boundary: see
     :func:`piqs_squeeze.methods.moments.driver.evolve_protocol`)."""
     if isinstance(model, Protocol):
+        from .cumulant import _no_cavity_protocol
+
+        _no_cavity_protocol(model)
         return evolve_protocol(evolve_many, model, times, initial, MeanfieldOptions.coerce(options, kw))
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model or a Protocol, got {type(model).__name__}")
@@ -101,6 +111,8 @@ def fixed_points(model: Model, *, tol=1e-9):
     """
     if model.time_dependent:
         raise ValueError("fixed_points: the model's coefficients depend on time; pass model.at(t)")
+    if model.cavity is not None:
+        raise ValueError("fixed_points: no mean-field fixed points with a cavity mode yet; evolve the model")
     K = moment_ode.coefficient_matrices([model], "meanfield")[0]
     if np.any(K[:2, [0, 4 + _PI[0, 0], 4 + _PI[0, 1], 4 + _PI[1, 1]]]):
         # (a "Jy Jz" or "Jx Jz" term couples s_x, s_y quadratically: no longer linear at fixed z)

@@ -6,6 +6,8 @@ term of a quadratic collective Hamiltonian to one-, two- and three-particle Paul
 :mod:`.equations` turns the result into the coefficient tensors integrated by
 :mod:`piqs_squeeze.methods.moments.cumulant` and :mod:`piqs_squeeze.methods.moments.meanfield`.  ``python -m
 piqs_squeeze.methods.moments.derivation [3]`` prints the derived equations (of order 2 or 3).
+:mod:`.boson` extends the algebra with a cavity mode a (normal-ordered boson monomials times Pauli
+products) for Models with ``cavity=`` (:mod:`piqs_squeeze.methods.moments.cavity`).
 """
 from .equations import (HAMILTONIAN_TERMS, MOMENT_LABELS, MOMENT_LABELS_3, ORDERS, RATES, STATE_LABELS, STATE_LABELS_3,
                         coefficient_tensors, describe, hamiltonian_tensors, moment_labels, state_labels)
