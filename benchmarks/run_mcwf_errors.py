@@ -2,8 +2,8 @@
 per-trajectory distribution, and the minimum-transient estimates (raw, jackknife, cross-fit).
 
 One long run of K * n trajectories (trajectory i from SeedSequence(seed).spawn(K n)[i], so the K
-consecutive groups of n are independent ensembles) per point, kept in a checkpoint under
-``.cache/mcwf_errors`` (a rerun extends or reuses it). For every group k: xi^2(t) with its jackknife
+consecutive groups of n are independent ensembles) per point, kept in chunks of 32 under
+``.cache/mcwf_errors`` (scale.mcwf_point: a rerun reuses them). For every group k: xi^2(t) with its jackknife
 s.e., and the three minimum estimates with theirs. Coverage: the spread of the K estimates
 (std over k) against the mean reported s.e. (ratio ~1 if the s.e. hold; with K = 8 the ratio's own
 spread is ~1/sqrt(2 (K - 1)) = 27 %), and the fraction of |estimate_k - pooled| <= 2 se_k over times.
@@ -34,10 +34,10 @@ from piqs_squeeze.methods.mcwf import statistics  # noqa: E402
 from piqs_squeeze.result import Result, jsonable  # noqa: E402
 
 POINTS = {
-    # Fig. 3(b) at chi = 1 (N = 2000): the scale check's point, window t in [0, 2/gamma_s]
-    "fig3b": {"ratio": 0.9, "chi": 1.0, "gamma_s": 50.0, "t_end": 0.04, "kind": "fig3b"},
-    # the heavy-tail point: near the loss of squeezing (xi^2 at t = 0.046-0.050)
-    "gs20": {"ratio": 0.85, "chi": 1.0, "gamma_s": 20.0, "t_end": 0.06, "kind": "css"},
+    # Fig. 3(b) at chi = 1: the scale check's point (t in [0, 2/gamma_s], 81 times)
+    "fig3b": {"label": "chi=1", "ratio": 0.9, "chi": 1.0, "gamma_s": 50.0, "kind": "fig3b"},
+    # the heavy-tail point, near the loss of squeezing (CSS along -x, t in [0, 0.1])
+    "gs20": {"label": "gs20", "ratio": 0.85, "chi": 1.0, "gamma_s": 20.0, "kind": "css"},
 }
 
 
@@ -55,17 +55,13 @@ def _sub(res, idx):
 
 
 def run_point(name, p, N, K, n, workers, seed):
-    from piqs_squeeze.methods.moments.meanfield import css_collective_steady_state
+    from piqs_squeeze.validation.checks import scale
 
-    model = ps.Model.from_upsilon_ratio(N, p["ratio"], chi=p["chi"], gamma_s=p["gamma_s"])
-    init = css_collective_steady_state(ps.Model.from_upsilon_ratio(N, p["ratio"], chi=p["chi"])) \
-        if p["kind"] == "fig3b" else None
-    t = np.linspace(0.0, p["t_end"], 81)
-    ck = ROOT / ".cache" / "mcwf_errors" / f"{name}-N{N}-seed{seed}.npz"
-    ck.parent.mkdir(parents=True, exist_ok=True)
+    model, init, t = scale.setup(N, p)
+    p = dict(p, t_end=float(t[-1]))
+    store = ROOT / ".cache" / "mcwf_errors"
     load0, t0 = os.getloadavg(), time.perf_counter()
-    res = ps.evolve(model, t, method="mcwf", initial=init, ntraj=K * n, seed=seed, workers=workers,
-                    keep_trajectories=True, checkpoint=str(ck), progress=False)
+    res = scale.mcwf_point(N, p, K * n, seed=seed, workers=workers, store=store)
     wall = time.perf_counter() - t0
     cum = ps.evolve(model, t, method="cumulant", initial=init)
     groups = [_sub(res, np.arange(k * n, (k + 1) * n)) for k in range(K)]
@@ -109,7 +105,7 @@ def run_point(name, p, N, K, n, workers, seed):
     cf = mins["crossfit"]
     return {
         "N": N, "point": p, "K": K, "n": n, "seed": seed, "workers": workers, "wall_s": wall,
-        "s_per_traj_core": wall * workers / (K * n) if wall > 1 else None, "loadavg_before": load0,
+        "s_per_traj_core": wall * workers / (K * n) if wall > 1 else None,  # None: all chunks reused "loadavg_before": load0,
         "loadavg_after": os.getloadavg(), "mean_jumps": float(np.mean(res.extras["njumps"])),
         "times": t, "cumulant_xi2_db": cum.xi2_db, "pooled_xi2_db": 10 * np.log10(x_all),
         "pooled_se_db": statistics.db_error(x_all, se_all),

@@ -25,6 +25,7 @@ import numpy as np
 import piqs_squeeze as ps
 from piqs_squeeze import analysis
 from piqs_squeeze.methods.mcwf import statistics
+from piqs_squeeze.result import Result
 
 from ..registry import CheckResult, check
 from ..report import new_figure, save_plot
@@ -42,16 +43,19 @@ TARGET_DB = 0.1
 FULL_NS = (2000, 5000, 10000)
 FULL_MAX_NTRAJ = {2000: 2048, 5000: 1024, 10000: 512}
 QUICK = {"N": 2000, "ntraj": 4, "n_times": 41}
+#: trajectories per saved chunk (full run)
+CHUNK = 32
 
 _MEMO: dict = {}
 
 
-def points(N: int) -> list:
-    """The seven points at atom number N: dicts with ``label``, ``chi``, ``ratio``, ``gamma_s``,
-    ``kind`` ("fig3b" or "outlook")."""
+def points(N: int, outlook: bool = True) -> list:
+    """The seven points at atom number N (six without ``outlook``): dicts with ``label``, ``chi``,
+    ``ratio``, ``gamma_s``, ``kind`` ("fig3b" or "outlook")."""
     pts = [{"label": f"chi={c:g}", "chi": float(c), "ratio": RATIO, "gamma_s": GAMMA_S, "kind": "fig3b"}
            for c in CHIS]
-    pts.append({"label": "outlook", "chi": OUTLOOK_CHI, "ratio": best_outlook_ratio(N),
+    if outlook:
+        pts.append({"label": "outlook", "chi": OUTLOOK_CHI, "ratio": best_outlook_ratio(N),
                 "gamma_s": OUTLOOK_GAMMA_S, "kind": "outlook"})
     return pts
 
@@ -88,13 +92,30 @@ def cumulant_minimum(N: int, p: dict, order: int, n_times: int = N_TIMES) -> dic
     return {"xi2": float(r.xi2[i]), "db": float(10 * np.log10(r.xi2[i])), "t": float(t[i]), "t_window": float(t_w)}
 
 
-def mcwf_point(N: int, p: dict, ntraj: int, seed: int = 27, workers: int = 2, checkpoint=None,
-               n_times: int = N_TIMES):
-    """MCWF ensemble of point ``p`` (keep_trajectories; ``checkpoint`` extends an earlier run)."""
+def mcwf_point(N: int, p: dict, ntraj: int, seed: int = 27, workers: int = 2, store=None,
+               n_times: int = N_TIMES, chunk: int = CHUNK):
+    """MCWF ensemble of point ``p`` (keep_trajectories), trajectory i from
+    ``SeedSequence(seed).spawn(ntraj)[i]`` whatever the chunking. With ``store`` (a folder) it runs
+    in chunks of ``chunk`` trajectories, each saved as a Result file named by the point, N, grid, seed
+    and chunk index and reused by a later call (a larger ``ntraj`` only runs the missing chunks)."""
     model, init, t = setup(N, p, n_times)
-    return ps.evolve(model, t, method="mcwf", initial=init, ntraj=int(ntraj), seed=seed, workers=workers,
-                     keep_trajectories=True, checkpoint=None if checkpoint is None else str(checkpoint),
-                     progress=False)
+    kw = dict(method="mcwf", initial=init, workers=workers, keep_trajectories=True, progress=False)
+    if store is None:
+        return ps.evolve(model, t, ntraj=int(ntraj), seed=seed, **kw)
+    store = Path(store)
+    store.mkdir(parents=True, exist_ok=True)
+    parts = []
+    for c in range(math.ceil(ntraj / chunk)):
+        f = store / f"mcwf-N{N}-{p['label']}-r{p['ratio']:g}-T{n_times}-seed{seed}-c{chunk}x{c}.npz"
+        if f.is_file():
+            r = Result.load(f)
+        else:
+            root = np.random.SeedSequence(seed)
+            root.spawn(c * chunk)  # the children before this chunk's
+            r = ps.evolve(model, t, ntraj=min(chunk, int(ntraj) - c * chunk), seed=root, **kw)
+            r.save(f)
+        parts.append(r)
+    return statistics.concat(parts)
 
 
 def mcwf_estimate(res, p: dict, t_window: float) -> dict:
@@ -113,30 +134,28 @@ def mcwf_estimate(res, p: dict, t_window: float) -> dict:
 
 
 def run_scale(Ns, ntraj_for, n_times: int, workers: int = 2, store=None, target_db=None, seed: int = 27,
-              log=None) -> dict:
+              log=None, fig3b_only: bool = False) -> dict:
     """MCWF and cumulant orders 2 and 3 at every point for each N.
 
     ``ntraj_for(N)`` is the number of trajectories (the maximum with ``target_db``: then the
-    ensemble grows by doubling from 64, through a checkpoint in ``store``, until the cross-fit
+    ensemble grows by doubling from 64, in chunks saved in ``store``, until the cross-fit
     se <= target_db). Returns {N: {label: row}} with the differences cumulant - MCWF and their s.e.
     """
     out = {}
     for N in Ns:
         rows = {}
-        for p in points(N):
+        for p in points(N, outlook=not fig3b_only):
             c2, c3 = cumulant_minimum(N, p, 2, n_times), cumulant_minimum(N, p, 3, n_times)
-            ck = None if store is None else Path(store) / f"mcwf-N{N}-{p['label']}-T{n_times}.npz"
-            if ck is not None:
-                ck.parent.mkdir(parents=True, exist_ok=True)
             nmax = int(ntraj_for(N))
             n = nmax if target_db is None else min(nmax, 64)
             t0 = time.perf_counter()
             while True:
-                res = mcwf_point(N, p, n, seed=seed, workers=workers, checkpoint=ck, n_times=n_times)
+                res = mcwf_point(N, p, n, seed=seed, workers=workers, store=store, n_times=n_times)
                 e = mcwf_estimate(res, p, c2["t_window"])
                 if target_db is None or e["se_db"] <= target_db or n >= nmax:
                     break
-                n = min(nmax, max(2 * n, int(1.2 * e["ntraj_for_0p1db"])))
+                n = min(nmax, max(2 * n, CHUNK * math.ceil(
+                    1.2 * statistics.trajectories_for(e["se_db"], e["ntraj"], target_db) / CHUNK)))
             e["wall_s"] = time.perf_counter() - t0
             row = {"point": p, "mcwf": e, "order2": c2, "order3": c3}
             for o, c in (("order2", c2), ("order3", c3)):

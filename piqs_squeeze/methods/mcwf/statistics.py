@@ -49,7 +49,7 @@ import numpy as np
 from piqs_squeeze import observables
 
 __all__ = ["trajectory_moments", "jackknife_xi2", "bootstrap_xi2", "tail_diagnostics", "MinEstimate",
-           "min_estimate", "db_error", "trajectories_for", "attach_diagnostics", "MIN_METHODS"]
+           "min_estimate", "db_error", "trajectories_for", "attach_diagnostics", "concat", "MIN_METHODS"]
 
 MIN_METHODS = ("crossfit", "jackknife", "raw")
 _DB = 10.0 / math.log(10.0)
@@ -368,3 +368,35 @@ def attach_diagnostics(result, n_boot: int = 200) -> dict:
     d = tail_diagnostics(result, n_boot=n_boot)
     result.stats["tail"] = d
     return d
+
+
+def concat(results):
+    """One Result of the trajectories of several ``keep_trajectories`` MCWF Results of the same
+    model and times, in order (e.g. chunks run with successive seeds); the moments are the means
+    over all trajectories, the statistics recomputed from the records."""
+    results = list(results)
+    if not results:
+        raise ValueError("results: nothing to concatenate")
+    for r in results:
+        trajectory_moments(r)
+        if r.model != results[0].model or not np.array_equal(r.times, results[0].times):
+            raise ValueError("results: all must have the same model and output times")
+    from piqs_squeeze.result import Result
+
+    ex = [r.extras for r in results]
+    m = np.concatenate([e["traj_mean"] for e in ex])
+    s = np.concatenate([e["traj_second"] for e in ex])
+    nj = np.concatenate([np.asarray(e["njumps"]) for e in ex])
+    extras = {"ntraj": int(m.shape[0]), "traj_mean": m, "traj_second": s, "njumps": nj,
+              "traj_j": np.concatenate([e["traj_j"] for e in ex]),
+              "jump_offsets": np.concatenate([[0], np.cumsum(nj)]),
+              "jump_times": np.concatenate([e["jump_times"] for e in ex]),
+              "jump_kinds": np.concatenate([e["jump_kinds"] for e in ex])}
+    n = m.shape[0]
+    extras["xi2_err"] = jackknife_xi2(m, s, results[0].model.N)[1]
+    se_m = m.std(0, ddof=1) / math.sqrt(n) if n > 1 else None
+    se_s = s.std(0, ddof=1) / math.sqrt(n) if n > 1 else None
+    out = Result(results[0].times, m.mean(0), s.mean(0), results[0].model, "mcwf", options=dict(results[0].options),
+                 mean_err=se_m, second_err=se_s, extras=extras)
+    out.stats["wall_time"] = float(sum(r.stats.get("wall_time", 0.0) for r in results))
+    return out
