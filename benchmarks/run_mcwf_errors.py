@@ -105,7 +105,8 @@ def run_point(name, p, N, K, n, workers, seed):
     cf = mins["crossfit"]
     return {
         "N": N, "point": p, "K": K, "n": n, "seed": seed, "workers": workers, "wall_s": wall,
-        "s_per_traj_core": wall * workers / (K * n) if wall > 1 else None,  # None: all chunks reused "loadavg_before": load0,
+        "s_per_traj_core": wall * workers / (K * n) if wall > 1 else None,  # None: all chunks reused
+        "loadavg_before": load0,
         "loadavg_after": os.getloadavg(), "mean_jumps": float(np.mean(res.extras["njumps"])),
         "times": t, "cumulant_xi2_db": cum.xi2_db, "pooled_xi2_db": 10 * np.log10(x_all),
         "pooled_se_db": statistics.db_error(x_all, se_all),
@@ -136,7 +137,7 @@ def write(results, path_md, path_json):
               f"t in [0, {p['t_end']}] ({'CSS along the gamma_s = 0 mean-field steady state' if p['kind'] == 'fig3b' else 'CSS along -x'})",
               "",
               f"K = {r['K']} ensembles x n = {r['n']} trajectories; {r['workers']} workers, nice 19, wall {r['wall_s']:.0f} s "
-              f"(load {r['loadavg_before'][0]:.1f} -> {r['loadavg_after'][0]:.1f}; a reused checkpoint shows ~0 s); "
+              f"(load {r['loadavg_before'][0]:.1f} -> {r['loadavg_after'][0]:.1f}; reused chunks show ~0 s; the trajectories ran 03:20-03:45 UTC under load 7-18); "
               f"{r['mean_jumps']:.0f} jumps per trajectory.",
               "",
               "Pointwise xi^2(t) (80 times after t = 0): spread/se median "

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.stats
 
 import piqs_squeeze as ps
 from piqs_squeeze.methods.mcwf import ensemble, statistics
@@ -66,15 +67,18 @@ def test_minimum_estimates_bias_and_coverage(runs):
         got[meth] = (np.array([x.xi2 for x in e]), np.array([x.se for x in e]))
     v, s = got["crossfit"]
     sem = v.std(ddof=1) / math.sqrt(K)
-    # the cross-fit value has no selection bias; its residual bias (argmin off by the fold's noise,
-    # upward, second order) is within 3 standard errors of the mean of the K estimates here
+    # the cross-fit readings have no selection bias; the residual bias (the time chosen off the
+    # true argmin, upward, second order) is within 3 standard errors of the mean of K estimates
     assert abs(v.mean() - truth) <= 3 * sem
-    # its jackknife s.e. covers: not smaller than the observed spread beyond the 13 % scatter
-    # (ratio <= 1.4); the argmin re-choice makes it conservative (measured 0.7), >= 0.5 bounds that
-    assert 0.5 <= v.std(ddof=1) / s.mean() <= 1.4
-    assert np.mean(np.abs(v - truth) <= 2 * s) >= 0.85
+    # its s.e. (spread of F = 5 fold readings): measured optimistic by 20-35 % at N = 10-20 with
+    # 40-80 trajectories (folds of 8-10 trajectories; benchmarks/results/mcwf_errors.md has N = 2000);
+    # spread/se in [0.6, 1.7] allows that and the 13 % scatter of a K = 30 spread, not a factor 2
+    assert 0.6 <= v.std(ddof=1) / s.mean() <= 1.7
+    # 95 % intervals +- t(0.975, F - 1) se: measured 80 % coverage; >= 65 % fails for a factor-2 error
+    q = float(scipy.stats.t.ppf(0.975, 4))
+    assert np.mean(np.abs(v - truth) <= q * s) >= 0.65
     # the plain minimum of the noisy curve is biased low (what the cross-fit removes): by more
-    # than 3 of its own standard errors of the mean
+    # than 3 of its own standard errors of the mean (measured -0.04 +- 0.005 in xi^2)
     vr = got["raw"][0]
     assert vr.mean() - truth < -3 * vr.std(ddof=1) / math.sqrt(K)
 

@@ -26,18 +26,19 @@ estimates of min_t xi^2(t) over a window are offered by :func:`min_estimate`:
 * ``raw``: min_t of the ensemble curve, with the jackknife s.e. at that time (biased low);
 * ``jackknife``: the block-jackknife bias correction of the raw minimum,
   B m - (B - 1) mean_b m_(-b), with the block jackknife s.e. of m;
-* ``crossfit`` (default): the trajectories are split in two folds (even and odd index); the time
-  of the minimum is chosen on one fold and xi^2 is read at that time on the other fold, and the
-  two readings are averaged:
+* ``crossfit`` (default): the trajectories are split in F folds (trajectory i in fold i mod F,
+  F = min(8, n // 8), at least 2); for each fold the time of the minimum is chosen on the other
+  folds and xi^2 is read at that time on the fold itself, and the F readings are averaged:
 
-      m_cf = [x_B(argmin_t x_A) + x_A(argmin_t x_B)] / 2,
+      m_cf = (1/F) sum_f x_f(argmin_t x_(-f)),   se_cf = std_f(x_f(...)) / sqrt(F).
 
-  with the block-jackknife s.e. of the whole procedure (blocks of consecutive trajectories left
-  out of both folds, the argmins re-chosen: their scatter is part of the error).
-
-  The value read on a fold is independent of the noise that chose its time, so it has no
-  selection bias; the time is off the true argmin by the fold's noise, which raises the reading
-  by (curvature / 2) dt^2: a bias of second order, upward, that falls as 1/n.
+  A reading is independent of the noise that chose its time, so it has no selection bias; the
+  time is off the true argmin by the noise of (F - 1)/F of the trajectories, which raises the
+  reading by (curvature / 2) dt^2: a bias of second order, upward, that falls as 1/n. The
+  readings are exchangeable, so their spread carries the time-choice scatter into se_cf. (A
+  fold of n/F trajectories has the O(F/n) bias of a ratio estimate: small where the moments'
+  relative spread between trajectories is small, i.e. at large N; the coverage is measured in
+  tests/test_mcwf_statistics.py and benchmarks/results/mcwf_errors.md.)
 """
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ __all__ = ["trajectory_moments", "jackknife_xi2", "bootstrap_xi2", "tail_diagnos
            "min_estimate", "db_error", "trajectories_for", "attach_diagnostics", "concat", "MIN_METHODS"]
 
 MIN_METHODS = ("crossfit", "jackknife", "raw")
+#: most folds of the cross-fit minimum (fewer for small ensembles: at least 8 trajectories a fold)
+MAX_FOLDS = 8
 _DB = 10.0 / math.log(10.0)
 
 
@@ -223,7 +226,8 @@ class MinEstimate:
     ``xi2``, ``se``: the estimate and its s.e. (linear); ``db``, ``se_db``: the same in dB;
     ``t``: the time of the minimum (the crossfit: the ensemble's argmin); ``method``; ``ntraj``;
     ``raw_xi2``: the plain minimum of the ensemble curve, for comparison; ``t_window``: the
-    window's start; ``ntraj_for_0p1db``: trajectories for se_db = 0.1 dB."""
+    window's start; ``folds``: the cross-fit's F (its se has F - 1 degrees of freedom: a 95 %
+    interval is +- t_(0.975, F - 1) se); ``ntraj_for_0p1db``: trajectories for se_db = 0.1 dB."""
 
     xi2: float
     se: float
@@ -232,6 +236,7 @@ class MinEstimate:
     ntraj: int
     raw_xi2: float
     t_window: float
+    folds: int = 0
 
     @property
     def db(self) -> float:
@@ -315,47 +320,26 @@ def min_estimate(result, t_min=None, t_max=None, method: str = "crossfit", nbloc
         val = B * raw - (B - 1) * float(mins.mean())
         err = math.sqrt((B - 1) / B * float(((mins - mins.mean()) ** 2).sum()))
         return MinEstimate(val, err, float(times[i]), method, n, raw, lo)
-    val, loo = _crossfit(m, s, N, w, nblocks)
-    if not math.isfinite(val):
+    F = max(2, min(MAX_FOLDS, n // 8))
+    reads = _crossfit(m, s, N, w, F)
+    if not np.all(np.isfinite(reads)):
         return MinEstimate(math.nan, math.nan, float(times[i]), method, n, raw, lo)
-    B = loo.shape[0]
-    err = math.sqrt((B - 1) / B * float(((loo - loo.mean()) ** 2).sum()))
-    return MinEstimate(val, err, float(times[i]), method, n, raw, lo)
+    return MinEstimate(float(reads.mean()), float(reads.std(ddof=1) / math.sqrt(F)), float(times[i]), method, n,
+                       raw, lo, F)
 
 
-def _crossfit(m, s, N, w, nblocks):
-    """The cross-fit minimum of all trajectories and with each block of consecutive trajectories
-    left out (B values): the block jackknife of the whole procedure, argmin choice included."""
-    n = m.shape[0]
-    edges = _block_edges(n, nblocks)
-    parity = np.arange(n) % 2
-    sums = []
-    for f in (0, 1):
-        keep = (parity == f).astype(float)
-        mf, sf = m * keep[:, None, None], s * keep[:, None, None, None]
-        sums.append((np.add.reduceat(mf, edges[:-1], axis=0), np.add.reduceat(sf, edges[:-1], axis=0),
-                     np.add.reduceat(keep, edges[:-1])))
-
-    def curves(leave_out):
-        """xi^2 of both folds over the window, (R, W): all trajectories (R = 1) or block b left out (row b)."""
-        out = []
-        for sm, ss, cnt in sums:
-            if leave_out:
-                tm, ts, tc = sm.sum(0)[None] - sm, ss.sum(0)[None] - ss, cnt.sum() - cnt
-            else:
-                tm, ts, tc = sm.sum(0)[None], ss.sum(0)[None], np.array([cnt.sum()])
-            out.append(observables.xi2(tm[:, w] / tc[:, None, None], ts[:, w] / tc[:, None, None, None], N))
-        return out
-
-    def value(xa, xb):
-        xa = np.where(np.isfinite(xa), xa, np.inf)
-        xb = np.where(np.isfinite(xb), xb, np.inf)
-        ia, ib = np.argmin(xa, axis=1), np.argmin(xb, axis=1)
-        r = np.arange(xa.shape[0])
-        v = 0.5 * (xb[r, ia] + xa[r, ib])
-        return np.where(np.isfinite(v), v, np.nan)
-
-    return float(value(*curves(False))[0]), value(*curves(True))
+def _crossfit(m, s, N, w, F):
+    """The F cross-fit readings x_f(argmin_t x_(-f)): fold f = trajectories i with i % F == f; the
+    time chosen on the other folds, xi^2 read on fold f."""
+    fold = np.arange(m.shape[0]) % F
+    sm = np.stack([m[fold == f].sum(0) for f in range(F)])
+    ss = np.stack([s[fold == f].sum(0) for f in range(F)])
+    cnt = np.bincount(fold, minlength=F).astype(float)
+    own = observables.xi2(sm[:, w] / cnt[:, None, None], ss[:, w] / cnt[:, None, None, None], N)
+    rest = observables.xi2((sm.sum(0) - sm)[:, w] / (cnt.sum() - cnt)[:, None, None],
+                           (ss.sum(0) - ss)[:, w] / (cnt.sum() - cnt)[:, None, None, None], N)
+    rest = np.where(np.isfinite(rest), rest, np.inf)
+    return own[np.arange(F), np.argmin(rest, axis=1)]
 
 
 def attach_diagnostics(result, n_boot: int = 200) -> dict:
