@@ -239,10 +239,11 @@ def mcwf_vs_cumulant_1e4(ctx):
     ax[1].set_title(r"outlook ($\gamma_s = 200$); bar: order 2, x: order 3", fontsize=8)
     plot = save_plot(fig, ctx, "mcwf_vs_cumulant_1e4")
     if ctx.quick:
-        # a few trajectories: the error bars are wide; what is checked is that the statistics exist
-        # and agree between the jackknife and the bootstrap (within a factor 2 for 4 trajectories)
-        ok, tol, value = math.isfinite(worst_se) and worst_ratio <= 2.0, 2.0, worst_ratio
-        quantity = "largest bootstrap/jackknife s.e. ratio (either way) at the minima"
+        # 4 trajectories: the error bars are wide and their own error large; what is checked is the
+        # code path (every estimate and s.e. finite); the bootstrap/jackknife ratio is reported
+        ok, tol, value = math.isfinite(worst_se) and math.isfinite(worst_ratio), None, worst_se
+        quantity = (f"largest MCWF s.e. on the minimum (dB; smoke run, {QUICK['ntraj']} trajectories; "
+                    f"bootstrap/jackknife up to {worst_ratio:.2f}x)")
     else:
         ok, tol, value = worst_se <= TARGET_DB and worst_ratio <= 1.25, TARGET_DB, worst_se
         quantity = "largest MCWF s.e. on the minimum transient xi^2 (dB)"
@@ -254,7 +255,7 @@ def mcwf_vs_cumulant_1e4(ctx):
             f"passes when every point reaches se <= {TARGET_DB} dB (trajectories doubled until it does, up to "
             f"{FULL_MAX_NTRAJ}) and the bootstrap and jackknife s.e. agree within 25 % (a heavier tail than the "
             "jackknife sees would part them). Quick run: N = 2000, 4 trajectories per point, a smoke run "
-            "of the same code; the bootstrap/jackknife ratio within 2. A cumulant order off MCWF by more than "
+            "of the same code: passes when every estimate and s.e. is finite. A cumulant order off MCWF by more than "
             "3 s.e. is listed as DIFFERS: a finding about the truncation, not a failure.",
         numbers={"Ns": data["Ns"], "target_db": data["target_db"], "results": res, "differs": differs},
         plots=[plot],
