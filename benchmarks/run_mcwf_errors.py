@@ -137,7 +137,7 @@ def write(results, path_md, path_json):
               f"t in [0, {p['t_end']}] ({'CSS along the gamma_s = 0 mean-field steady state' if p['kind'] == 'fig3b' else 'CSS along -x'})",
               "",
               f"K = {r['K']} ensembles x n = {r['n']} trajectories; {r['workers']} workers, nice 19, wall {r['wall_s']:.0f} s "
-              f"(load {r['loadavg_before'][0]:.1f} -> {r['loadavg_after'][0]:.1f}; reused chunks show ~0 s; the trajectories ran 03:20-03:45 UTC under load 7-18); "
+              f"(load {r['loadavg_before'][0]:.1f} -> {r['loadavg_after'][0]:.1f}; reused chunks show ~0 s); "
               f"{r['mean_jumps']:.0f} jumps per trajectory.",
               "",
               "Pointwise xi^2(t) (80 times after t = 0): spread/se median "
