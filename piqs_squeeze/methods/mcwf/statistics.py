@@ -38,7 +38,11 @@ estimates of min_t xi^2(t) over a window are offered by :func:`min_estimate`:
   readings are exchangeable, so their spread carries the time-choice scatter into se_cf. (A
   fold of n/F trajectories has the O(F/n) bias of a ratio estimate: small where the moments'
   relative spread between trajectories is small, i.e. at large N; the coverage is measured in
-  tests/test_mcwf_statistics.py and benchmarks/results/mcwf_errors.md.)
+  tests/test_mcwf_statistics.py and benchmarks/results/mcwf_errors.md.) Where a handful of
+  trajectories carry the variance (``tail_diagnostics``: ess of a few), folds of ~8 trajectories
+  mostly miss them and the readings scatter more than their s.e. says; there the block-jackknife
+  correction (``jackknife``) scattered less at 32-64 trajectories (benchmarks/results/
+  mcwf_errors_gs20.md), and every estimate needs a few hundred trajectories.
 """
 from __future__ import annotations
 
