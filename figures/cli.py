@@ -25,6 +25,7 @@ FIGURES = {
     "fig2c": ("piqs_squeeze.figures.fig2c", "two single MCWF trajectories, gamma_s = 4"),
     "fig3a": ("piqs_squeeze.figures.fig3a", "min transient xi^2 over (Upsilon/Upsilon_c, gamma_s), cumulant N = 1e4"),
     "fig3b": ("piqs_squeeze.figures.fig3b", "min transient xi^2 vs chi with xi^2(t) inset, cumulant N = 1e4"),
+    "fig3b_check": ("piqs_squeeze.figures.fig3b_check", "Fig. 3(b) checked: cumulant orders 2, 3 vs MCWF +- s.e. (N = 2000, 1e4; quick: N = 100, 300)"),
     "figS1": ("piqs_squeeze.figures.figS1", "min xi^2 map over (chi, 2 Omega/N) and cumulant vs MCWF, N = 2000"),
     "figS2": ("piqs_squeeze.figures.figS2", "ensemble and single-trajectory xi^2 and N_eff, MCWF N = 2000"),
     "phase_exact": ("piqs_squeeze.figures.phase_exact", "exact finite-N steady states and gap vs drive (beyond the paper)"),

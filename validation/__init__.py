@@ -15,7 +15,8 @@ checks.mcwf          4. MCWF vs exact (k standard errors, error ~ 1/sqrt(ntraj))
 checks.cumulant      5. cumulant vs exact (N = 2 exact, deviation vs N and t*); 6. mean field
 checks.cavity        the cavity mode: exact vs 2^N x Fock and qutip.piqs x Fock, derived moment equations,
                         bad-cavity limit (exact, cumulant), cumulant vs exact
-checks.paper         7. the paper's quantitative claims, recomputed
+checks.paper         7. the paper's quantitative claims, recomputed (the 9 dB and Fig. 3(b) ones quote MCWF from checks.scale)
+checks.scale         4. MCWF at N = 2000-1e4 vs cumulant orders 2 and 3 (Fig. 3(b), the outlook point), error bars that hold
 export               ``--export-benchmarks DIR``: exact reference data (JSON/CSV)
 bruteforce           the independent full-Hilbert-space reference (and bruteforce_spectrum: its 4^N Liouvillian;
                         bruteforce_cavity: 2^N x Fock)

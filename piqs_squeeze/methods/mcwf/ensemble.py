@@ -318,7 +318,9 @@ def evolve(model: Model | Protocol, times, initial=None, options: McwfEvolveOpti
     -------
     Result with method "mcwf", mean/second and their standard errors; extras ``xi2_err`` (T,),
     ``n_eff`` (T,) ensemble N_eff, ``ntraj``, ``njumps`` (ntraj,), ``beta`` ([re, im] of the
-    first model; NaN when adaptive) and the optional records; ``stats["wall_time"]``.
+    first model; NaN when adaptive) and the optional records; ``stats["wall_time"]``; with
+    ``keep_trajectories`` (and >= 4 trajectories) ``stats["tail"]``, the tail diagnostics at the
+    ensemble's minimum xi^2 (:func:`piqs_squeeze.methods.mcwf.statistics.tail_diagnostics`).
     """
     opts = McwfEvolveOptions.coerce(options, kw)
     if not isinstance(model, (Model, Protocol)):
@@ -331,6 +333,10 @@ def evolve(model: Model | Protocol, times, initial=None, options: McwfEvolveOpti
     run.run()
     run.save(force=True)
     res = run.reduce(opts.keep_trajectories)
+    if opts.keep_trajectories:
+        from .statistics import attach_diagnostics
+
+        attach_diagnostics(res)  # stats["tail"]: how heavy-tailed the trajectories' contributions are
     res.stats["wall_time"] = time.perf_counter() - t0
     return res
 
