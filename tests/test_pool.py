@@ -365,3 +365,19 @@ def test_a_worker_that_dies_ends_the_run_with_a_clear_error(tmp_path):
     assert isinstance(info.value.__cause__, BrokenProcessPool)  # the cause, not the only message
     ok = mcwf.evolve(ps.Model(N=10, omega=10.0, chi=1.0, gamma=1.0), [0.0, 0.1], ntraj=4, workers=2, seed=1)
     assert ok.extras["ntraj"] == 4  # a fresh pool afterwards
+
+
+def test_validation_scale_check_runs_its_mcwf_on_a_dask_scheduler(dask_cluster):
+    # `piqs-squeeze validate --scheduler ADDRESS`: the scale check's ensembles go to the cluster, same bytes
+    from piqs_squeeze.validation.checks import scale
+    from piqs_squeeze.validation.cli import add_arguments
+    import argparse
+
+    client, cluster = dask_cluster
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args(["--scheduler", cluster.scheduler_address]).scheduler == cluster.scheduler_address
+    p = scale.points(40)[2]
+    local = scale.mcwf_point(40, p, 4, workers=2, n_times=11)
+    remote = scale.mcwf_point(40, p, 4, n_times=11, scheduler=cluster.scheduler_address)
+    assert local.mean.tobytes() == remote.mean.tobytes() and local.second.tobytes() == remote.second.tobytes()

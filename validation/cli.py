@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: only on a terminal)")
     # testing hook: multiply a rate of every reference model so that checks fail on purpose
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="run the large MCWF ensembles (check mcwf_vs_cumulant_1e4) on this Dask scheduler "
+                             "(tcp://host:8786) instead of local processes; same bits")
     parser.add_argument("--perturb", action="append", metavar="RATE=FACTOR", help=argparse.SUPPRESS)
 
 
@@ -76,7 +79,7 @@ def run_cli(args) -> int:
         print(f"wrote {len(paths)} files to {args.export_benchmarks}")
         return 0
     try:
-        ctx = Context(mode=args.mode, out=args.out, perturb=parse_perturb(args.perturb))
+        ctx = Context(mode=args.mode, out=args.out, perturb=parse_perturb(args.perturb), scheduler=args.scheduler)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -101,11 +101,16 @@ class Context:
         ``{rate: factor}`` multiplying rates of the model given to the *reference* solver of
         every check (brute force, qutip.piqs, or the exact solver where it is the reference).
         Only for testing that a check can fail; empty in normal runs.
+    scheduler : str, optional
+        Address of a Dask scheduler (``"tcp://host:8786"``): the checks that run large MCWF
+        ensembles (``mcwf_vs_cumulant_1e4``) run their trajectories there instead of on local
+        processes (same bits either way).
     """
 
     mode: str = "quick"
     out: Path = Path("validation-report")
     perturb: dict = field(default_factory=dict)
+    scheduler: str | None = None
 
     def __post_init__(self):
         if self.mode not in ("quick", "full"):

@@ -95,16 +95,19 @@ def cumulant_minimum(N: int, p: dict, order: int, n_times: int = N_TIMES) -> dic
 
 
 def mcwf_point(N: int, p: dict, ntraj: int, seed: int = 27, workers: int = 2, store=None,
-               n_times: int = N_TIMES, chunk: int = CHUNK):
+               n_times: int = N_TIMES, chunk: int = CHUNK, scheduler: str | None = None):
     """MCWF ensemble of point ``p`` (keep_trajectories), trajectory i from
     ``SeedSequence(seed).spawn(ntraj)[i]`` whatever the chunking. With ``store`` (a folder) it runs
     in chunks of ``chunk`` trajectories, each saved as a Result file named by the point, N, grid, seed
     and chunk index and reused by a later call (a larger ``ntraj`` only runs the missing chunks) when
     its model, times, seed and size match; the version of the trajectory code is not checked (unlike
     the ensemble's ``checkpoint``, so that edits elsewhere in the package keep the chunks): delete
-    the folder after changing the MCWF kernel. (The initial state follows from the model.)"""
+    the folder after changing the MCWF kernel. (The initial state follows from the model.) With
+    ``scheduler`` (a Dask scheduler's address) the trajectories run on that cluster, as many at a
+    time as it has threads, with the same bits."""
     model, init, t = setup(N, p, n_times)
-    kw = dict(method="mcwf", initial=init, workers=workers, keep_trajectories=True, progress=False)
+    kw = dict(method="mcwf", initial=init, workers=None if scheduler else workers, scheduler=scheduler,
+              keep_trajectories=True, progress=False)
     if store is None:
         return ps.evolve(model, t, ntraj=int(ntraj), seed=seed, **kw)
     store = Path(store)
@@ -142,7 +145,7 @@ def mcwf_estimate(res, p: dict, t_window: float) -> dict:
 
 
 def run_scale(Ns, ntraj_for, n_times: int, workers: int = 2, store=None, target_db=None, seed: int = 27,
-              log=None, fig3b_only: bool = False) -> dict:
+              log=None, fig3b_only: bool = False, scheduler: str | None = None) -> dict:
     """MCWF and cumulant orders 2 and 3 at every point for each N.
 
     ``ntraj_for(N)`` is the number of trajectories (the maximum with ``target_db``: then the
@@ -158,7 +161,8 @@ def run_scale(Ns, ntraj_for, n_times: int, workers: int = 2, store=None, target_
             n = nmax if target_db is None else min(nmax, 64)
             t0 = time.perf_counter()
             while True:
-                res = mcwf_point(N, p, n, seed=seed, workers=workers, store=store, n_times=n_times)
+                res = mcwf_point(N, p, n, seed=seed, workers=workers, store=store, n_times=n_times,
+                                 scheduler=scheduler)
                 e = mcwf_estimate(res, p, c2["t_window"])
                 if target_db is None or e["se_db"] <= target_db or n >= nmax:
                     break
@@ -187,10 +191,11 @@ def mcwf_numbers(ctx) -> dict:
     if key not in _MEMO:
         if ctx.quick:
             _MEMO[key] = {"Ns": [QUICK["N"]], "target_db": None, "results": run_scale(
-                [QUICK["N"]], lambda N: QUICK["ntraj"], QUICK["n_times"])}
+                [QUICK["N"]], lambda N: QUICK["ntraj"], QUICK["n_times"], scheduler=ctx.scheduler)}
         else:
             _MEMO[key] = {"Ns": list(FULL_NS), "target_db": TARGET_DB, "results": run_scale(
-                FULL_NS, FULL_MAX_NTRAJ.get, N_TIMES, store=Path(ctx.out) / "mcwf_scale", target_db=TARGET_DB)}
+                FULL_NS, FULL_MAX_NTRAJ.get, N_TIMES, store=Path(ctx.out) / "mcwf_scale", target_db=TARGET_DB,
+                scheduler=ctx.scheduler)}
     return _MEMO[key]
 
 
