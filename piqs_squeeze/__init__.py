@@ -13,6 +13,7 @@ from ._version import __version__  # noqa: E402
 from .hamiltonian import Ramp
 from .api import (METHODS, MethodError, UnknownOptionError, available_methods, evolve, liouvillian_spectrum,
                   method_options, steady_state)
+from .api import correlation, emission_spectrum, g2  # issue 25: two-time correlations
 from .model import Model
 from .protocol import Protocol
 from .observables import n_eff, squeezing, xi2, xi2_db
@@ -40,4 +41,7 @@ __all__ = [
     "xi2",
     "xi2_db",
     "n_eff",
+    "correlation",
+    "g2",
+    "emission_spectrum",
 ]

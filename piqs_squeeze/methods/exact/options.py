@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from piqs_squeeze.options import MethodOptions, anything, choice, flag, integer, memory, option, real
 
-__all__ = ["SCHEMES", "TIME_DEPENDENT_SCHEMES", "ExactEvolveOptions", "ExactSteadyStateOptions", "ExactSpectrumOptions"]
+__all__ = ["SCHEMES", "TIME_DEPENDENT_SCHEMES", "ExactEvolveOptions", "ExactSteadyStateOptions", "ExactSpectrumOptions",
+           "ExactCorrelationOptions", "ExactEmissionOptions"]
 
 #: time-stepping schemes of :func:`piqs_squeeze.methods.exact.solver.evolve`
 SCHEMES = ("krylov", "sai", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
@@ -90,3 +91,27 @@ class ExactSpectrumOptions(MethodOptions):
                               choice("arnoldi", "dense"))
     restart: int = option(60, "GMRES restart length", integer(2, 500))
     max_memory: float | None = option(None, "bytes allowed (None: what the machine has)", memory)
+
+
+@dataclass(frozen=True)
+class ExactCorrelationOptions(MethodOptions):
+    """Options of :func:`piqs_squeeze.methods.exact.correlations.correlation` and ``g2``."""
+
+    method = "exact"
+    kind = "correlation"
+
+    rtol: float = option(1e-10, "error target of the Krylov stepper, relative to the norm of the propagated operator",
+                         real(0, 1))
+    krylov_dim: int = option(30, "Krylov space dimension per step", integer(2, 200))
+
+
+@dataclass(frozen=True)
+class ExactEmissionOptions(MethodOptions):
+    """Options of :func:`piqs_squeeze.methods.exact.correlations.emission_spectrum`."""
+
+    method = "exact"
+    kind = "emission_spectrum"
+
+    tol: float = option(1e-12, "relative residual of the complex GMRES solve at every frequency",
+                        real(0, 1e-3, high_open=False))
+    restart: int = option(60, "GMRES restart length", integer(2, 500))
