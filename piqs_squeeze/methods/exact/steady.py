@@ -600,14 +600,16 @@ def _block_spectrum(model, k, sigma, tol, method, block, restart):
 def _shift_invert(L, lay, model, sigma, kk, tol, restart, block):
     """The kk eigenvalues of the packed generator ``L`` nearest the (complex) shift ``sigma`` by
     shift-invert ARPACK, ARPACK tolerance ``tol``; (eigenvalues, solves, GMRES iterations). One
-    block: its sparse LU; several (local rates): GMRES with :class:`BlockTridiagonalSolver`."""
+    block, or a layout of at most :data:`DIRECT_MAX` entries: the sparse LU of ``L - sigma``;
+    larger ones (local rates): GMRES with :class:`BlockTridiagonalSolver`."""
     import scipy.sparse.linalg as spl_
 
     n = L.shape[0]
     cplx = np.iscomplexobj(sigma) and complex(sigma).imag != 0
     dt = complex if cplx else float
     count = [0]
-    if lay.nblocks == 1:
+    direct = lay.nblocks == 1 or n <= DIRECT_MAX
+    if direct:
         lu = spl_.splu((L - sigma * sp.identity(n, format="csc")).tocsc().astype(dt), permc_spec="COLAMD")
 
         def solve(x):
@@ -624,13 +626,16 @@ def _shift_invert(L, lay, model, sigma, kk, tol, restart, block):
         op = spl_.LinearOperator((n, n), matvec=solve, dtype=dt)
         mu = spl_.eigs(op, k=min(kk, n - 2), which="LM", v0=v0, tol=tol, return_eigenvectors=False,
                        ncv=min(n, max(2 * kk + 2, 20)))
-    if lay.nblocks == 1:
+    if direct:
         solves, its = count[0], count[0]
     else:
         solves, its = S.solves, S.iterations
     return sigma + 1.0 / mu, solves, its
 
 
+#: layouts with local rates up to this size are shift-inverted by a sparse LU of the whole L - sigma
+#: (its fill grows like n^(4/3); beyond, block-preconditioned GMRES)
+DIRECT_MAX = 15000
 #: layouts up to this size get the rightmost eigenvalues from dense eigenvalues (benchmarks/results/correlations.md)
 DENSE_RIGHTMOST = 1000
 #: most shifts of the imaginary-axis scan before it gives up (RuntimeError)
