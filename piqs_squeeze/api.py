@@ -141,8 +141,9 @@ def steady_state(model: Model, method: str = "exact", options: MethodOptions | N
 
 def liouvillian_spectrum(model: Model, k: int = 6, method: str = "exact", options: MethodOptions | None = None,
                          **kw):
-    """The k eigenvalues of the generator on the permutation-symmetric sector nearest ``sigma``
-    (default 0), largest real part first (a subset of the full 4^N spectrum; see
+    """The k rightmost eigenvalues (largest real part, oscillating modes included) of the generator
+    on the permutation-symmetric sector, or with ``sigma=x`` the k nearest x; for a collective model
+    the j = N/2 sector by default (a subset of the full 4^N spectrum; see
     :func:`piqs_squeeze.methods.exact.steady.liouvillian_spectrum`; options:
     ``method_options(method, "liouvillian_spectrum")``)."""
     if not isinstance(model, Model):
