@@ -30,6 +30,7 @@ FIGURES = {
     "figS2": ("piqs_squeeze.figures.figS2", "ensemble and single-trajectory xi^2 and N_eff, MCWF N = 2000"),
     "phase_exact": ("piqs_squeeze.figures.phase_exact", "exact finite-N steady states and gap vs drive (beyond the paper)"),
     "cavity": ("piqs_squeeze.figures.cavity", "min transient xi^2 vs kappa/(g sqrt N) at fixed 4 g^2/kappa: explicit cavity (cumulant N = 1e4, exact small N; beyond the paper)"),
+    "btc": ("piqs_squeeze.figures.btc", "boundary time crystal: rightmost Liouvillian modes vs drive and N, emission spectrum (exact; beyond the paper)"),
     "ramp": ("piqs_squeeze.figures.ramp", "drive ramped into the enhanced-squeezing window vs switched on (cumulant, N = 1e4; beyond the paper)"),
 }
 

@@ -11,8 +11,8 @@ _threads._passive_openmp()  # before numba starts OpenMP: idle threads sleep, no
 
 from ._version import __version__  # noqa: E402
 from .hamiltonian import Ramp
-from .api import (METHODS, MethodError, UnknownOptionError, available_methods, evolve, liouvillian_spectrum,
-                  method_options, steady_state)
+from .api import (METHODS, MethodError, UnknownOptionError, available_methods, correlation, emission_spectrum, evolve,
+                  g2, liouvillian_spectrum, method_options, steady_state)
 from .cavity import Cavity
 from .model import Model
 from .protocol import Protocol
@@ -42,4 +42,7 @@ __all__ = [
     "xi2",
     "xi2_db",
     "n_eff",
+    "correlation",
+    "g2",
+    "emission_spectrum",
 ]

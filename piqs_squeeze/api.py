@@ -21,6 +21,7 @@ from .protocol import Protocol
 
 __all__ = ["METHODS", "MethodError", "UnknownOptionError", "evolve", "steady_state", "liouvillian_spectrum",
            "available_methods", "method_options"]
+__all__ += ["correlation", "g2", "emission_spectrum"]  # issue 25
 
 
 def available_methods(model: Model | None = None, kind: str = "evolve") -> list[str]:
@@ -141,11 +142,44 @@ def steady_state(model: Model, method: str = "exact", options: MethodOptions | N
 
 def liouvillian_spectrum(model: Model, k: int = 6, method: str = "exact", options: MethodOptions | None = None,
                          **kw):
-    """The k eigenvalues of the generator on the permutation-symmetric sector nearest ``sigma``
-    (default 0), largest real part first (a subset of the full 4^N spectrum; see
+    """The k rightmost eigenvalues (largest real part, oscillating modes included) of the generator
+    on the permutation-symmetric sector, or with ``sigma=x`` the k nearest x; for a collective model
+    the j = N/2 sector by default (a subset of the full 4^N spectrum; see
     :func:`piqs_squeeze.methods.exact.steady.liouvillian_spectrum`; options:
     ``method_options(method, "liouvillian_spectrum")``)."""
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
     opts = registry.build_options(method, "liouvillian_spectrum", options, **kw)
     return registry.call(method, "liouvillian_spectrum", [model], options=opts, k=k)[0]
+
+
+# --------------------------------------------------------------------------- two-time correlations (issue 25)
+def _two_time(kind, model, method, options, kw, **args):
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
+    opts = registry.build_options(method, kind, options, **kw)
+    return registry.call(method, kind, [model], options=opts, **args)[0]
+
+
+def correlation(model: Model, taus, a="J+", b="J-", state="steady", method: str = "exact",
+                options: MethodOptions | None = None, **kw):
+    """<a(tau) b(0)> in qutip.correlation_2op_1t's convention, tr[a e^{L tau}(b rho)]: complex array.
+
+    ``state``: "steady" (the steady state; j = N/2 for a collective model) or an initial state as
+    :func:`evolve` takes it (None: CSS along -x). ``a``, ``b``: "J+", "J-", "Jx", "Jy", "Jz", products
+    such as "J+ J-", or qutip Qobjs (:func:`piqs_squeeze.methods.exact.correlations.operator_blocks`).
+    ``method``: "exact" (regression theorem on the Dicke blocks) or "cumulant" (on the order-2
+    moment hierarchy); options: ``method_options(method, "correlation")``.
+    """
+    return _two_time("correlation", model, method, options, kw, taus=taus, a=a, b=b, state=state)
+
+
+def g2(model: Model, taus, state="steady", method: str = "exact", options: MethodOptions | None = None, **kw):
+    """g2(tau) = <J+(0) [J+J-](tau) J-(0)> / (<J+J->(0) <J+J->(tau)): real array (see :func:`correlation`)."""
+    return _two_time("g2", model, method, options, kw, taus=taus, state=state)
+
+
+def emission_spectrum(model: Model, omegas, method: str = "exact", options: MethodOptions | None = None, **kw):
+    """S(omega) = 2 Re int_0^inf e^{-i omega tau} (<J+(tau) J-(0)> - <J+><J->) dtau in the steady
+    state: qutip.spectrum(H, omegas, c_ops, J+, J-)'s convention and normalisation. Real array."""
+    return _two_time("emission_spectrum", model, method, options, kw, omegas=omegas)

@@ -80,7 +80,14 @@ def test_not_unique_is_reported():
 
 def _match(ours, ref, k):
     """Every computed eigenvalue is an eigenvalue of the reference, and the computed ones are the
-    k nearest 0 (same moduli as the reference's k smallest)."""
+    k rightmost (same real parts as the reference's k largest)."""
+    dist = np.array([np.abs(ref - z).min() for z in ours])
+    re = np.sort(ref.real)[::-1][:k]
+    return dist.max(), np.abs(np.sort(ours.real)[::-1] - re).max()
+
+
+def _match_nearest(ours, ref, k):
+    """As :func:`_match` for the k nearest 0 (``sigma=0``: same moduli as the reference's k smallest)."""
     dist = np.array([np.abs(ref - z).min() for z in ours])
     mods = np.sort(np.abs(ref))[:k]
     return dist.max(), np.abs(np.sort(np.abs(ours)) - mods).max()
@@ -99,17 +106,23 @@ def test_spectrum_matches_bruteforce_symmetric_sector(N, p):
     d, dm = _match(sp_.eigenvalues, ref, 6)
     assert d < 1e-8 and dm < 1e-8
     assert sp_.gap == pytest.approx(-sp_.eigenvalues[1].real)
+    near = ps.liouvillian_spectrum(model, k=6, sigma=0.0)  # the k nearest 0, as before the scan
+    d, dm = _match_nearest(near.eigenvalues, ref, 6)
+    assert d < 1e-8 and dm < 1e-8
 
 
 def test_spectrum_collective_all_blocks_and_top():
-    """Collective model: every j block has its eigenvalue 0 (3 blocks at N = 4); 'top' is j = 2."""
+    """Collective model: every j block has its eigenvalue 0 (3 blocks at N = 4); 'top' (the
+    default) is j = 2."""
     model = ps.Model.from_upsilon_ratio(4, 0.7, chi=0.8, collective_dephasing=0.3)
     ref = bfs.symmetric_spectrum(model)
-    sp_ = ps.liouvillian_spectrum(model, k=6)
+    sp_ = ps.liouvillian_spectrum(model, k=6, blocks="all")
+    assert sp_.gap > 0 and set(sp_.info["per_j"]) == {2.0, 1.0, 0.0}
     assert np.sum(np.abs(sp_.eigenvalues) < 1e-10) == 3
     d, dm = _match(sp_.eigenvalues, ref, 6)
     assert d < 1e-8 and dm < 1e-8
     top = ps.liouvillian_spectrum(model, k=4, blocks="top")
+    assert np.array_equal(top.eigenvalues, ps.liouvillian_spectrum(model, k=4).eigenvalues)
     dense = np.linalg.eigvals(ops.generator_packed(model, ops.Layout(4, 1)).toarray())
     d, dm = _match(top.eigenvalues, dense, 4)
     assert d < 1e-8 and dm < 1e-8

@@ -66,7 +66,7 @@ def test_cli_fig1a_writes_timings(tmp_path, capsys):
     assert (tmp_path / "fig1a.png").is_file() and (tmp_path / "fig1a.pdf").is_file()
     assert (tmp_path / "timings.json").is_file()
     assert set(fcli.FIGURES) == {"fig1a", "fig1c", "fig2a", "fig2b", "fig2c", "fig3a", "fig3b", "figS1", "figS2",
-                                  "phase_exact", "ramp", "cavity", "fig3b_check"}
+                                  "phase_exact", "ramp", "cavity", "fig3b_check", "btc"}
 
 
 # ----------------------------------------------------------------------------- figures
@@ -190,3 +190,17 @@ def test_fig3b_check_cumulant_curves_with_mcwf_points(tmp_path):
     o2 = 10 * np.log10(np.interp(d["mc_chi"], d["chi"], d["N40_order2"]))
     ok = d["mc_chi"] <= d["chi"][-1]
     assert np.all(np.abs(o2[ok] - d["N40_mcwf_db"][ok]) <= 1.0 + 4 * d["N40_mcwf_se_db"][ok])
+
+
+def test_btc_oscillating_mode_frequency_matches_mean_field(tmp_path):
+    """Above threshold (chi = 0, Upsilon/Upsilon_c = 1.5) the slowest oscillating Liouvillian mode
+    has the mean-field limit-cycle frequency (N/2) sqrt(r^2 - 1) = 0.559 N to O(1/N) (0.55 N
+    measured at N = 12-16: 0.03 N allows for it); local emission makes it decay faster."""
+    from piqs_squeeze.figures import btc
+
+    d = _make("btc", tmp_path, Ns=[8], ratios=[0.5, 1.5], Ns_local=[4], scaling_Ns=[12, 16], scaling_Ns_local=[4],
+              spectrum_N=6, spectrum_ratios=[0.9, 1.5], n_omegas=41)
+    _, g_o, w_o = btc._rates(d["scal_re"], d["scal_im"])
+    assert np.all(np.abs(w_o[:, 0] / d["scaling_Ns"] - 0.5 * np.sqrt(1.5**2 - 1)) < 0.03)
+    _, g_ol, _ = btc._rates(d["scal_local_re"], d["scal_local_im"])
+    assert np.all(np.isfinite(g_o)) and np.all(np.asarray(d["S"]) > 0)

@@ -24,6 +24,9 @@ def _call(method, kind, model=COLLECTIVE, **kw):
         return ps.evolve(model, T, method=method, **kw)
     if kind == "steady_state":
         return ps.steady_state(model, method=method, **kw)
+    if kind in ("correlation", "g2", "emission_spectrum"):
+        grid = [0.0] if kind == "emission_spectrum" else [0.0, 0.5]  # frequencies or delays
+        return getattr(ps, kind)(model, grid, method=method, **kw)
     return ps.liouvillian_spectrum(model, k=2, method=method, **kw)
 
 
@@ -167,7 +170,7 @@ def test_run_lists_options_and_help_shows_them(capsys):
         for name in registry.options_class(method, kind).names():
             if kind == "evolve":
                 assert name in run_help
-            if kind != "liouvillian_spectrum":
+            if kind not in ("liouvillian_spectrum", "correlation", "g2", "emission_spectrum"):  # not in sweeps
                 assert name in sweep_help
     assert "carmichael (steady_state) options" in sweep_help
 

@@ -15,7 +15,8 @@ from .registry import REGISTRY, CheckResult, Context
 __all__ = ["CHECK_MODULES", "load_checks", "run_checks"]
 
 #: The modules of ``checks/``, in the report's order.
-CHECK_MODULES = ("exact", "exact_steady", "carmichael", "mcwf", "cumulant", "cavity", "paper", "scale")
+CHECK_MODULES = ("exact", "exact_steady", "correlations", "carmichael", "mcwf", "cumulant", "cavity", "paper",
+                 "scale")
 
 
 def _missing(needs) -> list[str]:

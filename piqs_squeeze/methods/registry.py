@@ -40,6 +40,7 @@ METHODS = {
 }
 #: What a method can compute.
 KINDS = ("evolve", "steady_state", "liouvillian_spectrum")
+KINDS += ("correlation", "g2", "emission_spectrum")  # two-time correlations (issue 25)
 
 
 def names() -> tuple[str, ...]:

@@ -19,11 +19,11 @@ from ..report import new_figure, save_plot
 
 
 def _spectrum_dev(ours, ref, k):
-    """(max distance of ours to the reference spectrum, max difference of the sorted moduli of ours
-    and of the reference's k smallest): both small iff ours are the reference's k nearest 0."""
+    """(max distance of ours to the reference spectrum, max difference of the sorted real parts of
+    ours and of the reference's k largest): both small iff ours are the reference's k rightmost."""
     dist = max(float(np.abs(ref - z).min()) for z in ours)
-    mods = float(np.abs(np.sort(np.abs(ours)) - np.sort(np.abs(ref))[:k]).max())
-    return dist, mods
+    re = float(np.abs(np.sort(ours.real)[::-1] - np.sort(ref.real)[::-1][:k]).max())
+    return dist, re
 
 
 @check("exact_steady_spectrum", group=1, needs=("exact:steady_state",),
@@ -58,7 +58,7 @@ def exact_steady_spectrum(ctx):
     for N in ctx.pick((12,), (40, 100)):
         model = ps.Model.from_upsilon_ratio(N, 0.9, chi=1.0, gamma_s=1.0)
         ss = ps.steady_state(model, method="exact")
-        gap = ps.liouvillian_spectrum(model, k=3).gap
+        gap = ps.liouvillian_spectrum(model, k=3, sigma=0.0).gap  # nearest 0: one shift-invert run
         ev = ps.evolve(ctx.reference_model(model), [0.0, 32.0 / gap], method="exact", rtol=1e-10, progress=False)
         lt_dev[f"N{N}"] = max(max_rel_dev(ev.mean[-1], ss.mean[0], np.abs(ss.second).max()),
                               max_rel_dev(ev.second[-1], ss.second[0], np.abs(ss.second).max()))
@@ -68,7 +68,7 @@ def exact_steady_spectrum(ctx):
     fig, ax = new_figure(2)
     ours, ref = spectra[max(spectra, key=lambda s: int(s[1:s.index("_")]))]
     ax[0].plot(ref.real, ref.imag, "o", mfc="none", ms=6, label="brute force (4^N, symmetric orbits)")
-    ax[0].plot(ours.real, ours.imag, "x", ms=6, label="shift-invert Arnoldi, k nearest 0")
+    ax[0].plot(ours.real, ours.imag, "x", ms=6, label="ours, k rightmost")
     ax[0].set_xlabel(r"Re $\lambda$ / $\Gamma$")
     ax[0].set_ylabel(r"Im $\lambda$ / $\Gamma$")
     ax[0].legend(fontsize=7)

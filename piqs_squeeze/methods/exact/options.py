@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from piqs_squeeze.options import MethodOptions, anything, choice, flag, integer, memory, option, real
 
-__all__ = ["SCHEMES", "TIME_DEPENDENT_SCHEMES", "ExactEvolveOptions", "ExactSteadyStateOptions", "ExactSpectrumOptions"]
+__all__ = ["SCHEMES", "TIME_DEPENDENT_SCHEMES", "ExactEvolveOptions", "ExactSteadyStateOptions", "ExactSpectrumOptions",
+           "ExactCorrelationOptions", "ExactEmissionOptions"]
 
 #: time-stepping schemes of :func:`piqs_squeeze.methods.exact.solver.evolve`
 SCHEMES = ("krylov", "sai", "DOP853", "RK45", "RK23", "BDF", "Radau", "LSODA")
@@ -70,6 +71,14 @@ class ExactSteadyStateOptions(MethodOptions):
     max_memory: float | None = option(None, "bytes allowed (None: what the machine has)", memory)
 
 
+def _blocks(name, v):
+    if isinstance(v, str) and v in ("auto", "all", "top"):
+        return v
+    if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+        return v
+    raise ValueError(f"{name} must be 'auto', 'all', 'top' or a block index >= 0, got {v!r}")
+
+
 @dataclass(frozen=True)
 class ExactSpectrumOptions(MethodOptions):
     """Options of :func:`piqs_squeeze.methods.exact.steady.liouvillian_spectrum`."""
@@ -77,12 +86,38 @@ class ExactSpectrumOptions(MethodOptions):
     method = "exact"
     kind = "liouvillian_spectrum"
 
-    sigma: float = option(0.0, "real shift: the eigenvalues nearest it are computed", real())
-    blocks: str = option("all", "'all' (whole symmetric sector) or 'top' (j = N/2 only, collective models)",
-                         choice("all", "top"))
+    sigma: float | None = option(None, "None: the k rightmost eigenvalues (largest real part); a real shift: "
+                                 "the k nearest it", real(none=True))
+    blocks: str | int = option("auto", "'auto' (collective models: j = N/2, the sector of a CSS; else all), 'all' "
+                               "(whole symmetric sector; collective: per-j spectra merged), 'top' or a block index "
+                               "(collective models)", _blocks)
     tol: float = option(1e-12, "relative residual of every GMRES solve (and ~ARPACK's tolerance)",
                         real(0, 1e-3, high_open=False))
     eigensolver: str = option("arnoldi", "'arnoldi' (shift-invert ARPACK) or 'dense' (numpy eigvals; small N only)",
                               choice("arnoldi", "dense"))
     restart: int = option(60, "GMRES restart length", integer(2, 500))
     max_memory: float | None = option(None, "bytes allowed (None: what the machine has)", memory)
+
+
+@dataclass(frozen=True)
+class ExactCorrelationOptions(MethodOptions):
+    """Options of :func:`piqs_squeeze.methods.exact.correlations.correlation` and ``g2``."""
+
+    method = "exact"
+    kind = "correlation"
+
+    rtol: float = option(1e-10, "error target of the Krylov stepper, relative to the norm of the propagated operator",
+                         real(0, 1))
+    krylov_dim: int = option(30, "Krylov space dimension per step", integer(2, 200))
+
+
+@dataclass(frozen=True)
+class ExactEmissionOptions(MethodOptions):
+    """Options of :func:`piqs_squeeze.methods.exact.correlations.emission_spectrum`."""
+
+    method = "exact"
+    kind = "emission_spectrum"
+
+    tol: float = option(1e-12, "relative residual of the complex GMRES solve at every frequency",
+                        real(0, 1e-3, high_open=False))
+    restart: int = option(60, "GMRES restart length", integer(2, 500))

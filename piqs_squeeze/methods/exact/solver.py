@@ -45,8 +45,9 @@ _SECONDS_PER_ENTRY = 5e-9
 
 
 def liouvillian_spectrum(model: Model, k: int = 6, options: ExactSpectrumOptions | None = None, **kw):
-    """The k eigenvalues of the generator on the symmetric sector nearest ``sigma``: see
-    :func:`piqs_squeeze.methods.exact.steady.liouvillian_spectrum` (``eigensolver`` is its ``method``)."""
+    """The k rightmost eigenvalues of the generator on the symmetric sector (or, with ``sigma``, the
+    k nearest it): see :func:`piqs_squeeze.methods.exact.steady.liouvillian_spectrum`
+    (``eigensolver`` is its ``method``)."""
     from .steady import liouvillian_spectrum as spectrum
 
     opts = ExactSpectrumOptions.coerce(options, kw)

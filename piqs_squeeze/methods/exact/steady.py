@@ -53,7 +53,8 @@ __all__ = ["BlockTridiagonalSolver", "gmres"]
 def gmres(matvec, precond, b, x0=None, *, tol=1e-12, restart=40, maxiter=2000, callback=None):
     """Restarted, right-preconditioned GMRES for ``matvec(x) = b``.
 
-    Minimises ||b - A M^{-1} q|| over the Krylov space of ``A M^{-1}`` and returns
+    Real or complex (``b`` complex: complex Givens rotations and Hermitian inner products; the
+    real path is unchanged). Minimises ||b - A M^{-1} q|| over the Krylov space of ``A M^{-1}`` and returns
     ``x = x0 + M^{-1} q``; stops when the true residual ||b - A x|| <= tol ||b|| (checked at every
     restart and at the end). Classical Gram-Schmidt applied twice (CGS2: as stable as modified
     Gram-Schmidt, with matrix-vector BLAS calls).
@@ -64,8 +65,10 @@ def gmres(matvec, precond, b, x0=None, *, tol=1e-12, restart=40, maxiter=2000, c
     residual ||b - A x|| / ||b||) and ``converged``.
     """
     n = b.size
+    cplx = np.iscomplexobj(b)
+    dt = complex if cplx else float
     bnorm = float(np.linalg.norm(b)) or 1.0
-    x = np.zeros(n) if x0 is None else np.array(x0, dtype=float)
+    x = np.zeros(n, dt) if x0 is None else np.array(x0, dtype=dt)
     r = b - matvec(x) if x0 is not None else b.copy()
     total = 0
     restarts = 0
@@ -73,33 +76,57 @@ def gmres(matvec, precond, b, x0=None, *, tol=1e-12, restart=40, maxiter=2000, c
     stalled = 0
     while beta > tol * bnorm and total < maxiter and stalled < 2:
         m = min(restart, maxiter - total)
-        V = np.empty((m + 1, n))
-        H = np.zeros((m + 1, m))
+        V = np.empty((m + 1, n), dt)
+        H = np.zeros((m + 1, m), dt)
         V[0] = r / beta
-        g = np.zeros(m + 1)
+        g = np.zeros(m + 1, dt)
         g[0] = beta
-        cs, sn = np.zeros(m), np.zeros(m)
+        cs, sn = np.zeros(m), np.zeros(m, dt)
         k = 0
         for k in range(m):
             w = matvec(precond(V[k]))
-            h = V[:k + 1] @ w
-            w -= h @ V[:k + 1]
-            h2 = V[:k + 1] @ w
+            if cplx:  # V^H w as conj(V conj(w)): conjugates one vector, not the basis
+                h = (V[:k + 1] @ w.conj()).conj()
+                w -= h @ V[:k + 1]
+                h2 = (V[:k + 1] @ w.conj()).conj()
+            else:
+                h = V[:k + 1] @ w
+                w -= h @ V[:k + 1]
+                h2 = V[:k + 1] @ w
             w -= h2 @ V[:k + 1]
             h += h2
             hn = float(np.linalg.norm(w))
             H[:k + 1, k] = h
             H[k + 1, k] = hn
-            for i in range(k):  # apply the previous Givens rotations
-                t = cs[i] * H[i, k] + sn[i] * H[i + 1, k]
-                H[i + 1, k] = -sn[i] * H[i, k] + cs[i] * H[i + 1, k]
-                H[i, k] = t
-            den = np.hypot(H[k, k], H[k + 1, k])
-            cs[k], sn[k] = (1.0, 0.0) if den == 0 else (H[k, k] / den, H[k + 1, k] / den)
-            H[k, k] = den
-            H[k + 1, k] = 0.0
-            g[k + 1] = -sn[k] * g[k]
-            g[k] = cs[k] * g[k]
+            if cplx:
+                # complex Givens rotations G = [[c, s], [-conj(s), c]], c real: G (a, b) = (|a| a/|a| den, 0)
+                for i in range(k):
+                    t = cs[i] * H[i, k] + sn[i] * H[i + 1, k]
+                    H[i + 1, k] = -np.conj(sn[i]) * H[i, k] + cs[i] * H[i + 1, k]
+                    H[i, k] = t
+                a_, b_ = H[k, k], H[k + 1, k]
+                den = float(np.hypot(abs(a_), abs(b_)))
+                if den == 0:
+                    cs[k], sn[k] = 1.0, 0.0
+                elif a_ == 0:
+                    cs[k], sn[k] = 0.0, 1.0
+                else:
+                    cs[k], sn[k] = abs(a_) / den, (a_ / abs(a_)) * np.conj(b_) / den
+                H[k, k] = cs[k] * a_ + sn[k] * b_
+                H[k + 1, k] = 0.0
+                g[k + 1] = -np.conj(sn[k]) * g[k]
+                g[k] = cs[k] * g[k]
+            else:
+                for i in range(k):  # apply the previous Givens rotations
+                    t = cs[i] * H[i, k] + sn[i] * H[i + 1, k]
+                    H[i + 1, k] = -sn[i] * H[i, k] + cs[i] * H[i + 1, k]
+                    H[i, k] = t
+                den = np.hypot(H[k, k], H[k + 1, k])
+                cs[k], sn[k] = (1.0, 0.0) if den == 0 else (H[k, k] / den, H[k + 1, k] / den)
+                H[k, k] = den
+                H[k + 1, k] = 0.0
+                g[k + 1] = -sn[k] * g[k]
+                g[k] = cs[k] * g[k]
             total += 1
             if callback is not None:
                 callback(abs(g[k + 1]) / bnorm)
@@ -132,8 +159,8 @@ class BlockTridiagonalSolver:
     model : Model
         A model with at least one local rate, or a collective model with ``block`` given (the
         index of one j sector, 0 for j = N/2: collective models do not couple the sectors).
-    sigma : float
-        Real shift.
+    sigma : float or complex
+        Shift (complex: complex LUs, coarse space and GMRES).
     tol : float
         Relative residual of every solve.
     restart : int
@@ -146,10 +173,14 @@ class BlockTridiagonalSolver:
         Fine level: symmetric or forward block Gauss-Seidel over j, or block Jacobi.
     block : int or None
         For a collective model: the index of the one j block to work on (0 = j = N/2).
+    rank_one : bool or None
+        Add ``u w^T`` (None: only for sigma = 0). With it, a traceless right side gives the
+        traceless solution of ``(L - sigma) x = b`` even at sigma = 0 (w^T x = w^T b / (s - sigma)).
     """
 
     def __init__(self, model: Model, sigma: float = 0.0, *, tol: float = 1e-12, restart: int = 60,
-                 maxiter: int = 2000, coarse_vectors: int = 1, smoother: str = "sym", block: int | None = None):
+                 maxiter: int = 2000, coarse_vectors: int = 1, smoother: str = "sym", block: int | None = None,
+                 rank_one: bool | None = None, L=None):
         if not isinstance(model, Model):
             raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
         if smoother not in ("sym", "forward", "jacobi"):
@@ -163,13 +194,15 @@ class BlockTridiagonalSolver:
         if block is not None and not model.is_collective:
             raise ValueError("block=: a single j sector only for collective models (local rates couple them)")
         self.model = model
-        self.sigma = float(sigma)
+        self.sigma = complex(sigma) if np.iscomplexobj(sigma) and complex(sigma).imag != 0 else float(np.real(sigma))
+        self.dtype = np.dtype(complex if isinstance(self.sigma, complex) else float)
         self.tol = float(tol)
         self.restart = int(restart)
         self.maxiter = int(maxiter)
         self.layout = lay = ops.Layout(model.N) if block is None else ops.Layout(model.N, blocks=[int(block)])
         self.n = lay.n
-        self.L = ops.generator_packed(model, lay)  # CSR: diagonal blocks, |L| |x| and checks
+        # CSR: diagonal blocks, |L| |x| and checks (``L``: the same matrix, already built)
+        self.L = ops.generator_packed(model, lay) if L is None else L
         self.slices = [slice(int(lay.offsets[b]), int(lay.offsets[b + 1])) for b in range(lay.nblocks)]
         self.trace_index = ops.band_index(lay)[0]
         self.w = np.zeros(self.n)
@@ -201,13 +234,13 @@ class BlockTridiagonalSolver:
             R, Lv = [], [wb / np.linalg.norm(wb)]
             v = wb.copy()
             for i in range(q + 1):
-                v = self.lus[b].solve(v)
+                v = self.lus[b].solve(v.astype(self.dtype))
                 v /= np.linalg.norm(v) or 1.0
                 if i >= 1:
                     R.append(v)
             v = wb.copy()
             for i in range(q - 1):
-                v = self.lus[b].solve(v, trans="T")
+                v = self.lus[b].solve(v.astype(self.dtype), trans="T")
                 v /= np.linalg.norm(v) or 1.0
                 Lv.append(v)
             Zq = np.linalg.qr(np.array(R).T)[0] if q > 1 else np.array(R).T
@@ -218,19 +251,19 @@ class BlockTridiagonalSolver:
         self.cstart = np.concatenate([[0], np.cumsum([Z.shape[1] for Z in self.Zb])]).astype(int)
         nc = int(self.cstart[-1])
         # rank-one part: u = s z_0 / tr z_0 (the top block's slowest mode), w^T u = s
-        self.rank_one = self.sigma == 0.0
+        self.rank_one = (self.sigma == 0.0) if rank_one is None else bool(rank_one)
         self.s = self.scale
-        self.u = np.zeros(self.n)
+        self.u = np.zeros(self.n, self.dtype)
         if self.rank_one:
             z0 = self.Zb[0][:, 0]
-            self.u[self.slices[0]] = self.s * z0 / float(self.w[self.slices[0]] @ z0)
+            self.u[self.slices[0]] = self.s * z0 / (self.w[self.slices[0]] @ z0)
         # Petrov-Galerkin coarse matrix C = W^T A Z (block tridiagonal plus the rank-one part), from
         # 3 q products with L (blocks of one colour b mod 3 do not share a neighbour)
-        C = np.zeros((nc, nc))
+        C = np.zeros((nc, nc), self.dtype)
         with threads.single_blas():
             for colour in range(3):
                 for i in range(q):
-                    zc = np.zeros(self.n)
+                    zc = np.zeros(self.n, self.dtype)
                     cols = {}
                     for b in range(colour, nb, 3):
                         if i < self.Zb[b].shape[1]:
@@ -273,7 +306,7 @@ class BlockTridiagonalSolver:
         if self.sigma != 0.0:
             y -= self.sigma * x
         if self.rank_one:
-            y += self.u * float(x[self.trace_index].sum())
+            y += self.u * x[self.trace_index].sum()
         return y
 
     def _block_solve(self, r):
@@ -317,9 +350,13 @@ class BlockTridiagonalSolver:
 
     # ------------------------------------------------------------------ solves
     def solve(self, b, x0=None):
-        """x with (L - sigma + u w^T) x = b to relative residual ``tol``; info in ``last_info``."""
+        """x with (L - sigma + u w^T) x = b to relative residual ``tol``; info in ``last_info``.
+        A complex ``b`` with a real solver: its real and imaginary parts are solved apart."""
+        if np.iscomplexobj(b) and self.dtype == float:
+            xr, xi = self.solve(np.real(b)), self.solve(np.imag(b))
+            return xr + 1j * xi
         with threads.single_blas():
-            x, info = gmres(self._apply, self.precond, np.asarray(b, dtype=float), x0, tol=self.tol,
+            x, info = gmres(self._apply, self.precond, np.asarray(b, dtype=self.dtype), x0, tol=self.tol,
                             restart=self.restart, maxiter=self.maxiter)
         self.solves += 1
         self.iterations += info["iterations"]
@@ -516,8 +553,12 @@ class Spectrum:
 
     @property
     def gap(self) -> float:
-        """Liouvillian gap -Re lambda_2 (the slowest relaxation rate; nan when k = 1)."""
-        return float(-self.eigenvalues[1].real) if self.eigenvalues.size > 1 else float("nan")
+        """Liouvillian gap: -Re of the rightmost non-zero eigenvalue (the slowest relaxation rate;
+        nan when all returned eigenvalues are 0)."""
+        lam = self.eigenvalues
+        scale = max(float(np.abs(lam).max()) if lam.size else 0.0, 1.0)
+        nz = lam[np.abs(lam) > 1e-10 * scale]
+        return float(-nz[0].real) if nz.size else float("nan")
 
     def __repr__(self):
         return f"Spectrum({self.model}, eigenvalues={np.array2string(self.eigenvalues, precision=5)})"
@@ -542,8 +583,10 @@ def _block_spectrum(model, k, sigma, tol, method, block, restart):
     if kk < 1:
         return np.linalg.eigvals(S.L.toarray()), S
     with threads.single_blas():
-        op = spl_.LinearOperator((S.n, S.n), matvec=S.solve, dtype=float)
+        op = spl_.LinearOperator((S.n, S.n), matvec=S.solve, dtype=S.dtype)
         v0 = np.random.default_rng(2024).standard_normal(S.n)  # fixed: deterministic
+        if S.dtype == complex:
+            v0 = v0 + 1j * np.random.default_rng(2025).standard_normal(S.n)
         mu = spl_.eigs(op, k=kk, which="LM", v0=v0, tol=max(tol * 10, 1e-14), return_eigenvectors=False,
                        ncv=min(S.n, max(2 * kk + 2, 10)))
     lam = sigma + 1.0 / mu
@@ -554,9 +597,200 @@ def _block_spectrum(model, k, sigma, tol, method, block, restart):
     return lam, S
 
 
-def liouvillian_spectrum(model: Model, k: int = 6, *, sigma: float = 0.0, blocks: str = "all", tol: float = 1e-12,
-                         method: str = "arnoldi", restart: int = 60, max_memory=None) -> Spectrum:
-    """Eigenvalues of the master-equation generator restricted to permutation-symmetric operators.
+def _shift_invert(L, lay, model, sigma, kk, tol, restart, block):
+    """The kk eigenvalues of the packed generator ``L`` nearest the (complex) shift ``sigma`` by
+    shift-invert ARPACK, ARPACK tolerance ``tol``; (eigenvalues, solves, GMRES iterations). One
+    block, or a layout of at most :data:`DIRECT_MAX` entries: the sparse LU of ``L - sigma``;
+    larger ones (local rates): GMRES with :class:`BlockTridiagonalSolver`."""
+    import scipy.sparse.linalg as spl_
+
+    n = L.shape[0]
+    cplx = np.iscomplexobj(sigma) and complex(sigma).imag != 0
+    dt = complex if cplx else float
+    count = [0]
+    direct = lay.nblocks == 1 or n <= DIRECT_MAX
+    if direct:
+        lu = spl_.splu((L - sigma * sp.identity(n, format="csc")).tocsc().astype(dt), permc_spec="COLAMD")
+
+        def solve(x):
+            count[0] += 1
+            return lu.solve(np.asarray(x, dt))
+        its = None
+    else:
+        S = BlockTridiagonalSolver(model, sigma, tol=1e-12, restart=restart, block=block, rank_one=False, L=L)
+        solve = S.solve
+    v0 = np.random.default_rng(2024).standard_normal(n)  # fixed: deterministic
+    if cplx:
+        v0 = v0 + 1j * np.random.default_rng(2025).standard_normal(n)
+    with threads.single_blas():
+        op = spl_.LinearOperator((n, n), matvec=solve, dtype=dt)
+        mu = spl_.eigs(op, k=min(kk, n - 2), which="LM", v0=v0, tol=tol, return_eigenvectors=False,
+                       ncv=min(n, max(2 * kk + 2, 20)))
+    if direct:
+        solves, its = count[0], count[0]
+    else:
+        solves, its = S.solves, S.iterations
+    return sigma + 1.0 / mu, solves, its
+
+
+#: layouts with local rates up to this size are shift-inverted by a sparse LU of the whole L - sigma
+#: (its fill grows like n^(4/3); beyond, block-preconditioned GMRES)
+DIRECT_MAX = 15000
+#: layouts up to this size get the rightmost eigenvalues from dense eigenvalues (benchmarks/results/correlations.md)
+DENSE_RIGHTMOST = 1000
+#: most shifts of the imaginary-axis scan before it gives up (RuntimeError)
+MAX_SHIFTS = 400
+
+
+def imaginary_bound(L, layout=None) -> float:
+    """Upper bound W >= max |Im lambda| over the spectrum of the real matrix ``L``.
+
+    Every eigenvalue lies in the numerical range {x^H L x : |x| = 1}, so |Im lambda| <= ||(L - L^T)/2||_2.
+    The norm is taken in two bases (the packed coordinates, and the packed coordinates with the
+    off-diagonal entries scaled by sqrt 2, i.e. the Hilbert-Schmidt norm of the blocks): both bound
+    the spectrum, the smaller is returned. Lanczos (eigsh of S^T S) approaches ||S||^2 from below,
+    so a margin of 1% plus 1e-6 of the largest rate is added.
+    """
+    import scipy.sparse.linalg as spl_
+
+    L = sp.csr_matrix(L)
+    n = L.shape[0]
+    best = np.inf
+    scales = [np.ones(n)]
+    if layout is not None:
+        src, tr, _ = layout.pack_index()
+        scales.append(np.where(src == tr, 1.0, np.sqrt(2.0)))
+    for D in scales:
+        Sk = (sp.diags(D) @ L @ sp.diags(1.0 / D))
+        Sk = ((Sk - Sk.T) * 0.5).tocsr()
+        if Sk.nnz == 0:
+            return 0.0
+        if n <= 400:
+            val = float(np.linalg.norm(Sk.toarray(), 2))
+        else:
+            op = spl_.LinearOperator((n, n), matvec=lambda x, Sk=Sk: Sk.T @ (Sk @ x), dtype=float)
+            v0 = np.random.default_rng(7).standard_normal(n)
+            val = float(np.sqrt(abs(spl_.eigsh(op, k=1, which="LA", v0=v0, tol=1e-8,
+                                               return_eigenvectors=False)[0])))
+        best = min(best, val)
+    scale = float(np.abs(L.diagonal()).max()) if n else 0.0
+    return 1.01 * best + 1e-6 * scale
+
+
+def _rightmost_block(model, k, tol, block, restart, dense_max=DENSE_RIGHTMOST, per_shift=None):
+    """The k rightmost eigenvalues of the generator on one layout; (eigenvalues, info).
+
+    Dense eigenvalues for a layout of at most ``dense_max`` entries; otherwise the scan of
+    :func:`liouvillian_spectrum` (module docstring there): shift-invert Arnoldi at sigma = 0 and at
+    shifts i omega up the imaginary axis until the disks of the nearest eigenvalues cover the
+    rectangle Re in [Re lambda_k, 0], |Im| <= W (:func:`imaginary_bound`).
+    """
+    lay = ops.Layout(model.N) if block is None else ops.Layout(model.N, blocks=[int(block)])
+    info = {"shifts": [], "solves": 0, "iterations": 0}
+    if lay.n <= dense_max:
+        L = ops.generator_packed(model, lay).toarray()
+        lam = np.linalg.eigvals(L)
+        lam[np.argmin(np.abs(lam))] = 0.0  # exact: L preserves the trace
+        info["eigensolver"] = "dense"
+        return _take_rightmost(lam, k), info
+    info["eigensolver"] = "scan"
+    kk = int(per_shift or max(k + 6, 12))
+    L = ops.generator_packed(model, lay)
+    scale = float(np.abs(L.diagonal()).max()) or 1.0
+    # sigma = 0 is singular: a small real shift to the right (the eigenvalue 0 is put back exactly)
+    eps = 1e-6 * scale
+    lam0, ns, ni = _shift_invert(L, lay, model, eps, kk, max(tol * 10, 1e-14), restart, block)
+    lam0[np.argmin(np.abs(lam0))] = 0.0
+    info["solves"] += ns
+    info["iterations"] += ni
+    W = imaginary_bound(L, lay)
+    info["imag_bound"] = W
+    tiny = 1e-9 * max(scale, 1.0)
+    shifts = [(0.0, float(np.abs(lam0 - eps).max()) - eps, lam0)]  # (omega, radius, eigenvalues)
+
+    def upper(lam):
+        return lam[lam.imag >= -tiny]
+
+    def collect():
+        """Upper-half-plane eigenvalues, each from the nearest shift whose disk holds it."""
+        centers = np.array([w for w, _, _ in shifts])
+        radii = np.array([r for _, r, _ in shifts])
+        out = []
+        for i, (w, r, lam) in enumerate(shifts):
+            for z in upper(lam):
+                d = np.abs(z - 1j * centers)
+                inside = d <= radii * (1 + 1e-12)
+                inside[i] = True
+                if np.argmin(np.where(inside, d, np.inf)) == i:
+                    out.append(z)
+        out = np.array(out, dtype=complex)
+        real = np.abs(out.imag) <= tiny
+        out[real] = out[real].real
+        return np.concatenate([out, np.conj(out[~real])])
+
+    def covered_to(R):
+        """Largest omega such that [0, omega] x [R, 0] lies in the union of the disks."""
+        iv = []
+        for w, r, _ in shifts:
+            h2 = r * r - R * R
+            if h2 > 0:
+                h = np.sqrt(h2) * (1 - 1e-9)
+                iv.append((w - h, w + h))
+        iv.sort()
+        top = 0.0
+        for lo, hi in iv:
+            if lo > top:
+                break
+            top = max(top, hi)
+        return top, iv
+
+    step = None
+    while True:
+        lam = collect()
+        R = min(float(_take_rightmost(lam, k)[-1].real), 0.0)
+        top, iv = covered_to(R)
+        if top >= W:
+            break
+        if len(shifts) > MAX_SHIFTS:
+            raise RuntimeError(f"the rightmost-eigenvalue scan of {model} did not cover |Im| <= {W:.3g} with "
+                               f"{len(shifts)} shifts (covered to {top:.3g})")
+        if step is None:
+            step = max(np.sqrt(max(shifts[0][1] ** 2 - R * R, 0.0)), 1e-6 * max(W, 1.0))
+        omega = min(top + 0.9 * step, W)
+        # first loosely (the radius is what counts there, taken 0.1% smaller); again to ARPACK
+        # tolerance ~tol when an eigenvalue comes near the rightmost k (a candidate)
+        lamw, ns, ni = _shift_invert(L, lay, model, 1j * omega, kk, 1e-6, restart, block)
+        info["solves"] += ns
+        info["iterations"] += ni
+        if np.any(lamw.real >= 1.5 * R - 1.0):
+            lamw, ns, ni = _shift_invert(L, lay, model, 1j * omega, kk, max(tol * 10, 1e-14), restart, block)
+            info["solves"] += ns
+            info["iterations"] += ni
+            r = float(np.abs(lamw - 1j * omega).max())
+        else:
+            r = 0.999 * float(np.abs(lamw - 1j * omega).max())
+        shifts.append((omega, r, lamw))
+        h = np.sqrt(max(r * r - R * R, 0.0))
+        if h < 1e-3 * max(abs(R), 1.0) and kk < lay.n - 2:
+            kk = min(2 * kk, lay.n - 2)  # disks too small to span the strip: more eigenvalues per shift
+        step = max(h, 1e-6 * max(W, 1.0))
+    info["shifts"] = [w for w, _, _ in shifts]
+    info["covered_real_part"] = R
+    return _take_rightmost(collect(), k), info
+
+
+def _take_rightmost(lam, k):
+    """The k eigenvalues of largest real part, ordered by :func:`_order` (conjugate pairs adjacent,
+    positive imaginary part first; a pair is split only by the k-th place)."""
+    lam = np.asarray(lam, dtype=complex)
+    o = _order(lam)
+    return o[:k]
+
+
+def liouvillian_spectrum(model: Model, k: int = 6, *, sigma: float | None = None, blocks="auto",
+                         tol: float = 1e-12, method: str = "arnoldi", restart: int = 60, max_memory=None) -> Spectrum:
+    """The k rightmost eigenvalues (largest real part) of the master-equation generator restricted
+    to permutation-symmetric operators.
 
     Which spectrum this is: the generator ``L rho = -i[H, rho] + sum D[.] rho`` of
     :class:`~piqs_squeeze.model.Model` maps permutation-invariant operators
@@ -566,70 +800,112 @@ def liouvillian_spectrum(model: Model, k: int = 6, *, sigma: float = 0.0, blocks
     commutes with the adjoint). These sum_j (2j+1)^2 eigenvalues are a *subset* of the 4^N
     eigenvalues of the full Liouvillian (the symmetric-sector restriction): modes that break
     permutation symmetry are not in it. They are the ones a permutation-invariant initial state
-    (a coherent spin state, any state of the exact solver) relaxes through. For collective
-    models (no local rate) every j block is invariant and has its own eigenvalue 0.
+    (a coherent spin state, any state of the exact solver) relaxes through.
 
-    Computed by shift-invert Arnoldi (ARPACK ``eigs`` on ``(L - sigma + u w^T)^{-1}``, the
-    rank-one part only for sigma = 0, module docstring), every application a GMRES solve with the
-    block preconditioner of :class:`BlockTridiagonalSolver`; these are the k eigenvalues
-    **nearest sigma** in the complex plane, then sorted by real part, largest first. With
-    sigma = 0 the first is exactly 0 (the steady state: L preserves the trace) and the second is
-    lambda_2, whose -Re is the gap (:attr:`Spectrum.gap`). A mode with a small decay rate but a
-    large frequency that lies farther from sigma than the k-th eigenvalue is not returned: raise k
-    to look for one.
+    Which sectors: with local rates all j blocks (they are coupled). For a collective model
+    (no local rate) every j block is invariant and has its own eigenvalue 0; the default
+    (``blocks="auto"``) is then the sector of a coherent spin state, j = N/2 (``"top"``);
+    ``blocks="all"`` merges the per-j spectra (kept per j in ``info["per_j"]``), an integer the
+    block of that index (0: j = N/2, 1: j = N/2 - 1, ...).
+
+    How (``sigma=None``, the default): a layout of at most :data:`DENSE_RIGHTMOST` entries gets
+    numpy's dense eigenvalues. A larger one is scanned along the imaginary axis (the spectrum is
+    symmetric under conjugation, so Im >= 0 suffices): shift-invert Arnoldi (ARPACK, every
+    application a GMRES solve with the block preconditioner of :class:`BlockTridiagonalSolver`,
+    complex for complex shifts) at sigma = 0 and at shifts i omega_1 < i omega_2 < ..., each giving
+    the ``max(k + 6, 12)`` eigenvalues nearest it, i.e. all eigenvalues in a disk around it. The
+    shifts are placed until the disks cover the rectangle ``Re lambda_k <= Re z <= 0``,
+    ``0 <= Im z <= W``, where lambda_k is the k-th rightmost eigenvalue found so far and W a bound
+    on |Im lambda| over the whole spectrum (the numerical range, :func:`imaginary_bound`). No
+    eigenvalue of L has Re > 0, so what is **guaranteed** (up to the convergence of ARPACK to the
+    eigenvalues nearest each shift, which raises when it fails) is: no eigenvalue to the right of
+    the k-th returned one is missed, however large its frequency. Far from the real axis the
+    eigenvalues decay fast, the disks grow with omega, and the shifts spread out geometrically
+    (their positions: ``info["shifts"]``). This was chosen over Arnoldi on exp(tL) and the Cayley
+    transform by measurement (benchmarks/results/correlations.md, README).
+
+    With ``sigma`` given: the k eigenvalues **nearest sigma** (one shift-invert Arnoldi run), the
+    behaviour before the scan existed; ordered the same way.
+
+    The first eigenvalue is exactly 0 (the steady state: L preserves the trace) and
+    :attr:`Spectrum.gap` is -Re of the rightmost non-zero one.
 
     Parameters
     ----------
     model : Model
     k : int >= 1
         Number of eigenvalues.
-    sigma : float
-        Real shift (eigenvalues nearest it are computed).
-    blocks : {"all", "top"}
-        "all": the whole symmetric sector (all j). "top": only j = N/2, for collective models (the
-        sector of a coherent spin state); refused with local rates, which couple the sectors.
-        For collective models "all" merges the per-j spectra (0 is then nblocks-fold degenerate).
+    sigma : float or None
+        None: the k rightmost; a real number: the k nearest it.
+    blocks : {"auto", "top", "all"} or int
+        See above; "top" and an integer only for collective models.
     tol : float
         Relative residual of every solve (and ~ARPACK's tolerance).
     method : {"arnoldi", "dense"}
-        "dense": numpy eigvals of the dense generator (reference; only for small N).
+        "dense": numpy eigvals of the dense generator (reference; only for small layouts).
 
     Returns
     -------
-    Spectrum with ``eigenvalues`` (complex, length k, largest real part first) and ``gap``.
+    Spectrum with ``eigenvalues`` (complex, length k, largest real part first; conjugate pairs
+    adjacent, positive imaginary part first, split only by the k-th place) and ``gap``.
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be a piqs_squeeze.Model, got {type(model).__name__}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating)) or not np.isfinite(sigma):
-        raise ValueError(f"sigma must be a finite real number, got {sigma!r}")
-    if blocks not in ("all", "top"):
-        raise ValueError(f"blocks must be 'all' or 'top', got {blocks!r}")
-    if blocks == "top" and not model.is_collective:
-        raise ValueError("blocks='top': local rates couple the j sectors; use blocks='all'")
+    if sigma is not None and (isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating))
+                              or not np.isfinite(sigma)):
+        raise ValueError(f"sigma must be None or a finite real number, got {sigma!r}")
+    nall = len(ops.dicke.j_values(model.N))
+    if isinstance(blocks, (int, np.integer)) and not isinstance(blocks, bool):
+        if not 0 <= int(blocks) < nall:
+            raise ValueError(f"blocks: a block index must be in [0, {nall}), got {blocks!r}")
+    elif blocks not in ("auto", "all", "top"):
+        raise ValueError(f"blocks must be 'auto', 'all', 'top' or a block index, got {blocks!r}")
+    if (blocks == "top" or not isinstance(blocks, str)) and not model.is_collective:
+        raise ValueError("blocks='top' or a block index: local rates couple the j sectors; use blocks='all'")
     if method not in ("arnoldi", "dense"):
         raise ValueError(f"method must be 'arnoldi' or 'dense', got {method!r}")
     if not (isinstance(tol, (int, float)) and 0 < tol <= 1e-3):
         raise ValueError(f"tol must be in (0, 1e-3], got {tol!r}")
-    n = sum(int(d) ** 2 for d in ops.dicke.block_dims(model.N))
+    if model.is_collective:
+        which = [0] if blocks in ("auto", "top") else (list(range(nall)) if blocks == "all" else [int(blocks)])
+    else:
+        which = [None]
+    dims = ops.dicke.block_dims(model.N)
+    n = sum(int(d) ** 2 for d in dims) if which == [None] else max(int(dims[b]) ** 2 for b in which)
     if method == "dense" and n > 6000:
         raise ValueError(f"method='dense' is for small N (packed size {n} > 6000)")
     if not model.is_collective:
         _check_memory(model.N, restart, max_memory, "spectrum")
     t0 = _time.perf_counter()
-    sigma = float(sigma)
-    if model.is_collective:
-        which = [0] if blocks == "top" else list(range(len(ops.dicke.j_values(model.N))))
-    else:
-        which = [None]
-    lams, solves, its = [], 0, 0
+    lams, per_j, solves, its, shifts, solvers = [], {}, 0, 0, {}, set()
     for b in which:
-        lam, S = _block_spectrum(model, int(k), sigma, tol, method, b, restart)
+        if sigma is None:
+            lam, inf = _rightmost_block(model, int(k), tol, b, restart, dense_max=6000 if method == "dense"
+                                        else DENSE_RIGHTMOST)
+            solves += inf["solves"]
+            its += inf["iterations"]
+            solvers.add(inf["eigensolver"])
+            if inf["shifts"]:
+                shifts[b] = inf["shifts"]
+        else:
+            lam, S = _block_spectrum(model, int(k), float(sigma), tol, method, b, restart)
+            solves += S.solves
+            its += S.iterations
+            solvers.add(method)
         lams.append(lam)
-        solves += S.solves
-        its += S.iterations
+        if b is not None:
+            per_j[float(ops.dicke.j_values(model.N)[b])] = _order(lam)
     lam = np.concatenate(lams)
-    lam = _order(lam[np.argsort(np.abs(lam - sigma), kind="stable")][:k])
-    return Spectrum(lam, model, {"method": method, "blocks": blocks, "sigma": sigma, "solves": solves,
-                                 "iterations": its, "wall_time": _time.perf_counter() - t0})
+    if sigma is None:
+        lam = _take_rightmost(lam, k)
+    else:
+        lam = _order(lam[np.argsort(np.abs(lam - sigma), kind="stable")][:k])
+    info = {"method": method, "eigensolver": "+".join(sorted(solvers)), "blocks": blocks,
+            "sigma": sigma, "solves": solves, "iterations": its, "wall_time": _time.perf_counter() - t0}
+    if shifts:
+        info["shifts"] = shifts if len(which) > 1 else next(iter(shifts.values()))
+    if len(which) > 1:
+        info["per_j"] = per_j
+    return Spectrum(lam, model, info)

@@ -32,13 +32,39 @@ from piqs_squeeze.model import Model
 from piqs_squeeze.observables import moments_from_collective
 from piqs_squeeze.protocol import Protocol
 from .driver import LABELS, LABELS3, evolve_batch, evolve_protocol, unphysical_from, variables_from_moments
-from .options import ORDERS, CumulantOptions, check_order
+from .options import ORDERS, CumulantCorrelationOptions, CumulantOptions, check_order
 
 __all__ = ["evolve", "evolve_many", "collective_moments", "unsupported", "check_order", "unphysical_from",
-           "variables_from_moments", "LABELS", "LABELS3", "ORDERS", "OPTIONS", "CumulantOptions"]
+           "variables_from_moments", "LABELS", "LABELS3", "ORDERS", "OPTIONS", "CumulantOptions", "correlation",
+           "emission_spectrum"]
+
+
+# two-time correlations by the regression theorem on the order-2 hierarchy: .correlations
+def correlation(model, taus, a="J+", b="J-", state="steady", options=None, **kw):
+    """<a(tau) b(0)>: :func:`piqs_squeeze.methods.moments.correlations.correlation`."""
+    from . import correlations as _c
+
+    o = CumulantCorrelationOptions.coerce(options, kw)
+    _constant(model)
+    return _c.correlation(model, taus, a, b, state, rtol=o.rtol, t_steady=o.t_steady, steady_tol=o.steady_tol)
+
+
+def emission_spectrum(model, omegas, a="J+", b="J-", options=None, **kw):
+    """S(omega): :func:`piqs_squeeze.methods.moments.correlations.emission_spectrum`."""
+    from . import correlations as _c
+
+    o = CumulantCorrelationOptions.coerce(options, kw)
+    _constant(model)
+    return _c.emission_spectrum(model, omegas, a, b, rtol=o.rtol, t_steady=o.t_steady, steady_tol=o.steady_tol)
+
+
+def _constant(model):
+    if not isinstance(model, Model) or model.time_dependent:
+        raise ValueError(f"two-time correlations need a Model with constant coefficients, got {model}")
 
 #: kind -> options class
-OPTIONS = {"evolve": CumulantOptions}
+OPTIONS = {"evolve": CumulantOptions, "correlation": CumulantCorrelationOptions,
+           "emission_spectrum": CumulantCorrelationOptions}
 #: evolve takes a Protocol (segment by segment, see driver.evolve_protocol)
 PROTOCOLS = True
 

@@ -12,7 +12,7 @@ from piqs_squeeze.options import MethodOptions, anything, choice, flag, integer,
 from .integrator import SCHEMES
 
 __all__ = ["MomentOptions", "CumulantOptions", "MeanfieldOptions", "MeanfieldSteadyStateOptions", "ORDERS",
-           "check_order"]
+           "check_order", "CumulantCorrelationOptions"]
 
 ORDERS = (2, 3)
 
@@ -75,3 +75,18 @@ class MeanfieldSteadyStateOptions(MeanfieldOptions):
 
     t_relax: float | None = option(None, "integration time to relax (None: 40 / smallest non-zero rate)", _t_relax)
     initial: object = option(None, "state relaxed from (None: CSS along -x; as the initial of evolve)", anything)
+
+
+@dataclass(frozen=True)
+class CumulantCorrelationOptions(MethodOptions):
+    """Options of :func:`piqs_squeeze.methods.moments.correlations.correlation` and ``emission_spectrum``."""
+
+    method = "cumulant"
+    kind = "correlation"
+
+    rtol: float = option(1e-10, "relative tolerance of the DOP853 integration (steady state and regression)",
+                         real(0))
+    t_steady: float = option(200.0, "the steady state: cumulant evolution from the CSS along -x to this time",
+                             real(0))
+    steady_tol: float = option(1e-9, "largest |dy/dt| accepted at t_steady (else: no steady state, ValueError)",
+                               real(0))
