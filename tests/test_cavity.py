@@ -178,20 +178,6 @@ def test_cli_cavity_and_sweep_key():
     assert m.cavity == ps.Cavity(0.5, 10.0)
 
 
-def test_readme_cavity_example_runs():
-    import re
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    code = re.search(r"## A cavity mode \(the cavity behind Gamma\)\n.*?```python\n(.*?)```", text, re.S).group(1)
-    ns = {}
-    exec(compile(code, "README.md", "exec"), ns)
-    assert ns["res"].extras["fock_top_population"] <= 1e-8
-    # exact and cumulant agree on the photon number to the closure's accuracy at N = 6 (measured
-    # 0.11 of the peak); 0.2 bounds it, a wrong equation misses by O(1)
-    assert np.abs(ns["res"].photon_number - ns["cum"].photon_number).max() < 0.2 * ns["res"].photon_number.max()
-
-
 def test_excitation_sectors_match_the_full_state():
     from piqs_squeeze.validation import bruteforce_cavity as bfc
 
