@@ -15,6 +15,15 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 #: README section -> assertions appended to its block (they run in the block's namespace)
 CHECKS = {
+    "Rightmost Liouvillian modes, two-time correlations, g2 and the emission spectrum": """
+modes = np.asarray(modes)
+assert len(modes) == 6 and abs(modes[0]) < 1e-8 and np.all(np.diff(modes.real) <= 1e-9)
+# the time-crystal pair: frequency 0.555 N at N = 40 (mean field 0.559 N), well inside 1 %
+assert np.any(np.abs(np.abs(modes.imag) - 22.04) < 0.2)
+c, g, S, big = (np.asarray(x) for x in (c, g, S, big))
+assert c.shape == g.shape == big.shape == (21,) and c[0].real > 0 and abs(c[0].imag) < 1e-9 * c[0].real
+assert np.all(np.isfinite(g)) and np.all(np.asarray(S) > 0)
+""",
     "A cavity mode (the cavity behind Gamma)": """
 assert res.extras["fock_top_population"] <= 1e-8
 # exact and cumulant agree on the photon number to the closure's accuracy at N = 6 (measured
