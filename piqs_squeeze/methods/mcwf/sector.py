@@ -435,13 +435,23 @@ class RampSector:
         self._last = {}
         self._template = None
 
+    def values(self, t: float) -> list:
+        """The coefficients c_k(t) of the terms of H."""
+        return [float(v(t)) if callable(v) else v for v in self.coefs]
+
+    def combine(self, vals, a: int = 0, b: int | None = None) -> np.ndarray:
+        """sum_k vals[k] B_k as (5, b - a) band rows of the block [a, b) (see :func:`_matvec`)."""
+        unit = self.unit[:, :, a:b]
+        out = np.zeros(unit.shape[1:], dtype=complex)
+        for v, u in zip(vals, unit):
+            out += v * u
+        return out
+
     def h(self, t: float) -> np.ndarray:
         """H(t) as (5, d) band rows (see :func:`_matvec`); the last few times are remembered."""
         out = self._last.get(t)
         if out is None:
-            out = np.zeros(self.unit.shape[1:], dtype=complex)
-            for v, unit in zip(self.coefs, self.unit):
-                out += (float(v(t)) if callable(v) else v) * unit
+            out = self.combine(self.values(t))
             if len(self._last) >= 4:
                 self._last.pop(next(iter(self._last)))
             self._last[t] = out
@@ -458,8 +468,9 @@ class RampSector:
         b = 1/2 - sqrt(3)/3 (a + b = 1, so the decay part is that of H_eff)."""
         h, tm = t1 - t0, 0.5 * (t0 + t1)
         g1, g2 = tm - _SQ3 * h / 6.0, tm + _SQ3 * h / 6.0
-        h1, h2 = self.h(g1), self.h(g2)
-        return _CF4_A * h1 + _CF4_B * h2, _CF4_B * h1 + _CF4_A * h2
+        c1, c2 = self.values(g1), self.values(g2)
+        return (self.combine([_CF4_A * x + _CF4_B * y for x, y in zip(c1, c2)]),
+                self.combine([_CF4_B * x + _CF4_A * y for x, y in zip(c1, c2)]))
 
     def tables_of(self, hb) -> SectorTables:
         """Kernel tables of H_eff = H - (i/2) sum_k L_k^+ L_k (beta = 0) for H given as (5, d) band rows."""
@@ -518,19 +529,20 @@ def cf4_error(sec: RampSector, psi, t0: float, t1: float, window=None) -> float:
     lo, hi = (0, sec.d) if window is None else window
     a, b = max(0, lo - 6), min(sec.d, hi + 6)
     x = psi[a:b]
-    ha, hm, hb = (sec.h(t)[:, a:b] for t in (t0, 0.5 * (t0 + t1), t1))
-    dh = hb - ha
-    heff = hm.copy()
+    c0, cm, c1 = (sec.values(t) for t in (t0, 0.5 * (t0 + t1), t1))
+    dh = sec.combine([y - x for x, y in zip(c0, c1)], a, b)
+    heff = sec.combine(cm, a, b)
     heff[2] -= sec.half_decay[a:b]
+    curv = sec.combine([x + y - 2.0 * z for x, y, z in zip(c0, c1, cm)], a, b)
     h = t1 - t0
 
-    def comm(A, B, y):
-        return _matvec(A, _matvec(B, y)) - _matvec(B, _matvec(A, y))
-
-    e_aad = np.linalg.norm(_matvec(heff, comm(heff, dh, x)) - comm(heff, dh, _matvec(heff, x)))
-    e_dda = np.linalg.norm(_matvec(dh, comm(dh, heff, x)) - comm(dh, heff, _matvec(dh, x)))
+    # [H, [H, D]] x = H (H D x - 2 D H x) + D H H x and [D, [D, H]] x = D (D H x - 2 H D x) + H D D x
+    u, v = _matvec(heff, x), _matvec(dh, x)
+    hu, hv, du = _matvec(heff, u), _matvec(heff, v), _matvec(dh, u)
+    e_aad = np.linalg.norm(_matvec(heff, hv - 2.0 * du) + _matvec(dh, hu))
+    e_dda = np.linalg.norm(_matvec(dh, du - 2.0 * hv) + _matvec(heff, _matvec(dh, v)))
     return (h ** 4 / 720.0 * float(e_aad) + h ** 3 / 240.0 * float(e_dda)
-            + h / 6.0 * float(np.linalg.norm(_matvec(ha + hb - 2.0 * hm, x))))
+            + h / 6.0 * float(np.linalg.norm(_matvec(curv, x))))
 
 
 def _knots(coef) -> list:
