@@ -64,7 +64,7 @@ from piqs_squeeze import dicke, hamiltonian, observables
 from piqs_squeeze.protocol import Protocol, Segment
 from .kernels import NSUMS, STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
 from .rational import HIGH_ORDER, KP, LOW_ORDER, PAD_MIN, pade_fractions, work_array
-from .window import paper_tables
+from .window import magnus_norms, paper_tables
 
 __all__ = ["default_beta", "small_beta", "resolve_beta", "decay_diagonal", "h_eff_bands", "h_eff_outer_bands",
            "SectorTables", "RampSector", "midpoint_error", "cf4_error", "sector", "jump_kind_names", "run_trajectory",
@@ -536,13 +536,8 @@ def cf4_error(sec: RampSector, psi, t0: float, t1: float, window=None) -> float:
     curv = sec.combine([x + y - 2.0 * z for x, y, z in zip(c0, c1, cm)], a, b)
     h = t1 - t0
 
-    # [H, [H, D]] x = H (H D x - 2 D H x) + D H H x and [D, [D, H]] x = D (D H x - 2 H D x) + H D D x
-    u, v = _matvec(heff, x), _matvec(dh, x)
-    hu, hv, du = _matvec(heff, u), _matvec(heff, v), _matvec(dh, u)
-    e_aad = np.linalg.norm(_matvec(heff, hv - 2.0 * du) + _matvec(dh, hu))
-    e_dda = np.linalg.norm(_matvec(dh, du - 2.0 * hv) + _matvec(heff, _matvec(dh, v)))
-    return (h ** 4 / 720.0 * float(e_aad) + h ** 3 / 240.0 * float(e_dda)
-            + h / 6.0 * float(np.linalg.norm(_matvec(curv, x))))
+    e_aad, e_dda, e_curv = magnus_norms(heff, dh, curv, np.ascontiguousarray(x))
+    return h ** 4 / 720.0 * e_aad + h ** 3 / 240.0 * e_dda + h / 6.0 * e_curv
 
 
 def _knots(coef) -> list:
