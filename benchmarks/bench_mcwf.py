@@ -266,6 +266,57 @@ def speed(cases=((2000, (0, 1, 2), 2), (10000, (0,), 1)), ramp_N=2000, ramp_t=0.
     return {"rows": rows, "memory": mem, "ramp": ramp, "baseline": BASELINE}
 
 
+RAMP_BASELINE = "af2f2f1"  # ramps in second-order midpoint steps, one Python call per step
+
+
+def ramp_cost(N=2000, repeats=3, seed=1):
+    """A time-dependent drive against the constant one at N, this code (CF4 steps) and the
+    midpoint-step code RAMP_BASELINE, in one process, CPU seconds (fastest of ``repeats``, warm),
+    same seed; and the accuracy of both against a common reference (this code at ramp_tol 1e-8)
+    without dissipation (gamma = gamma_s = 0: no jumps, so the states compare)."""
+    from piqs_squeeze import Ramp
+    from piqs_squeeze.methods.mcwf import sector as new
+
+    old = _baseline_sector(RAMP_BASELINE)
+    j0, psi0 = mcwf.initial_state(N, None)
+    cases = [("Omega 0 -> N over [0, 1]", Ramp.linear(0.0, 1.0, 0.0, float(N)), 0.01),
+             ("Omega 0 -> N over [0, 1]", Ramp.linear(0.0, 1.0, 0.0, float(N)), 0.05),
+             ("Omega = N (1 + t)", Ramp.linear(0.0, 1.0, float(N), 2.0 * N), 0.05)]
+    rows = []
+    for name, omega, t_end in cases:
+        tt = np.linspace(0.0, t_end, 3)
+        row = {"case": name, "N": N, "t_end": t_end, "loadavg": [_loadavg()]}
+        runs = (("constant", new, s2_model(N)), ("cf4", new, s2_model(N).replace(omega=omega)),
+                ("midpoint", old, s2_model(N).replace(omega=omega)))
+        for label, mod, model in runs:
+            best, rec = np.inf, None
+            for _ in range(repeats):
+                c = time.process_time()
+                rec = mod.run_trajectory(model, tt, j0, psi0, None, np.random.default_rng(seed))
+                best = min(best, time.process_time() - c)
+            row[label] = {"cpu_s": best, "steps": rec["steps"], "jumps": int(len(rec["jump_times"]))}
+        row["ratio_cf4"] = row["cf4"]["cpu_s"] / row["constant"]["cpu_s"]
+        row["ratio_midpoint"] = row["midpoint"]["cpu_s"] / row["constant"]["cpu_s"]
+        row["loadavg"].append(_loadavg())
+        rows.append(row)
+        print(row, flush=True)
+    acc = []
+    omega = Ramp.linear(0.0, 1.0, 0.0, float(N))
+    model = Model(N=N, omega=omega, chi=1.0, gamma=0.0)
+    tt = np.array([0.0, 0.05])
+    ref = new.run_trajectory(model, tt, j0, psi0, None, np.random.default_rng(0), ramp_tol=1e-8, keep_states=True)
+    for tol in (1e-3, 1e-4):
+        for label, mod in (("cf4", new), ("midpoint", old)):
+            c = time.process_time()
+            rec = mod.run_trajectory(model, tt, j0, psi0, None, np.random.default_rng(0), ramp_tol=tol,
+                                     keep_states=True)
+            acc.append({"scheme": label, "ramp_tol": tol, "cpu_s": time.process_time() - c, "steps": rec["steps"],
+                        "state_error": float(np.linalg.norm(rec["final_state"][1] - ref["final_state"][1]))})
+            print(acc[-1], flush=True)
+    return {"rows": rows, "accuracy": acc, "accuracy_model": "Omega 0 -> N over [0, 1], chi = 1, no dissipation, "
+            "t in [0, 0.05], reference: CF4 at ramp_tol 1e-8", "baseline": RAMP_BASELINE}
+
+
 def profile(Ns=(2000, 10000), seed=0):
     """Where one trajectory's time goes (t in [0, 1], 21 outputs, cold: empty sector cache), this
     code and the baseline under cProfile: the compiled kernel against the Python around it, and
@@ -384,6 +435,24 @@ def write_md(res):
                   f"Omega = N at N = {rp['N']}, t in [0, {rp['t_end']}], this code: {rp['ramp_s']:.2f} s vs "
                   f"{rp['constant_s']:.3f} s, ratio {rp['ratio']:.1f}x (load {' '.join(rp['loadavg'][0])} / "
                   f"{' '.join(rp['loadavg'][1])}).", ""]
+    rc = res.get("ramp_cost")
+    if rc:
+        lines += ["## Issue 27: ramps in CF4 steps against the constant drive (one process, CPU seconds)", "",
+                  f"N = {rc['rows'][0]['N']}, Fig. S2 model with Omega(t), seed 1, fastest of 3 warm runs; midpoint: "
+                  f"the second-order midpoint-step code of {rc['baseline']}; default ramp_tol 1e-3.", "",
+                  "| Omega(t) | t in | constant (s) | CF4 (s) | midpoint (s) | CF4 / constant | midpoint / constant | "
+                  "steps constant / CF4 / midpoint | jumps | load |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rc["rows"]:
+            c, f, m = r["constant"], r["cf4"], r["midpoint"]
+            lines.append(f"| {r['case']} | [0, {r['t_end']}] | {c['cpu_s']:.3f} | {f['cpu_s']:.3f} | {m['cpu_s']:.3f} | "
+                         f"{r['ratio_cf4']:.2f}x | {r['ratio_midpoint']:.1f}x | {c['steps']} / {f['steps']} / "
+                         f"{m['steps']} | {c['jumps']} / {f['jumps']} / {m['jumps']} | {' '.join(r['loadavg'][0])} / "
+                         f"{' '.join(r['loadavg'][1])} |")
+        lines += ["", f"Accuracy ({rc['accuracy_model']}): ||psi - psi_ref|| at t = 0.05", "",
+                  "| scheme | ramp_tol | steps | CPU (s) | state error |", "|---|---|---|---|---|"]
+        for a in rc["accuracy"]:
+            lines.append(f"| {a['scheme']} | {a['ramp_tol']:g} | {a['steps']} | {a['cpu_s']:.3f} | {a['state_error']:.1e} |")
+        lines.append("")
     pr = res.get("profile")
     if pr:
         lines += ["## Issue 27: where one trajectory's time goes (cProfile, cold, t in [0, 1], seed 0)", "",
@@ -406,7 +475,8 @@ def write_md(res):
 
 SECTIONS = {"mcsolve": ("vs_mcsolve", vs_mcsolve), "jumps": ("jumps", jumps),
             "propagators": ("propagators", propagators), "cost": ("cost", cost), "s2": ("fig_s2", fig_s2),
-            "speed": ("speed", speed), "profile": ("profile", profile)}
+            "speed": ("speed", speed), "profile": ("profile", profile),
+            "ramp": ("ramp_cost", ramp_cost)}
 
 
 def main(argv):

@@ -377,3 +377,30 @@ def test_ramp_step_kernel_matches_mesolve():
     mean = np.array([np.real(e) for e in ref.expect]).T
     z = np.abs(res.mean[1:] - mean[1:]) / np.maximum(res.mean_err[1:], 1e-12)
     assert z.max() < Z_MAX, z.max()
+
+
+def test_cf4_ramp_steps_match_sesolve_and_their_error_model():
+    """CF4 ramp steps (two frozen sub-steps per step) through the step kernel, N = 100 > SMALL_DIM,
+    no dissipation (no jumps: the state is the unitary evolution), against qutip.sesolve with a
+    kinked Omega ramp and a Jz^2 ramp. The step control promises a local error <= ramp_tol per unit
+    time, so the global error over T = 0.5 must stay below ramp_tol * T (measured: ~0.1 of that).
+    The error model is exactly zero for constant coefficients and O(h^5) for a linear ramp
+    (halving h divides it by 2^5 = 32; 24-40 allows the h^3 quadrature term's round-off)."""
+    N = 100
+    om = ps.Ramp([0.0, 0.2, 0.5], [0.0, float(N), 0.3 * N])
+    zz = ps.Ramp.linear(0.0, 0.5, 0.0, 2.0)
+    model = ps.Model(N=N, omega=om, chi=1.0, gamma=0.0, hamiltonian={"Jz Jz": zz})
+    j0, psi0 = mcwf.initial_state(N, None)
+    J = {a: qutip.jmat(N / 2, a) for a in "xz+-"}
+    H = [J["+"] * J["-"], [J["x"], lambda t: om(t)], [J["z"] * J["z"], lambda t: zz(t)]]
+    ref = qutip.sesolve(H, qutip.Qobj(psi0), np.linspace(0.0, 0.5, 11),
+                        options={"atol": 1e-13, "rtol": 1e-11, "nsteps": 10 ** 7, "max_step": 1e-3})
+    tol = 1e-4
+    out = mcwf_sector.run_trajectory(model, np.array([0.0, 0.5]), j0, psi0, None, np.random.default_rng(0),
+                                     ramp_tol=tol, keep_states=True)
+    assert out["jump_times"].size == 0
+    assert np.linalg.norm(out["final_state"][1] - ref.states[-1].full().ravel()) < tol * 0.5
+    sec = mcwf_sector.RampSector(model, j0)
+    e1, e2 = (mcwf_sector.cf4_error(sec, psi0, 0.25, 0.25 + h) for h in (0.02, 0.01))
+    assert e1 > 0 and 24 < e1 / e2 < 40, e1 / e2
+    assert mcwf_sector.cf4_error(sec, psi0, 0.6, 0.9) == 0.0

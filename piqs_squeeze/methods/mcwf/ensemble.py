@@ -282,13 +282,12 @@ def evolve(model: Model | Protocol, times, initial=None, options: McwfEvolveOpti
         :mod:`piqs_squeeze.methods.mcwf.rational`) or Arnoldi steps ("krylov"); both obey
         ``step_tol`` and with a fixed displacement give the same trajectory for the same seed (to
         ~step_tol). ``ramp_tol``: models with time-dependent coefficients (Ramps, callables) run
-        in piecewise-constant steps with H_eff at each step's midpoint; each step is chosen so
-        that the estimate of its leading local error on the state (mcwf_sector.midpoint_error:
-        the second Magnus term (h^2/12) ||[H(t+h) - H(t), H_eff] psi|| plus the midpoint-quadrature
-        term) is below ``ramp_tol`` times its length, so the error accumulated over a run of
-        duration T is about ``ramp_tol * T``; steps end on every output time; ignored for constant
-        models. The scheme is second order (steps ~ sqrt(ramp_tol)): fast ramps at large N need
-        many steps (benchmarks/results/mcwf_general_h.md). ``checkpoint``: a file (a Result in
+        in fourth-order commutator-free Magnus (CF4) steps of two piecewise-constant sub-steps;
+        each step is chosen so that the model of its leading local error on the state
+        (mcwf_sector.cf4_error: the h^5 Magnus terms plus a quadrature term) is below
+        ``ramp_tol`` times its length, so the error accumulated over a run of duration T is about
+        ``ramp_tol * T`` (measured: ~0.1 of it, benchmarks/results/mcwf.md); steps end on every
+        output time and Ramp knot; ignored for constant models (steps ~ ramp_tol^(1/4)). ``checkpoint``: a file (a Result in
         the ``keep_trajectories`` layout) holding the finished trajectories, checked for
         writability before anything runs, first written as soon as a trajectory has finished
         (the first chunks on workers hold one trajectory each), then at most every

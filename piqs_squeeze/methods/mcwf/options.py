@@ -3,7 +3,7 @@
 Tolerance: ``step_tol`` bounds the error on ||psi|| of every single no-jump step (in sectors
 larger than ``sector.SMALL_DIM``), unlike the exact solver's ``rtol``, an error target relative
 to the norm of the state over the whole run; ``ramp_tol`` bounds, per unit time, the local error
-estimate of the piecewise-constant midpoint steps of time-dependent coefficients.
+estimate of the fourth-order commutator-free Magnus (CF4) steps of time-dependent coefficients.
 """
 from __future__ import annotations
 
@@ -86,8 +86,8 @@ class McwfEvolveOptions(MethodOptions):
                              "scheme treats bounds below 1.4e-11 as 1.4e-11; None: the default)", _step_tol)
     scheme: str = option("rational", "no-jump propagation in large sectors: 'rational' (Pade steps) or 'krylov' "
                          "(Arnoldi steps)", choice(*SCHEMES))
-    ramp_tol: float = option(RAMP_TOL, "time-dependent coefficients: error bound per unit time of the piecewise-"
-                             "constant midpoint steps (ignored for constant models; None: the default)", _ramp_tol)
+    ramp_tol: float = option(RAMP_TOL, "time-dependent coefficients: error bound per unit time of the CF4 "
+                             "(commutator-free Magnus) steps (ignored for constant models; None: the default)", _ramp_tol)
     checkpoint: str | None = option(None, "file of finished trajectories, reused by a rerun of the same run",
                                     anything)
     max_memory: float | None = option(None, "bytes allowed (None: what the machine has); a larger estimate is "

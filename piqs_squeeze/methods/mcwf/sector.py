@@ -46,10 +46,12 @@ Protocols and time-dependent H
 ------------------------------
 A :class:`~piqs_squeeze.protocol.Protocol` runs its segments one after the other on the same
 trajectory (state, sector, drawn r, random stream and jump record carry on; the kernel just
-stops at each boundary). A model whose coefficients depend on time is propagated in
-piecewise-constant steps [t, t + h] with H_eff((2t + h)/2) (the exponential midpoint rule, second
-order), h chosen from the state by :func:`midpoint_error` <= ``ramp_tol`` h; the jump operators
-do not depend on time, so the waiting-time jumps inside a step are those of its H_eff.
+stops at each boundary). A model whose coefficients depend on time is propagated in steps
+[t, t + h] of the fourth-order commutator-free Magnus scheme CF4 (two piecewise-constant
+sub-steps of length h/2 with H_eff frozen at combinations of H at the two Gauss nodes, see
+:func:`_ramped`), h chosen from the state by the error model :func:`cf4_error` <= ``ramp_tol`` h
+(:func:`midpoint_error` is the second-order midpoint rule's estimate, kept for comparison); the
+jump operators do not depend on time, so the waiting-time jumps inside a step are those of its H_eff.
 """
 from __future__ import annotations
 
@@ -62,10 +64,10 @@ from piqs_squeeze import dicke, hamiltonian, observables
 from piqs_squeeze.protocol import Protocol, Segment
 from .kernels import NSUMS, STATUS_DONE, STATUS_REFILL, STATUS_SECTOR, advance
 from .rational import HIGH_ORDER, KP, LOW_ORDER, PAD_MIN, pade_fractions, work_array
-from .window import paper_tables
+from .window import magnus_norms, paper_tables
 
 __all__ = ["default_beta", "small_beta", "resolve_beta", "decay_diagonal", "h_eff_bands", "h_eff_outer_bands",
-           "SectorTables", "RampSector", "midpoint_error", "sector", "jump_kind_names", "run_trajectory",
+           "SectorTables", "RampSector", "midpoint_error", "cf4_error", "sector", "jump_kind_names", "run_trajectory",
            "clear_cache", "SCHEMES", "KRYLOV_DIM", "STEP_TOL", "RAMP_TOL"]
 
 #: no-jump propagation schemes: Pade steps (default) or Krylov (Arnoldi) steps of dimension KRYLOV_DIM
@@ -317,8 +319,8 @@ def sector(model, j: float) -> SectorTables:
 
 
 _NU, _NJ = 512, 4096  # uniforms per refill, jump-record buffer
-#: default bound on the leading local error of the piecewise-constant midpoint steps of a
-#: time-dependent H, per unit time (see :func:`midpoint_error`)
+#: default bound on the leading local error of the CF4 steps of a time-dependent H, per unit
+#: time (see :func:`cf4_error`)
 RAMP_TOL = 1e-3
 
 
@@ -399,6 +401,10 @@ class _Trajectory:
                 istate[3], istate[4] = istate[6], istate[7]
 
 
+_SQ3 = float(np.sqrt(3.0))
+_CF4_A, _CF4_B = 0.5 + _SQ3 / 3.0, 0.5 - _SQ3 / 3.0
+
+
 def _matvec(B, x):
     """y = B x for a banded d x d matrix stored as (5, d) rows: row 2 + o holds the diagonal o
     (o = -2 ... 2) in its first d - |o| entries (so B[:, a:b] stores the block [a, b) x [a, b))."""
@@ -429,13 +435,23 @@ class RampSector:
         self._last = {}
         self._template = None
 
+    def values(self, t: float) -> list:
+        """The coefficients c_k(t) of the terms of H."""
+        return [float(v(t)) if callable(v) else v for v in self.coefs]
+
+    def combine(self, vals, a: int = 0, b: int | None = None) -> np.ndarray:
+        """sum_k vals[k] B_k as (5, b - a) band rows of the block [a, b) (see :func:`_matvec`)."""
+        unit = self.unit[:, :, a:b]
+        out = np.zeros(unit.shape[1:], dtype=complex)
+        for v, u in zip(vals, unit):
+            out += v * u
+        return out
+
     def h(self, t: float) -> np.ndarray:
         """H(t) as (5, d) band rows (see :func:`_matvec`); the last few times are remembered."""
         out = self._last.get(t)
         if out is None:
-            out = np.zeros(self.unit.shape[1:], dtype=complex)
-            for v, unit in zip(self.coefs, self.unit):
-                out += (float(v(t)) if callable(v) else v) * unit
+            out = self.combine(self.values(t))
             if len(self._last) >= 4:
                 self._last.pop(next(iter(self._last)))
             self._last[t] = out
@@ -443,7 +459,22 @@ class RampSector:
 
     def tables(self, t: float) -> SectorTables:
         """Kernel tables of H_eff(t) = H(t) - (i/2) sum_k L_k^+ L_k (beta = 0)."""
-        hb, d = self.h(t), self.d
+        return self.tables_of(self.h(t))
+
+    def h_cf4(self, t0: float, t1: float):
+        """The two frozen Hamiltonians of the CF4 step on [t0, t1] (see :func:`_ramped`), in the
+        order they act: H^(1) = a H(g1) + b H(g2) on [t0, t_m], H^(2) = b H(g1) + a H(g2) on
+        [t_m, t1], with the Gauss nodes g1,2 = t_m -+ sqrt(3) h / 6, a = 1/2 + sqrt(3)/3,
+        b = 1/2 - sqrt(3)/3 (a + b = 1, so the decay part is that of H_eff)."""
+        h, tm = t1 - t0, 0.5 * (t0 + t1)
+        g1, g2 = tm - _SQ3 * h / 6.0, tm + _SQ3 * h / 6.0
+        c1, c2 = self.values(g1), self.values(g2)
+        return (self.combine([_CF4_A * x + _CF4_B * y for x, y in zip(c1, c2)]),
+                self.combine([_CF4_B * x + _CF4_A * y for x, y in zip(c1, c2)]))
+
+    def tables_of(self, hb) -> SectorTables:
+        """Kernel tables of H_eff = H - (i/2) sum_k L_k^+ L_k (beta = 0) for H given as (5, d) band rows."""
+        d = self.d
         empty = np.zeros(0, dtype=complex)
         n1, n2 = max(d - 1, 0), max(d - 2, 0)
         outer = (hb[4, :n2], hb[0, :n2]) if n2 and (np.any(hb[4]) or np.any(hb[0])) else (empty, empty)
@@ -479,14 +510,67 @@ def midpoint_error(sec: RampSector, psi, t0: float, t1: float, window=None) -> f
     return h * h / 12.0 * float(np.linalg.norm(comm)) + h / 6.0 * float(np.linalg.norm(_matvec(ha + hb - 2.0 * hm, x)))
 
 
+def cf4_error(sec: RampSector, psi, t0: float, t1: float, window=None) -> float:
+    """Leading local error model of one commutator-free Magnus step (CF4, :func:`_ramped`) of a
+    time-dependent H on [t0, t1] from the state psi in the sector ``sec`` (beta = 0):
+
+        ||delta psi|| ~ (h^4 / 720) ||[H_m, [H_m, dH]] psi|| + (h^3 / 240) ||[dH, [dH, H_m]] psi||
+                        + (h / 6) ||(H(t0) + H(t1) - 2 H(t_m)) psi||,
+
+    h = t1 - t0, t_m = (t0 + t1) / 2, dH = H(t1) - H(t0), H_m = H_eff(t_m): the two h^5 terms of
+    the Magnus series of a generator linear in t about the midpoint, (h^5 / 720) [A, [A, A']] and
+    (h^5 / 240) [A', [A', A]] (Iserles & Norsett), which a fourth-order step leaves out, with the
+    series' own coefficients (a model of CF4's error constant, not its exact value), and the
+    midpoint quadrature error of the integral of H as a bound on CF4's Gauss quadrature error
+    (zero for the piecewise-linear Ramp, whose knots end steps). ``window``: (lo, hi) outside
+    which psi is zero; the products are formed on [lo - 6, hi + 6) only (exactly: each factor
+    widens the support by 2).
+    """
+    lo, hi = (0, sec.d) if window is None else window
+    a, b = max(0, lo - 6), min(sec.d, hi + 6)
+    x = psi[a:b]
+    c0, cm, c1 = (sec.values(t) for t in (t0, 0.5 * (t0 + t1), t1))
+    dh = sec.combine([y - x for x, y in zip(c0, c1)], a, b)
+    heff = sec.combine(cm, a, b)
+    heff[2] -= sec.half_decay[a:b]
+    curv = sec.combine([x + y - 2.0 * z for x, y, z in zip(c0, c1, cm)], a, b)
+    h = t1 - t0
+
+    e_aad, e_dda, e_curv = magnus_norms(heff, dh, curv, np.ascontiguousarray(x))
+    return h ** 4 / 720.0 * e_aad + h ** 3 / 240.0 * e_dda + h / 6.0 * e_curv
+
+
+def _knots(coef) -> list:
+    """Knots of a coefficient (Ramp times, through sums of coefficients); none for other callables."""
+    from piqs_squeeze.hamiltonian import Ramp, _Sum
+
+    if isinstance(coef, Ramp):
+        return list(coef.times)
+    if isinstance(coef, _Sum):
+        return _knots(coef.f) + _knots(coef.g)
+    return []
+
+
 def _ramped(traj, seg, beta, ramp_tol):
-    """Advance ``traj`` through a segment whose model depends on time: piecewise-constant steps
-    with H_eff at each step's midpoint, the step chosen so that :func:`midpoint_error` <= ramp_tol
+    """Advance ``traj`` through a segment whose model depends on time with the fourth-order
+    commutator-free Magnus step of two exponentials (CF4, Blanes & Moan 2006; Alvermann &
+    Fehske 2011): a step [t, t + h] is two piecewise-constant sub-steps,
+
+        psi(t + h) = exp(-i (h/2) H_eff^(2)) exp(-i (h/2) H_eff^(1)) psi(t),
+        H^(1) = a H(g1) + b H(g2),  H^(2) = b H(g1) + a H(g2),
+
+    g1,2 = t + h/2 -+ sqrt(3) h / 6, a = 1/2 + sqrt(3)/3, b = 1/2 - sqrt(3)/3 (:meth:`RampSector.h_cf4`;
+    for a generator linear in t they are H at t + h/6 and t + 5h/6), each sub-step run by the
+    constant-H_eff kernel, so the waiting-time jumps inside it are exact for its H_eff (the jump
+    operators do not depend on time). The step is chosen so that :func:`cf4_error` <= ramp_tol
     times its length (estimated from the state at its start; rejected steps shrink, accepted
-    ones grow by at most 2x). Steps end on every output time; jumps inside a step are exact for
-    the constant H_eff of that step (the jump operators do not depend on time)."""
+    ones grow by at most 2x); steps end on every output time and on every knot of a Ramp
+    coefficient (where the generator has a kink)."""
     t, end = traj.t, seg.end
     outs, rows = seg.times, seg.out
+    knots = sorted({float(x) for v in seg.model.hamiltonian_terms().values() if callable(v) for x in _knots(v)
+                    if t < x < end})
+    stops = np.array(sorted(set(knots) | {float(x) for x in outs if x > t} | {end}))
     secs = {}
 
     def ramp_sector(j):
@@ -499,21 +583,33 @@ def _ramped(traj, seg, beta, ramp_tol):
         traj.advance(seg.model, outs[:1], int(rows[0]), 1, beta, lambda j: ramp_sector(j).tables(t))
         k = 1
     h = end - t
+    ks = 0
     while t < end:
-        stop = outs[k] if k < outs.size else end
+        while stops[ks] <= t:
+            ks += 1
+        stop = stops[ks]
         t1 = min(t + h, stop)
-        err = midpoint_error(ramp_sector(traj.j), traj.psi, t, t1, (int(traj.istate[3]), int(traj.istate[4])))
+        err = cf4_error(ramp_sector(traj.j), traj.psi, t, t1, (int(traj.istate[3]), int(traj.istate[4])))
         if err > ramp_tol * (t1 - t):
-            h = (t1 - t) * max(0.1, 0.9 * np.sqrt(ramp_tol * (t1 - t) / err))
+            h = (t1 - t) * max(0.1, 0.9 * (ramp_tol * (t1 - t) / err) ** 0.25)
             if h < 1e-13 * max(1.0, abs(t)):
                 raise RuntimeError(f"MCWF: the ramp step at t = {t} fell below round-off (ramp_tol too tight)")
             continue
-        is_out = k < outs.size and t1 == stop
-        sub = outs[k:k + 1] if is_out else np.array([t1])
+        is_out = k < outs.size and t1 == outs[k]
         tm = 0.5 * (t + t1)
-        traj.advance(seg.model, sub, int(rows[k]) if is_out else 0, int(is_out), beta,
-                     lambda j: ramp_sector(j).tables(tm))
-        grow = 2.0 if err == 0 else min(2.0, 0.9 * np.sqrt(ramp_tol * (t1 - t) / err))
+        frozen = {}
+
+        def cf4_tables(j, i, t0=t, t1=t1, frozen=frozen):
+            if j not in frozen:  # a jump into another sector inside the step: the same step there
+                frozen[j] = ramp_sector(j).h_cf4(t0, t1)
+            return ramp_sector(j).tables_of(frozen[j][i])
+
+        for i, tend in enumerate((tm, t1)):
+            out_here = is_out and i == 1
+            sub = outs[k:k + 1] if out_here else np.array([tend])
+            traj.advance(seg.model, sub, int(rows[k]) if out_here else 0, int(out_here), beta,
+                         lambda j, i=i: cf4_tables(j, i))
+        grow = 2.0 if err == 0 else min(2.0, 0.9 * (ramp_tol * (t1 - t) / err) ** 0.25)
         h = max(h, (t1 - t) * grow) if t + h > t1 else (t1 - t) * grow
         k += int(is_out)
         t = t1
@@ -528,8 +624,8 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
     model : Model or Protocol
         A Protocol's segments (:meth:`~piqs_squeeze.protocol.Protocol.segments`) run one after
         the other on the same trajectory: state, sector, random stream and jump record carry on.
-        A model with time-dependent coefficients runs in piecewise-constant midpoint steps
-        (see ``ramp_tol``).
+        A model with time-dependent coefficients runs in CF4 steps of two piecewise-constant
+        sub-steps (see ``ramp_tol`` and :func:`_ramped`).
     times : (T,) output times, the first one the initial time
     j0, psi0 : initial sector and normalised state in it
     beta : complex displacement of collective emission, or None for the state-following beta = -<J->;
@@ -538,7 +634,7 @@ def run_trajectory(model, times, j0, psi0, beta, rng, keep_states=False, krylov_
         order (one per waiting time, one per channel choice), so results depend only on the seed
     krylov_dim, tol : Krylov dimension and per-step error bound (default KRYLOV_DIM, STEP_TOL)
     scheme : "rational" or "krylov" (see :mod:`piqs_squeeze.methods.mcwf.kernels`)
-    ramp_tol : bound per unit time on :func:`midpoint_error` of the steps of a time-dependent
+    ramp_tol : bound per unit time on :func:`cf4_error` of the steps of a time-dependent
         model (default RAMP_TOL)
     keep_states : also return the final ``(j, psi)`` as ``final_state``
     output_states : also return the states at the output times, ``states`` (T, N + 1) complex

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["bands", "expect_jminus", "extent", "trim", "norm_inf", "false_position", "illinois_update"]
+__all__ = ["bands", "expect_jminus", "extent", "trim", "norm_inf", "false_position", "illinois_update", "magnus_norms"]
 
 
 @njit(cache=True)
@@ -156,3 +156,53 @@ def paper_tables(N, j, omega, chi, gamma, cdeph, cpump, gamma_s, deph, pump, dia
                     else:
                         v = np.sqrt(_nonneg((h - j) * (j - mm + 1) * (j - mm + 2) / (2 * (j + 1) * (2 * j + 1))))
                 amp[row, k] = v
+
+
+@njit(cache=True)
+def _band5(B, x, y):
+    """y = B x for a banded block stored as (5, n) rows (row 2 + o holds the diagonal o in its
+    first n - |o| entries; ``piqs_squeeze.methods.mcwf.sector._matvec``)."""
+    n = x.shape[0]
+    for i in range(n):
+        y[i] = B[2, i] * x[i]
+    for o in range(1, 3):
+        for i in range(n - o):
+            y[i] += B[2 + o, i] * x[i + o]
+            y[i + o] += B[2 - o, i] * x[i]
+
+
+@njit(cache=True)
+def magnus_norms(H, D, C, x):
+    """(||[H, [H, D]] x||, ||[D, [D, H]] x||, ||C x||) for (5, n) banded blocks, with
+    [H, [H, D]] x = H (H D x - 2 D H x) + D H H x and [D, [D, H]] x = D (D H x - 2 H D x) + H D D x
+    (the error model of ``piqs_squeeze.methods.mcwf.sector.cf4_error``)."""
+    n = x.shape[0]
+    buf = np.empty((9, n), np.complex128)
+    u, v, hu, hv, du, dv, w, y, z = buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], buf[7], buf[8]
+    _band5(H, x, u)
+    _band5(D, x, v)
+    _band5(H, u, hu)
+    _band5(H, v, hv)
+    _band5(D, u, du)
+    _band5(D, v, dv)
+    for i in range(n):
+        w[i] = hv[i] - 2.0 * du[i]
+    _band5(H, w, y)
+    _band5(D, hu, z)
+    e1 = 0.0
+    for i in range(n):
+        q = y[i] + z[i]
+        e1 += q.real ** 2 + q.imag ** 2
+    for i in range(n):
+        w[i] = du[i] - 2.0 * hv[i]
+    _band5(D, w, y)
+    _band5(H, dv, z)
+    e2 = 0.0
+    for i in range(n):
+        q = y[i] + z[i]
+        e2 += q.real ** 2 + q.imag ** 2
+    _band5(C, x, y)
+    e3 = 0.0
+    for i in range(n):
+        e3 += y[i].real ** 2 + y[i].imag ** 2
+    return np.sqrt(e1), np.sqrt(e2), np.sqrt(e3)
