@@ -59,9 +59,11 @@ def main(argv=None):
     ap.add_argument("--ntraj", type=int, default=256)
     ap.add_argument("--target", type=float, default=None)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only", nargs="+", default=None, metavar="LABEL",
+                    help="only these points (chi=0 ... chi=4, outlook)")
     ap.add_argument("--out", default=str(HERE / "results" / "mcwf_scale"))
     a = ap.parse_args(argv)
-    meta = {"N": a.N, "ntraj": a.ntraj, "target": a.target, "workers": a.workers, "load_before": os.getloadavg(),
+    meta = {"N": a.N, "only": a.only, "ntraj": a.ntraj, "target": a.target, "workers": a.workers, "load_before": os.getloadavg(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
     res = {}
 
@@ -73,7 +75,7 @@ def main(argv=None):
               f"o3 {row['order3']['db']:+.3f} {e['wall_s']:.0f} s", flush=True)
 
     scale.run_scale(a.N, lambda N: a.ntraj, scale.N_TIMES, workers=a.workers, store=ROOT / ".cache" / "mcwf_scale",
-                    target_db=a.target, log=log)
+                    target_db=a.target, log=log, labels=a.only)
     return 0 if res else 1
 
 

@@ -145,17 +145,20 @@ def mcwf_estimate(res, p: dict, t_window: float) -> dict:
 
 
 def run_scale(Ns, ntraj_for, n_times: int, workers: int = 2, store=None, target_db=None, seed: int = 27,
-              log=None, fig3b_only: bool = False, scheduler: str | None = None) -> dict:
+              log=None, fig3b_only: bool = False, scheduler: str | None = None, labels=None) -> dict:
     """MCWF and cumulant orders 2 and 3 at every point for each N.
 
     ``ntraj_for(N)`` is the number of trajectories (the maximum with ``target_db``: then the
     ensemble grows by doubling from 64, in chunks saved in ``store``, until the cross-fit
-    se <= target_db). Returns {N: {label: row}} with the differences cumulant - MCWF and their s.e.
+    se <= target_db). ``labels`` restricts the run to those points. Returns {N: {label: row}} with
+    the differences cumulant - MCWF and their s.e.
     """
     out = {}
     for N in Ns:
         rows = {}
         for p in points(N, outlook=not fig3b_only):
+            if labels is not None and p["label"] not in labels:
+                continue
             c2, c3 = cumulant_minimum(N, p, 2, n_times), cumulant_minimum(N, p, 3, n_times)
             nmax = int(ntraj_for(N))
             n = nmax if target_db is None else min(nmax, 64)
