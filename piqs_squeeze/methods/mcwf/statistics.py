@@ -157,10 +157,10 @@ def tail_diagnostics(result, index=None, n_boot: int = 200, seed: int = 0, top: 
     -------
     dict (JSON scalars and short lists): ``t``, ``ntraj``, ``xi2``, ``se_jackknife``,
     ``se_bootstrap``, ``boot_over_jack``, ``ess`` (see the module docstring), ``ess_fraction``
-    (ess / n), ``top_share`` (largest 1 %), ``kurtosis``, ``top`` (for the ``top`` largest |d_i|:
+    (ess / n), ``top_share`` (largest 1 %), ``kurtosis``, ``top`` (for the ``top`` largest ``|d_i|``:
     trajectory index, signed share d_i^2 / sum d^2, its j at t, its jump count, its last jump
     before t), and for comparison ``j_mean`` and ``njumps_mean`` over the ensemble and the
-    Spearman correlations of |d_i| with j_i(t) and with the jumps in (t - (t_1 - t_0), t].
+    Spearman correlations of ``|d_i|`` with j_i(t) and with the jumps in (t - (t_1 - t_0), t].
     """
     m, s, N = trajectory_moments(result)
     n, T = m.shape[:2]
