@@ -254,16 +254,16 @@ def test_mixed_qobj_initial_state_sampled_per_trajectory_matches_exact():
     model = ps.Model(N=N, omega=3.0, chi=1.0, gamma=1.0, gamma_s=1.0)
     times = np.linspace(0.0, 0.5, 6)
     ex = exact.evolve(model, times, initial=rho)
-    mc = mcwf.evolve(model, times, initial=rho, ntraj=600, seed=3, workers=1, keep_trajectories=True)
+    mc = mcwf.evolve(model, times, initial=rho, ntraj=400, seed=3, workers=1, keep_trajectories=True)
     # 4.5 standard errors: 3 x 5 mean and 6 x 5 second components compared, a false alarm at
-    # 4.5 sigma has probability ~7e-6 each; the standard errors are themselves from 600 samples
+    # 4.5 sigma has probability ~7e-6 each; the standard errors are themselves from 400 samples
     for name in ("mean", "second"):
         diff = np.abs(getattr(mc, name) - getattr(ex, name))[1:]
         err = getattr(mc, name + "_err")[1:]
         assert np.all(diff <= 4.5 * err + 1e-9), (name, (diff / (err + 1e-300)).max())
     # the start sectors follow the mixture, 0.7 / 0.3 in j = 3 / 2 (binomial, 4 sigma)
     frac = np.mean(mc.extras["traj_j"][:, 0] == 3.0)
-    assert abs(frac - 0.7) < 4 * np.sqrt(0.21 / 600)
+    assert abs(frac - 0.7) < 4 * np.sqrt(0.21 / 400)
     # the draw depends on the seed only: the same bits on 2 workers
     a = mcwf.evolve(model, times, initial=rho, ntraj=40, seed=5, workers=1)
     b = mcwf.evolve(model, times, initial=rho, ntraj=40, seed=5, workers=2, chunk=7)
