@@ -357,6 +357,16 @@ class _Sum:
         return (self.f(t) if callable(self.f) else self.f) + (self.g(t) if callable(self.g) else self.g)
 
 
+def knots(value) -> list:
+    """Times where a coefficient is not smooth: the knots of its Ramps (of both parts of a sum);
+    none for numbers and other callables."""
+    if isinstance(value, Ramp):
+        return list(value.times)
+    if isinstance(value, _Sum):
+        return knots(value.f) + knots(value.g)
+    return []
+
+
 def _ladder_bands(j: float) -> dict:
     """Diagonals of J+, J-, Jz in the block |j, m>, m = j ... -j: {name: {offset: array}} with
     ``band[o] == np.diag(op, o)``."""

@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from piqs_squeeze.hamiltonian import Ramp, _Sum
+from piqs_squeeze.hamiltonian import knots
 from piqs_squeeze.model import Model
 from .kernels import PackedGenerator
 from .steppers import krylov_propagate
@@ -50,15 +50,6 @@ _A1, _A2 = 0.25 - _S, 0.25 + _S
 KRYLOV_DIM = 8
 #: differences |x_f - x_c| / 15 below this fraction of |x| are rounding, not truncation error
 ROUNDING = 1e3 * np.finfo(float).eps
-
-
-def knots(value) -> list:
-    """Times where a coefficient is not smooth: the knots of its Ramps (of both parts of a sum)."""
-    if isinstance(value, Ramp):
-        return list(value.times)
-    if isinstance(value, _Sum):
-        return knots(value.f) + knots(value.g)
-    return []
 
 
 def _constant_model(model: Model, terms: dict, t1: float, t2: float, w1: float, w2: float) -> Model:

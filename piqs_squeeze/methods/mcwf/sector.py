@@ -540,17 +540,6 @@ def cf4_error(sec: RampSector, psi, t0: float, t1: float, window=None) -> float:
     return h ** 4 / 720.0 * e_aad + h ** 3 / 240.0 * e_dda + h / 6.0 * e_curv
 
 
-def _knots(coef) -> list:
-    """Knots of a coefficient (Ramp times, through sums of coefficients); none for other callables."""
-    from piqs_squeeze.hamiltonian import Ramp, _Sum
-
-    if isinstance(coef, Ramp):
-        return list(coef.times)
-    if isinstance(coef, _Sum):
-        return _knots(coef.f) + _knots(coef.g)
-    return []
-
-
 def _ramped(traj, seg, beta, ramp_tol):
     """Advance ``traj`` through a segment whose model depends on time with the fourth-order
     commutator-free Magnus step of two exponentials (CF4, Blanes & Moan 2006; Alvermann &
@@ -568,7 +557,7 @@ def _ramped(traj, seg, beta, ramp_tol):
     coefficient (where the generator has a kink)."""
     t, end = traj.t, seg.end
     outs, rows = seg.times, seg.out
-    knots = sorted({float(x) for v in seg.model.hamiltonian_terms().values() if callable(v) for x in _knots(v)
+    knots = sorted({float(x) for v in seg.model.hamiltonian_terms().values() if callable(v) for x in hamiltonian.knots(v)
                     if t < x < end})
     stops = np.array(sorted(set(knots) | {float(x) for x in outs if x > t} | {end}))
     secs = {}
